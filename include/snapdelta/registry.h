@@ -1,0 +1,150 @@
+// Registry: the durable record of every import and of every table's committed state, plus the
+// per-(tenant, table) lease that keeps two imports of one table from running at once.
+//
+// One row per import: (tenant, table, version, file) with the file's size and content checksum,
+// its state, counts, timings and error. States move
+//     discovered -> running -> committed
+//                          \-> failed (reason)
+//     discovered -> skipped (reason: re-upload of identical content, stale version)
+// and a running import whose worker died is picked up again by the next run (see
+// ListResumable). One row per table with the committed state: the export version the table's
+// state file describes.
+//
+// Leases: AcquireLease grants the (tenant, table) lease to `owner` when nobody holds it or the
+// holder's lease has expired; every grant increments the table's fencing token (tokens only
+// grow, across owners and restarts). RenewLease extends a lease still held with the same token.
+// CommitImport refuses (kAborted) when the lease's token is no longer the table's current one or
+// the lease has expired: a paused worker that lost its lease cannot overwrite newer work.
+//
+// Implementations: SQLite (OpenSqliteRegistry), shared by several processes on one machine
+// through SQLite's own locking; PostgreSQL arrives with a later issue. Time comes from the Clock
+// given at open, so tests can move it.
+//
+// Thread safety: all methods may be called concurrently from several threads.
+#ifndef SNAPDELTA_REGISTRY_H_
+#define SNAPDELTA_REGISTRY_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+// Milliseconds since the Unix epoch. Default: the system clock.
+using Clock = std::function<int64_t()>;
+int64_t SystemClockMs();
+
+// Persisted as text ("discovered", ...): do not rename.
+enum class ImportState { kDiscovered, kRunning, kCommitted, kFailed, kSkipped };
+std::string_view ImportStateName(ImportState state);
+std::optional<ImportState> ParseImportState(std::string_view name);
+
+struct ImportCounts {
+  uint64_t rows = 0;  // data rows in the export
+  uint64_t inserts = 0;
+  uint64_t updates = 0;
+  uint64_t deletes = 0;
+};
+
+struct ImportRecord {
+  int64_t id = 0;  // assigned by RegisterImport
+  std::string tenant;
+  std::string table;
+  std::string version;
+  std::string file;  // file name inside the version folder
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+  std::string checksum;  // hex XXH3-128 of the file's bytes
+  ImportState state = ImportState::kDiscovered;
+  std::string reason;  // why failed or skipped; empty otherwise
+  std::string note;    // e.g. the schema change this import carried; empty otherwise
+  ImportCounts counts;
+  int64_t discovered_at_ms = 0;
+  int64_t started_at_ms = 0;   // 0 until running
+  int64_t finished_at_ms = 0;  // 0 until committed, failed or skipped
+  int64_t fencing_token = 0;   // token of the lease it last ran under
+};
+
+struct Lease {
+  std::string tenant;
+  std::string table;
+  std::string owner;
+  int64_t token = 0;
+  int64_t expires_at_ms = 0;
+};
+
+// The committed state of a table: the version whose export the state file describes.
+struct TableState {
+  std::string tenant;
+  std::string table;
+  std::string version;     // newest committed export version
+  int64_t import_id = 0;   // the import that committed it
+  std::string state_file;  // file name of the state, relative to the state folder of the table
+};
+
+class Registry {
+ public:
+  Registry() = default;
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  virtual ~Registry() = default;
+
+  // Inserts `record` (its id is ignored) and returns the new id. Several records may share a
+  // path (a re-upload with other content is a new import); callers check FindImport first.
+  virtual StatusOr<int64_t> RegisterImport(const ImportRecord& record) = 0;
+
+  // The newest record (highest id) for this path, if any.
+  virtual StatusOr<std::optional<ImportRecord>> FindImport(const std::string& tenant,
+                                                           const std::string& table,
+                                                           const std::string& version,
+                                                           const std::string& file) = 0;
+
+  // Every import, ordered by id. Empty tenant/table means all.
+  virtual StatusOr<std::vector<ImportRecord>> ListImports(const std::string& tenant = "",
+                                                          const std::string& table = "") = 0;
+
+  // Imports in state discovered or running, ordered by (tenant, table, version, id).
+  virtual StatusOr<std::vector<ImportRecord>> ListPending() = 0;
+
+  // discovered/running -> running, recording the lease token and start time.
+  virtual Status MarkRunning(int64_t import_id, const Lease& lease) = 0;
+  // -> failed with `reason`; counts are left as they are.
+  virtual Status MarkFailed(int64_t import_id, const std::string& reason) = 0;
+  // -> skipped with `reason`.
+  virtual Status MarkSkipped(int64_t import_id, const std::string& reason) = 0;
+
+  // Atomically: checks that `lease` is still the table's current, unexpired lease (kAborted
+  // otherwise, and nothing changes), marks the import committed with `counts` and `note`, and
+  // makes `state` the table's committed state.
+  virtual Status CommitImport(const Lease& lease, int64_t import_id, const ImportCounts& counts,
+                              const std::string& note, const TableState& state) = 0;
+
+  // The table's committed state; nullopt before its first commit.
+  virtual StatusOr<std::optional<TableState>> GetTableState(const std::string& tenant,
+                                                            const std::string& table) = 0;
+
+  // Grants the lease for `ttl_ms` when free or expired (token incremented). kUnavailable when
+  // another owner holds an unexpired lease (the message names the owner and the expiry).
+  virtual StatusOr<Lease> AcquireLease(const std::string& tenant, const std::string& table,
+                                       const std::string& owner, int64_t ttl_ms) = 0;
+  // Extends the lease to now + ttl_ms. kAborted when it expired or was granted to someone else
+  // (token changed). Updates lease->expires_at_ms.
+  virtual Status RenewLease(Lease* lease, int64_t ttl_ms) = 0;
+  // Gives the lease up (expires it now) if still held with this token; otherwise does nothing.
+  virtual Status ReleaseLease(const Lease& lease) = 0;
+};
+
+// Opens (creating if needed) the SQLite registry at `path`; the schema is created or migrated
+// on open. Errors: kIOError when the file cannot be opened, kCorruption when it is not a
+// snapdelta registry.
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
+                                                       Clock clock = SystemClockMs);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_REGISTRY_H_

@@ -1,0 +1,86 @@
+// CsvReader: a streaming RFC 4180 reader over a ByteSource.
+//
+// Accepts: quoted fields with doubled quotes, delimiters and line breaks (LF, CRLF) inside
+// quotes, LF or CRLF record ends, an optional UTF-8 byte order mark, a last record with or
+// without a line break. A quote inside a field that does not start with one (5'10") is data.
+// Values are kept byte for byte (spaces, tabs, CR/LF inside quotes); quoted fields are unescaped.
+//
+// Rejects, with a kCorruption Status whose message is
+//   "<file>:<line>:<column>: <what is wrong>; <possible fix>"
+// (line 1-based, counting every line break in the file; column 1-based field index, with the
+// header's name for that column in parentheses where known):
+//   - an unterminated quoted field (the position where the quote opened),
+//   - a character other than delimiter or line break after a closing quote,
+//   - a record whose field count differs from the header's,
+//   - invalid UTF-8 or a NUL byte ("binary garbage"),
+//   - a missing header row (empty input), a header with an empty or duplicate column name.
+// Errors from the ByteSource (I/O, corrupt compression) are passed through unchanged.
+//
+// Memory: holds one buffer of input (grown only when a single record is larger than it), never
+// the whole file. Views returned by field() stay valid until the next call to Next().
+// Thread safety: one thread at a time.
+#ifndef SNAPDELTA_CSV_CSV_READER_H_
+#define SNAPDELTA_CSV_CSV_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "snapdelta/source.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+struct CsvOptions {
+  // Field separator. Default: ','.
+  char delimiter = ',';
+  // Size of the read buffer in bytes. Default: 1 MiB.
+  size_t buffer_size = 1 << 20;
+};
+
+class CsvReader {
+ public:
+  // Takes ownership of `source`. Reads nothing until ReadHeader().
+  CsvReader(std::unique_ptr<ByteSource> source, CsvOptions options);
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+
+  // Reads the header row. Must be called once, before Next().
+  Status ReadHeader();
+  // The column names, in file order. REQUIRES: ReadHeader() returned OK.
+  const std::vector<std::string>& header() const;
+
+  // Advances to the next record. Sets *has_record to false at end of input.
+  // On error, the reader must not be used further.
+  Status Next(bool* has_record);
+
+  // The current record. REQUIRES: the last Next() set *has_record to true.
+  size_t field_count() const;
+  std::string_view field(size_t column_idx) const;
+  // True when the field was written in quotes ("" is quoted and empty; an empty unquoted field
+  // is not quoted). Used for the null marker, which applies to unquoted fields only.
+  bool field_quoted(size_t column_idx) const;
+
+  // 1-based line on which the current record starts.
+  uint64_t record_line() const;
+  // 1-based index of the current data record (the header is record 0).
+  uint64_t record_number() const;
+
+  // Builds a located error for the current record: "<file>:<line>: <what>" or, with a column,
+  // "<file>:<line>:<column> (<name>): <what>". For callers that validate values (empty key).
+  Status RecordError(std::string_view what, int column_idx = -1) const;
+
+  const std::string& file_name() const;
+  uint64_t raw_bytes_consumed() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_CSV_CSV_READER_H_
