@@ -15,6 +15,9 @@
 // grow, across owners and restarts). RenewLease extends a lease still held with the same token.
 // CommitImport refuses (kAborted) when the lease's token is no longer the table's current one or
 // the lease has expired: a paused worker that lost its lease cannot overwrite newer work.
+// A lease is held while its token is the table's current one and now < expires_at_ms. The owner
+// string names one holder (e.g. "host:pid:worker"): a second AcquireLease by the same owner while
+// it holds the lease is granted with a new token, which fences the earlier grant.
 //
 // Implementations: SQLite (OpenSqliteRegistry), shared by several processes on one machine
 // through SQLite's own locking; PostgreSQL arrives with a later issue. Time comes from the Clock
@@ -96,6 +99,8 @@ class Registry {
 
   // Inserts `record` (its id is ignored) and returns the new id. Several records may share a
   // path (a re-upload with other content is a new import); callers check FindImport first.
+  // A discovered_at_ms of 0 is replaced by the clock's now. kInvalidArgument when tenant, table,
+  // version or file is empty.
   virtual StatusOr<int64_t> RegisterImport(const ImportRecord& record) = 0;
 
   // The newest record (highest id) for this path, if any.
@@ -111,16 +116,21 @@ class Registry {
   // Imports in state discovered or running, ordered by (tenant, table, version, id).
   virtual StatusOr<std::vector<ImportRecord>> ListPending() = 0;
 
-  // discovered/running -> running, recording the lease token and start time.
+  // The Mark* calls and CommitImport apply to a pending (discovered or running) import only:
+  // kNotFound for an unknown id, kAborted when it already finished (committed, failed, skipped).
+  //
+  // discovered/running -> running, recording the lease token and start time. kAborted when
+  // `lease` is not held (as in CommitImport); kInvalidArgument when it is another table's.
   virtual Status MarkRunning(int64_t import_id, const Lease& lease) = 0;
   // -> failed with `reason`; counts are left as they are.
   virtual Status MarkFailed(int64_t import_id, const std::string& reason) = 0;
-  // -> skipped with `reason`.
+  // -> skipped with `reason` (from discovered or running).
   virtual Status MarkSkipped(int64_t import_id, const std::string& reason) = 0;
 
   // Atomically: checks that `lease` is still the table's current, unexpired lease (kAborted
   // otherwise, and nothing changes), marks the import committed with `counts` and `note`, and
-  // makes `state` the table's committed state.
+  // makes `state` the table's committed state, with import_id as its import (state.import_id is
+  // ignored). kInvalidArgument when the import or `state` is for another table than the lease.
   virtual Status CommitImport(const Lease& lease, int64_t import_id, const ImportCounts& counts,
                               const std::string& note, const TableState& state) = 0;
 
@@ -130,18 +140,21 @@ class Registry {
 
   // Grants the lease for `ttl_ms` when free or expired (token incremented). kUnavailable when
   // another owner holds an unexpired lease (the message names the owner and the expiry).
+  // kInvalidArgument for an empty owner or ttl_ms <= 0 (also in RenewLease).
   virtual StatusOr<Lease> AcquireLease(const std::string& tenant, const std::string& table,
                                        const std::string& owner, int64_t ttl_ms) = 0;
   // Extends the lease to now + ttl_ms. kAborted when it expired or was granted to someone else
   // (token changed). Updates lease->expires_at_ms.
   virtual Status RenewLease(Lease* lease, int64_t ttl_ms) = 0;
   // Gives the lease up (expires it now) if still held with this token; otherwise does nothing.
+  // The token is kept, so the next grant's token is still larger.
   virtual Status ReleaseLease(const Lease& lease) = 0;
 };
 
 // Opens (creating if needed) the SQLite registry at `path`; the schema is created or migrated
 // on open. Errors: kIOError when the file cannot be opened, kCorruption when it is not a
-// snapdelta registry.
+// snapdelta registry (not SQLite, another application's database, or an unknown schema version);
+// such a file is left unchanged.
 StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
                                                        Clock clock = SystemClockMs);
 

@@ -1,0 +1,63 @@
+// The engine: start here. RunOnce processes every pending export of a landing zone once:
+//
+//   1. discovery: every file under <tenant>/<table>/<version>/<file> not seen before is
+//      registered (discovered), or recorded as skipped when it is a re-upload of identical
+//      content or a version not newer than the table's committed one;
+//   2. a worker pool takes the tables with pending imports; a worker holds the table's lease
+//      (renewed while it works, fenced at commit) and imports its exports in version order;
+//   3. each import diffs the new export against the table's committed state, writes the events
+//      to the sink (durably), writes the new state, and commits both in the registry.
+//
+// A failed import publishes nothing, leaves the state untouched and is recorded with its
+// reason; later exports of the table diff against the last committed state. A crash at any
+// point leaves the old state (the import reruns and writes identical events) or the new one.
+//
+// Home folder layout (DESIGN.md): <home>/registry.db, <home>/state/<tenant>/<table>/<version>
+// .state, <home>/changes/<tenant>/<table>/<version>.jsonl.
+#ifndef SNAPDELTA_ENGINE_H_
+#define SNAPDELTA_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "snapdelta/options.h"
+#include "snapdelta/registry.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+struct EngineOptions {
+  // The landing folder. Required.
+  std::string landing;
+  // Registry, states and change files. Default: ./.snapdelta
+  std::string home = ".snapdelta";
+  // Per-table options. Default: key = first column, everything compared.
+  Config config;
+  // Tables imported in parallel. Default: 0, meaning one per core (at most one per table).
+  int workers = 0;
+  // A lease lives this long unless renewed (renewed every third of it). Default: 30 s.
+  int64_t lease_ttl_ms = 30000;
+  // States kept per table (the newest committed ones). Default: 3.
+  int keep_states = 3;
+  // When set and true, workers stop between imports. Default: none.
+  const std::atomic<bool>* stop = nullptr;
+  // Called once per finished import, from worker threads (serialized). Default: none.
+  std::function<void(const ImportRecord&)> on_import_done;
+};
+
+struct RunReport {
+  std::vector<ImportRecord> imports;  // every import this run finished, failed or skipped
+  std::vector<std::string> busy_tables;  // tables whose lease another worker held
+  bool any_failed() const;
+};
+
+// Runs one pass over the landing zone. Errors are about the run itself (unreadable landing
+// folder, registry); a bad export is not an error here but a failed import in the report.
+StatusOr<RunReport> RunOnce(const EngineOptions& options);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_ENGINE_H_

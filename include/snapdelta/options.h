@@ -1,0 +1,67 @@
+// Options: how one table's exports are read and compared. Filled from the config file
+// ([tables.<table>] sections, with top-level keys as defaults) and from command-line flags.
+#ifndef SNAPDELTA_OPTIONS_H_
+#define SNAPDELTA_OPTIONS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace snapdelta {
+
+// What to do when an export holds the same key twice.
+enum class DuplicatePolicy {
+  kFail,   // the import fails, naming both lines
+  kFirst,  // the first row with the key wins, later ones are ignored
+  kLast,   // the last row with the key wins
+};
+
+// What to do when the columns of an export differ from the previous one's.
+enum class SchemaChangePolicy {
+  kAllow,  // compare on the new columns; report the change once (log and registry)
+  kFail,   // refuse the import
+};
+
+struct TableOptions {
+  // Key columns, by header name. Default: empty, meaning the first column of the header.
+  std::vector<std::string> key;
+  // Columns left out of the comparison (e.g. an export timestamp). They still appear in rows.
+  // Default: none.
+  std::vector<std::string> ignore;
+  // An unquoted field equal to this is null (JSON null in events). Default: none.
+  std::optional<std::string> null_marker;
+  // Field separator. Default: ','.
+  char delimiter = ',';
+  // Keep full rows in the state so UPDATE and DELETE events carry the old row ("before") and
+  // UPDATEs list the changed columns. Costs state size. Default: false.
+  bool before_images = false;
+  // Default: kFail.
+  DuplicatePolicy on_duplicate = DuplicatePolicy::kFail;
+  // Default: kAllow.
+  SchemaChangePolicy schema_change = SchemaChangePolicy::kAllow;
+};
+
+// Every table's options: the [tables.<table>] sections of the config file over its top-level
+// defaults (see src/config/config.h for the file format).
+struct Config {
+  TableOptions defaults;
+  std::map<std::string, TableOptions> tables;  // by table name
+
+  // The options of `table`: its section, or the defaults.
+  const TableOptions& ForTable(const std::string& table) const {
+    auto it = tables.find(table);
+    return it == tables.end() ? defaults : it->second;
+  }
+};
+
+// Which kinds of events to emit (for `diff`). Default: all.
+struct OpFilter {
+  bool insert = true;
+  bool update = true;
+  bool del = true;
+};
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_OPTIONS_H_

@@ -1,0 +1,51 @@
+// Sink: where the events of an import go (change files by default; Kafka, Kinesis and NATS in
+// later issues).
+//
+// Lifecycle, one import at a time: Begin, then Put once per event in sequence order, then
+// Finish. Finish returns only when every event is durably accepted (for change files: written,
+// fsynced and renamed into place). The table's state is committed only after Finish returns OK,
+// so a crash before that makes the import run again and Put the same events with the same ids:
+// a sink must tolerate that replay (the change file is simply written again).
+// On any error, or when the import fails for another reason, the caller calls Abort instead of
+// Finish, and nothing of the import may stay visible (not even the output of an earlier,
+// uncommitted attempt).
+//
+// Thread safety: one import per Sink object at a time; use one Sink per worker.
+#ifndef SNAPDELTA_SINK_H_
+#define SNAPDELTA_SINK_H_
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "snapdelta/change.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+class Sink {
+ public:
+  Sink() = default;
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  virtual ~Sink() = default;
+
+  virtual Status Begin(const ImportIdentity& import) = 0;
+  virtual Status Put(const ChangeEvent& event) = 0;
+  virtual Status Finish() = 0;
+  virtual void Abort() = 0;
+};
+
+// Change files under `dir`: <dir>/<tenant>/<table>/<version>.jsonl, one JSON object per event.
+std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir);
+
+// JSON Lines written atomically (temp file, fsync, rename) to `path`; used by `diff --output`.
+std::unique_ptr<Sink> NewJsonFileSink(const std::string& path);
+
+// JSON Lines to an already open stream (stdout or a file given by the caller); Finish flushes.
+// Used by `snapdelta diff`. Does not own `out` when it is stdout.
+std::unique_ptr<Sink> NewJsonLinesSink(std::FILE* out, bool owns_file);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_SINK_H_

@@ -1,0 +1,169 @@
+#include "base/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+namespace snapdelta {
+namespace {
+
+// Appends are buffered up to this size before a write(2): large enough to amortize syscalls.
+constexpr size_t kWriteBufferBytes = 1 << 20;
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("write " + path, errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status MakeDirs(const std::string& path) {
+  if (path.empty()) return Status::OK();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::OK();
+    return IOError(path + ": exists and is not a folder");
+  }
+  std::string parent = DirName(path);
+  if (parent != path && parent != "." && parent != "/") RETURN_IF_ERROR(MakeDirs(parent));
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError("mkdir " + path, errno);
+  }
+  return Status::OK();
+}
+
+Status SyncDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open folder " + path, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoError("fsync folder " + path, err);
+  return Status::OK();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("remove " + path, errno);
+  return Status::OK();
+}
+
+StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFoundError(path + ": no such file");
+    return ErrnoError("open " + path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return ErrnoError("read " + path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+AtomicFile::~AtomicFile() { Abort(); }
+
+Status AtomicFile::Open(const std::string& final_path) {
+  Abort();
+  final_path_ = final_path;
+  temp_path_ = final_path + ".tmp";
+  RETURN_IF_ERROR(MakeDirs(DirName(final_path)));
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return ErrnoError("create " + temp_path_, errno);
+  bytes_written_ = 0;
+  buffer_.clear();
+  buffer_.reserve(kWriteBufferBytes);
+  return Status::OK();
+}
+
+Status AtomicFile::Append(std::string_view data) {
+  buffer_.append(data);
+  bytes_written_ += data.size();
+  if (buffer_.size() >= kWriteBufferBytes) return Flush();
+  return Status::OK();
+}
+
+Status AtomicFile::Flush() {
+  Status s = WriteAll(fd_, buffer_.data(), buffer_.size(), temp_path_);
+  buffer_.clear();
+  return s;
+}
+
+Status AtomicFile::Commit() {
+  RETURN_IF_ERROR(Flush());
+  if (::fsync(fd_) != 0) return ErrnoError("fsync " + temp_path_, errno);
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) return ErrnoError("close " + temp_path_, errno);
+  CrashPoint("file.before_rename");
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    return ErrnoError("rename " + temp_path_ + " to " + final_path_, errno);
+  }
+  temp_path_.clear();
+  CrashPoint("file.after_rename");
+  return SyncDir(DirName(final_path_));
+}
+
+void AtomicFile::Abort() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (!temp_path_.empty()) {
+    ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+  }
+  buffer_.clear();
+}
+
+void CrashPoint(std::string_view point) {
+  static const char* spec = std::getenv("SNAPDELTA_CRASH_AT");
+  if (spec == nullptr) return;
+  std::string_view target(spec);
+  long wanted = 1;
+  if (size_t colon = target.find(':'); colon != std::string_view::npos) {
+    wanted = std::strtol(spec + colon + 1, nullptr, 10);
+    target = target.substr(0, colon);
+  }
+  if (target != point) return;
+  static std::atomic<long> hits{0};
+  if (++hits == wanted) ::kill(::getpid(), SIGKILL);
+}
+
+}  // namespace snapdelta

@@ -1,0 +1,20 @@
+// The subcommands. Each Add*Command registers its flags on `app` and returns the function that
+// runs it (returning the exit status) once the command line is parsed.
+#ifndef SNAPDELTA_CLI_COMMANDS_H_
+#define SNAPDELTA_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace snapdelta::cli {
+
+using CommandAction = std::function<int()>;
+
+CommandAction AddRunCommand(CLI::App* app);
+CommandAction AddWatchCommand(CLI::App* app);
+CommandAction AddStatusCommand(CLI::App* app);
+CommandAction AddDiffCommand(CLI::App* app);
+
+}  // namespace snapdelta::cli
+
+#endif  // SNAPDELTA_CLI_COMMANDS_H_

@@ -1,0 +1,95 @@
+#include "cli/common.h"
+
+#include <csignal>
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "config/config.h"
+
+namespace snapdelta::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+}  // namespace
+
+void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
+  command->add_option("--home", flags->home, "Registry, states and change files")
+      ->capture_default_str()
+      ->group("Common options");
+  if (with_landing) {
+    command->add_option("--landing", flags->landing, "Landing folder: <tenant>/<table>/<version>/<file>")
+        ->required()
+        ->group("Common options");
+    command->add_option("--config", flags->config, "TOML file with per-table options")
+        ->group("Common options");
+    command->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
+        ->capture_default_str()
+        ->group("Common options");
+  }
+}
+
+StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
+  EngineOptions options;
+  options.landing = flags.landing;
+  options.home = flags.home;
+  options.workers = flags.workers;
+  if (!flags.config.empty()) {
+    ASSIGN_OR_RETURN(options.config, LoadConfig(flags.config));
+  }
+  return options;
+}
+
+const std::atomic<bool>& StopRequested() { return g_stop; }
+
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+void PrintError(const Status& status) {
+  std::fprintf(stderr, "snapdelta: %s\n", status.message().c_str());
+}
+
+void PrintImport(const ImportRecord& record) {
+  std::string name = fmt::format("{}/{}/{}/{}", record.tenant, record.table, record.version,
+                                 record.file);
+  std::string line;
+  switch (record.state) {
+    case ImportState::kCommitted:
+      line = fmt::format("committed  {}  rows={} insert={} update={} delete={}  {} ms", name,
+                         record.counts.rows, record.counts.inserts, record.counts.updates,
+                         record.counts.deletes, record.finished_at_ms - record.started_at_ms);
+      if (!record.note.empty()) line += "  (" + record.note + ")";
+      break;
+    case ImportState::kFailed:
+      line = fmt::format("failed     {}: {}", name, record.reason);
+      break;
+    case ImportState::kSkipped:
+      line = fmt::format("skipped    {}: {}", name, record.reason);
+      break;
+    default:
+      line = fmt::format("unfinished {}: {}", name, record.reason);
+  }
+  std::fprintf(stdout, "%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace snapdelta::cli

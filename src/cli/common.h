@@ -1,0 +1,51 @@
+// Shared pieces of the subcommands: exit codes, the common options block, signal handling.
+#ifndef SNAPDELTA_CLI_COMMON_H_
+#define SNAPDELTA_CLI_COMMON_H_
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "snapdelta/engine.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta::cli {
+
+// Documented in every command's help.
+constexpr int kExitOk = 0;
+constexpr int kExitImportFailed = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kExitCodesHelp =
+    "Exit status: 0 when everything pending succeeded, 1 when an import failed (the others "
+    "still ran), 2 for usage errors.";
+
+// Flags shared by run, watch and status.
+struct CommonFlags {
+  std::string home = ".snapdelta";
+  std::string landing;
+  std::string config;
+  int workers = 0;
+};
+void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing);
+
+// Builds engine options from the flags (loads the config file). kInvalidArgument on bad config.
+StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags);
+
+// Set by SIGINT/SIGTERM once InstallStopHandlers ran.
+const std::atomic<bool>& StopRequested();
+void InstallStopHandlers();
+
+// Splits "a,b,c" into its parts (empty parts dropped).
+std::vector<std::string> SplitList(const std::string& text);
+
+// Prints "snapdelta: <message>" to stderr.
+void PrintError(const Status& status);
+
+// One line per finished import, for run and watch.
+void PrintImport(const ImportRecord& record);
+
+}  // namespace snapdelta::cli
+
+#endif  // SNAPDELTA_CLI_COMMON_H_

@@ -1,0 +1,134 @@
+// `snapdelta diff OLD NEW`: a stateless diff of two export files.
+#include <chrono>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "config/config.h"
+#include "diff/differ.h"
+#include "snapdelta/sink.h"
+
+namespace snapdelta::cli {
+namespace {
+
+struct DiffFlags {
+  std::vector<std::string> files;
+  bool first = false;
+  std::string key, ignore, ops = "insert,update,delete", on_duplicate, output;
+  std::optional<std::string> null_marker, delimiter;
+  bool before_images = false;
+  std::string config, tenant = "local", table, version;
+};
+
+// "exports/orders.csv.gz" -> "orders"
+std::string Stem(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  return name.substr(0, name.find('.'));
+}
+
+StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
+  DiffRequest request;
+  size_t wanted = flags.first ? 1 : 2;
+  if (flags.files.size() != wanted) {
+    return InvalidArgumentError(flags.first ? "diff --first takes one file: NEW"
+                                            : "diff takes two files: OLD NEW (or --first NEW)");
+  }
+  request.new_path = flags.files.back();
+  if (!flags.first) request.previous = {PreviousExport::Kind::kExport, flags.files.front()};
+  std::string table = flags.table.empty() ? Stem(request.new_path) : flags.table;
+  if (!flags.config.empty()) {
+    ASSIGN_OR_RETURN(Config config, LoadConfig(flags.config));
+    request.options = config.ForTable(table);
+  }
+  TableOptions& options = request.options;
+  if (!flags.key.empty()) options.key = SplitList(flags.key);
+  if (!flags.ignore.empty()) options.ignore = SplitList(flags.ignore);
+  if (flags.null_marker) options.null_marker = flags.null_marker;
+  if (flags.delimiter) {
+    std::string d = *flags.delimiter == "\\t" ? "\t" : *flags.delimiter;
+    if (d.size() != 1) return InvalidArgumentError("--delimiter must be one character");
+    options.delimiter = d[0];
+  }
+  if (flags.before_images) options.before_images = true;
+  if (!flags.on_duplicate.empty()) {
+    ASSIGN_OR_RETURN(options.on_duplicate, ParseDuplicatePolicy(flags.on_duplicate));
+  }
+  request.ops = OpFilter{false, false, false};
+  for (const std::string& op : SplitList(flags.ops)) {
+    if (op == "insert") request.ops.insert = true;
+    else if (op == "update") request.ops.update = true;
+    else if (op == "delete") request.ops.del = true;
+    else return InvalidArgumentError("--ops: unknown kind '" + op + "' (insert, update, delete)");
+  }
+  return request;
+}
+
+int RunDiff(const DiffFlags& flags) {
+  StatusOr<DiffRequest> request = BuildRequest(flags);
+  if (!request.ok()) {
+    PrintError(request.status());
+    return kExitUsage;
+  }
+  std::unique_ptr<Sink> sink = flags.output.empty() ? NewJsonLinesSink(stdout, false)
+                                                    : NewJsonFileSink(flags.output);
+  std::string table = flags.table.empty() ? Stem(request->new_path) : flags.table;
+  ImportIdentity identity{flags.tenant, table,
+                          flags.version.empty() ? Stem(request->new_path) : flags.version};
+  auto start = std::chrono::steady_clock::now();
+  Differ differ(*request);
+  Status status = sink->Begin(identity);
+  if (status.ok()) status = differ.Run(sink.get());
+  if (status.ok()) status = sink->Finish();
+  if (!status.ok()) {
+    sink->Abort();
+    if (status.code() == StatusCode::kIOError && status.message().find("Broken pipe") !=
+                                                     std::string::npos) {
+      return kExitOk;  // the reader went away (diff ... | head): not an error
+    }
+    PrintError(status);
+    return kExitImportFailed;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start).count();
+  const DiffStats& stats = differ.stats();
+  std::fprintf(stderr, "snapdelta diff: %llu -> %llu rows: %llu INSERT, %llu UPDATE, %llu DELETE in %lld ms%s%s\n",
+               static_cast<unsigned long long>(stats.old_rows),
+               static_cast<unsigned long long>(stats.new_rows),
+               static_cast<unsigned long long>(stats.inserts),
+               static_cast<unsigned long long>(stats.updates),
+               static_cast<unsigned long long>(stats.deletes), static_cast<long long>(ms),
+               stats.schema_change.empty() ? "" : "; schema change: ",
+               stats.schema_change.ToString().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandAction AddDiffCommand(CLI::App* app) {
+  auto flags = std::make_shared<DiffFlags>();
+  CLI::App* command = app->add_subcommand(
+      "diff", "Stateless diff of two export files: events to stdout, a summary on stderr.");
+  command->footer(
+      "Examples:\n"
+      "  snapdelta diff old.csv.gz new.csv.gz --key id\n"
+      "  snapdelta diff --first new.csv.gz -k region,id -o events.jsonl\n"
+      "  snapdelta diff a.csv b.csv -k id --ops delete --before-images | head\n\n" +
+      std::string(kExitCodesHelp));
+  command->add_option("files", flags->files, "OLD NEW (or NEW with --first)")->required();
+  command->add_flag("--first", flags->first, "NEW is a first export: every row is an INSERT");
+  command->add_option("-k,--key", flags->key, "Key columns, comma-separated (default: first column)");
+  command->add_option("--ignore", flags->ignore, "Columns left out of the comparison");
+  command->add_option("--null-marker", flags->null_marker, "An unquoted field equal to this is null");
+  command->add_option("-d,--delimiter", flags->delimiter, "Field separator (default ',')");
+  command->add_option("--ops", flags->ops, "Kinds of events to emit")->capture_default_str();
+  command->add_option("--on-duplicate", flags->on_duplicate, "fail (default), first or last");
+  command->add_flag("--before-images", flags->before_images, "UPDATE and DELETE carry the old row");
+  command->add_option("-o,--output", flags->output, "Write events to this file (atomically)");
+  command->add_option("--config", flags->config, "TOML file; options of --table apply");
+  command->add_option("--tenant", flags->tenant, "Tenant in event ids")->capture_default_str();
+  command->add_option("--table", flags->table, "Table in event ids (default: NEW's name)");
+  command->add_option("--version", flags->version, "Version in event ids (default: NEW's name)");
+  return [flags]() { return RunDiff(*flags); };
+}
+
+}  // namespace snapdelta::cli

@@ -1,0 +1,97 @@
+// `snapdelta status`: the registry's imports, as a table or as JSON.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "snapdelta/registry.h"
+
+namespace snapdelta::cli {
+namespace {
+
+nlohmann::json ToJson(const ImportRecord& record) {
+  int64_t duration = record.finished_at_ms > 0 && record.started_at_ms > 0
+                         ? record.finished_at_ms - record.started_at_ms
+                         : 0;
+  return nlohmann::json{{"id", record.id},
+                        {"tenant", record.tenant},
+                        {"table", record.table},
+                        {"version", record.version},
+                        {"file", record.file},
+                        {"size", record.size},
+                        {"checksum", record.checksum},
+                        {"state", ImportStateName(record.state)},
+                        {"reason", record.reason},
+                        {"note", record.note},
+                        {"rows", record.counts.rows},
+                        {"inserts", record.counts.inserts},
+                        {"updates", record.counts.updates},
+                        {"deletes", record.counts.deletes},
+                        {"discovered_at_ms", record.discovered_at_ms},
+                        {"started_at_ms", record.started_at_ms},
+                        {"finished_at_ms", record.finished_at_ms},
+                        {"duration_ms", duration},
+                        {"fencing_token", record.fencing_token}};
+}
+
+void PrintTable(const std::vector<ImportRecord>& records) {
+  std::printf("%-6s %-10s %-40s %10s %9s %9s %9s  %s\n", "ID", "STATE", "EXPORT", "ROWS", "INSERT",
+              "UPDATE", "DELETE", "REASON");
+  for (const ImportRecord& record : records) {
+    std::string name = fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
+    std::string reason = record.reason.empty() ? record.note : record.reason;
+    std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %s\n",
+                static_cast<long long>(record.id), std::string(ImportStateName(record.state)).c_str(),
+                name.c_str(), static_cast<unsigned long long>(record.counts.rows),
+                static_cast<unsigned long long>(record.counts.inserts),
+                static_cast<unsigned long long>(record.counts.updates),
+                static_cast<unsigned long long>(record.counts.deletes), reason.c_str());
+  }
+}
+
+}  // namespace
+
+CommandAction AddStatusCommand(CLI::App* app) {
+  auto flags = std::make_shared<CommonFlags>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* command =
+      app->add_subcommand("status", "Show the imports: state, counts, timings, errors.");
+  command->footer(
+      "Examples:\n"
+      "  snapdelta status --home ./.snapdelta\n"
+      "  snapdelta status --json | jq '.[] | select(.state == \"failed\")'\n\n" +
+      std::string(kExitCodesHelp));
+  AddCommonFlags(command, flags.get(), false);
+  command->add_flag("--json", *json, "A JSON array, one object per import");
+  return [flags, json]() {
+    std::string path = flags->home + "/registry.db";
+    if (::access(path.c_str(), F_OK) != 0) {
+      PrintError(NotFoundError(path + ": no registry here; run `snapdelta run` first or pass "
+                               "--home"));
+      return kExitUsage;
+    }
+    StatusOr<std::unique_ptr<Registry>> registry = OpenSqliteRegistry(path);
+    if (!registry.ok()) {
+      PrintError(registry.status());
+      return kExitImportFailed;
+    }
+    StatusOr<std::vector<ImportRecord>> records = (*registry)->ListImports();
+    if (!records.ok()) {
+      PrintError(records.status());
+      return kExitImportFailed;
+    }
+    if (*json) {
+      nlohmann::json array = nlohmann::json::array();
+      for (const ImportRecord& record : *records) array.push_back(ToJson(record));
+      std::printf("%s\n", array.dump(1).c_str());
+    } else {
+      PrintTable(*records);
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace snapdelta::cli

@@ -1,0 +1,129 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include "base/fs.h"
+
+namespace snapdelta {
+namespace {
+
+std::string Where(const std::string& name, const toml::node& node) {
+  const toml::source_region& src = node.source();
+  return name + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+Status TypeError(const std::string& name, const toml::node& node, std::string_view key,
+                 std::string_view expected) {
+  return InvalidArgumentError(Where(name, node) + ": '" + std::string(key) + "' must be " +
+                              std::string(expected));
+}
+
+StatusOr<std::vector<std::string>> StringList(const std::string& name, const toml::node& node,
+                                              std::string_view key) {
+  if (const auto* single = node.as_string()) return std::vector<std::string>{single->get()};
+  const toml::array* array = node.as_array();
+  if (array == nullptr) return TypeError(name, node, key, "a string or an array of strings");
+  std::vector<std::string> out;
+  for (const toml::node& item : *array) {
+    const auto* text = item.as_string();
+    if (text == nullptr) return TypeError(name, item, key, "an array of strings");
+    out.push_back(text->get());
+  }
+  return out;
+}
+
+Status ApplyKey(const std::string& name, std::string_view key, const toml::node& node,
+                TableOptions* options) {
+  if (key == "key" || key == "ignore") {
+    ASSIGN_OR_RETURN(std::vector<std::string> list, StringList(name, node, key));
+    (key == "key" ? options->key : options->ignore) = std::move(list);
+    return Status::OK();
+  }
+  if (key == "before_images") {
+    const auto* flag = node.as_boolean();
+    if (flag == nullptr) return TypeError(name, node, key, "true or false");
+    options->before_images = flag->get();
+    return Status::OK();
+  }
+  const auto* text = node.as_string();
+  if (text == nullptr) return TypeError(name, node, key, "a string");
+  const std::string& value = text->get();
+  if (key == "null_marker") {
+    options->null_marker = value;
+  } else if (key == "delimiter") {
+    if (value.size() != 1) return TypeError(name, node, key, "a single character");
+    options->delimiter = value[0];
+  } else if (key == "on_duplicate") {
+    auto policy = ParseDuplicatePolicy(value);
+    if (!policy.ok()) return TypeError(name, node, key, "\"fail\", \"first\" or \"last\"");
+    options->on_duplicate = *policy;
+  } else if (key == "schema_change") {
+    if (value != "allow" && value != "fail") {
+      return TypeError(name, node, key, "\"allow\" or \"fail\"");
+    }
+    options->schema_change =
+        value == "fail" ? SchemaChangePolicy::kFail : SchemaChangePolicy::kAllow;
+  } else {
+    return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
+                                "' (known: key, ignore, null_marker, delimiter, before_images, "
+                                "on_duplicate, schema_change)");
+  }
+  return Status::OK();
+}
+
+Status ApplyTable(const std::string& name, const toml::table& table, TableOptions* options) {
+  for (const auto& [key, node] : table) {
+    RETURN_IF_ERROR(ApplyKey(name, key.str(), node, options));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+StatusOr<DuplicatePolicy> ParseDuplicatePolicy(std::string_view text) {
+  if (text == "fail") return DuplicatePolicy::kFail;
+  if (text == "first") return DuplicatePolicy::kFirst;
+  if (text == "last") return DuplicatePolicy::kLast;
+  return InvalidArgumentError("on-duplicate must be fail, first or last, not '" +
+                              std::string(text) + "'");
+}
+
+StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgumentError(name + ":" + std::to_string(e.source().begin.line) + ":" +
+                                std::to_string(e.source().begin.column) + ": " +
+                                std::string(e.description()));
+  }
+  Config config;
+  const toml::table* tables = nullptr;
+  for (const auto& [key, node] : root) {
+    if (key.str() == "tables") {
+      tables = node.as_table();
+      if (tables == nullptr) return TypeError(name, node, "tables", "a table of tables");
+      continue;
+    }
+    RETURN_IF_ERROR(ApplyKey(name, key.str(), node, &config.defaults));
+  }
+  if (tables == nullptr) return config;
+  for (const auto& [table_name, node] : *tables) {
+    const toml::table* section = node.as_table();
+    if (section == nullptr) {
+      return TypeError(name, node, table_name.str(), "a table ([tables." +
+                                                         std::string(table_name.str()) + "])");
+    }
+    TableOptions options = config.defaults;
+    RETURN_IF_ERROR(ApplyTable(name, *section, &options));
+    config.tables.emplace(std::string(table_name.str()), std::move(options));
+  }
+  return config;
+}
+
+StatusOr<Config> LoadConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  return ParseConfig(text, path);
+}
+
+}  // namespace snapdelta

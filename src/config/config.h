@@ -1,0 +1,34 @@
+// Config: the TOML file that names each table's key, ignored columns, null marker, delimiter,
+// before-images, duplicate and schema-change policies.
+//
+//   # top-level keys are defaults for every table
+//   null_marker = "NULL"
+//   [tables.orders]
+//   key = ["region", "id"]          # or key = "id"
+//   ignore = ["exported_at"]
+//   delimiter = ";"
+//   before_images = true
+//   on_duplicate = "fail"           # fail | first | last
+//   schema_change = "allow"         # allow | fail
+//
+// Unknown keys and wrong types are errors naming the file, line and column.
+#ifndef SNAPDELTA_CONFIG_CONFIG_H_
+#define SNAPDELTA_CONFIG_CONFIG_H_
+
+#include <string>
+
+#include "snapdelta/options.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+// Parses the file at `path`. Errors: kNotFound, kInvalidArgument (located).
+StatusOr<Config> LoadConfig(const std::string& path);
+// Parses TOML text; `name` is used in messages.
+StatusOr<Config> ParseConfig(std::string_view text, const std::string& name);
+
+StatusOr<DuplicatePolicy> ParseDuplicatePolicy(std::string_view text);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_CONFIG_CONFIG_H_

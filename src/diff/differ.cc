@@ -1,0 +1,240 @@
+#include "diff/differ.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "diff/differ_internal.h"
+#include "diff/state_file.h"
+
+namespace snapdelta {
+
+class Differ::Impl {
+ public:
+  explicit Impl(DiffRequest request) : request_(std::move(request)) {}
+
+  Status Run(Sink* sink) {
+    sink_ = sink;
+    RETURN_IF_ERROR(reader_.Open(request_.new_path, request_.options));
+    const ExportSchema& schema = reader_.schema();
+    RETURN_IF_ERROR(LoadPrevious(request_, schema, &table_, &previous_, &stats_.schema_change));
+    stats_.old_rows = previous_.rows;
+    PrepareEventLayout();
+    if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
+      RETURN_IF_ERROR(FindLastOccurrences());
+    }
+    RETURN_IF_ERROR(ScanNewExport());
+    return EmitDeletes();
+  }
+
+  Status WriteState(const std::string& state_path) {
+    const ExportSchema& schema = reader_.schema();
+    StateMeta meta{schema.columns, schema.key_names, schema.compared_names,
+                   request_.options.before_images};
+    StateWriter writer;
+    RETURN_IF_ERROR(writer.Open(state_path, meta));
+    size_t hash_count = schema.compared_names.size();
+    std::vector<uint64_t> hashes(hash_count);
+    std::vector<size_t> order = table_.SortedEntries(
+        [](const KeyEntry& entry) { return entry.new_ref != KeyEntry::kNone; });
+    const Arena& arena = table_.new_arena();
+    for (size_t entry_idx : order) {
+      const KeyEntry& entry = table_.entry(entry_idx);
+      arena.Hashes(entry.new_ref, hash_count, hashes.data());
+      std::string_view row;
+      if (meta.before_images) row = arena.Row(entry.new_ref, hash_count);
+      RETURN_IF_ERROR(writer.Add(arena.Key(entry.new_ref), entry.new_fp, hashes, row));
+    }
+    return writer.Commit();
+  }
+
+  const DiffStats& stats() const { return stats_; }
+
+ private:
+  // Precomputes how an UPDATE's `changed` list maps new compared columns to the old ones.
+  void PrepareEventLayout() {
+    const ExportSchema& schema = reader_.schema();
+    compared_pos_by_column_.assign(schema.columns.size(), -1);
+    old_pos_by_compared_.assign(schema.compared_names.size(), -1);
+    for (size_t i = 0; i < schema.compared_idx.size(); ++i) {
+      compared_pos_by_column_[schema.compared_idx[i]] = static_cast<int>(i);
+      auto it = std::find(previous_.compared.begin(), previous_.compared.end(),
+                          schema.compared_names[i]);
+      if (it != previous_.compared.end()) {
+        old_pos_by_compared_[i] = static_cast<int>(it - previous_.compared.begin());
+      }
+    }
+    old_hashes_.resize(previous_.compared.size());
+    if (request_.build_state) new_hash_count_ = schema.compared_names.size();
+  }
+
+  // on_duplicate = last: a first pass notes, for every key seen twice, its last row number.
+  Status FindLastOccurrences() {
+    ExportReader pass;
+    RETURN_IF_ERROR(pass.Open(request_.new_path, request_.options));
+    KeyTable seen;
+    for (;;) {
+      bool has_row = false;
+      RETURN_IF_ERROR(pass.Next(&has_row));
+      if (!has_row) break;
+      bool inserted = false;
+      size_t entry_idx = seen.FindOrInsert(pass.key_hash(), pass.key(), &inserted);
+      if (inserted) {
+        seen.entry(entry_idx).new_ref = seen.new_arena().Add(pass.key(), {}, false, {});
+      } else {
+        last_row_of_key_[std::string(pass.key())] = pass.rows_read();
+      }
+    }
+    return Status::OK();
+  }
+
+  // on_duplicate = last: true for every row of a repeated key but its last.
+  bool IsEarlierOccurrence() const {
+    if (last_row_of_key_.empty()) return false;
+    auto it = last_row_of_key_.find(std::string(reader_.key()));
+    return it != last_row_of_key_.end() && it->second != reader_.rows_read();
+  }
+
+  // True when this row repeats a key already taken and must be skipped (policy first); an
+  // error under policy fail.
+  StatusOr<bool> IsDuplicateToSkip(const KeyEntry& entry) {
+    if (entry.new_ref == KeyEntry::kNone) return false;
+    if (request_.options.on_duplicate == DuplicatePolicy::kFail) {
+      uint64_t first = FindFirstLineOfKey(request_.new_path, request_.options, reader_.key());
+      return reader_.RowError("duplicate key " + DescribeKey(previous_.key, reader_.key()) +
+                              ", first on line " + std::to_string(first) +
+                              "; set on_duplicate = \"first\" or \"last\" in [tables.<table>] "
+                              "or pass --on-duplicate to accept it");
+    }
+    return true;
+  }
+
+  Status ScanNewExport() {
+    std::string row;
+    bool keep_rows = request_.build_state && request_.options.before_images;
+    for (;;) {
+      bool has_row = false;
+      RETURN_IF_ERROR(reader_.Next(&has_row));
+      if (!has_row) break;
+      if (IsEarlierOccurrence()) {
+        ++stats_.duplicates_skipped;
+        continue;
+      }
+      bool inserted = false;
+      size_t entry_idx = table_.FindOrInsert(reader_.key_hash(), reader_.key(), &inserted);
+      ASSIGN_OR_RETURN(bool skip, IsDuplicateToSkip(table_.entry(entry_idx)));
+      if (skip) {
+        ++stats_.duplicates_skipped;
+        continue;
+      }
+      if (keep_rows) reader_.EncodeRow(&row);
+      std::span<const uint64_t> hashes = reader_.value_hashes().first(new_hash_count_);
+      uint64_t ref = table_.new_arena().Add(reader_.key(), hashes, keep_rows, row);
+      KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
+      entry.new_ref = ref;
+      entry.new_fp = reader_.fingerprint();
+      ++stats_.new_rows;
+      if (entry.old_ref == KeyEntry::kNone) {
+        ++stats_.inserts;
+        if (request_.ops.insert) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kInsert, entry));
+      } else if (entry.old_fp != entry.new_fp) {
+        ++stats_.updates;
+        if (request_.ops.update) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kUpdate, entry));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status EmitUpsert(ChangeOp op, const KeyEntry& entry) {
+    const ExportSchema& schema = reader_.schema();
+    ChangeEvent event;
+    event.op = op;
+    event.seq = ++seq_;
+    event.key = Columns{schema.key_names, reader_.key_values()};
+    event.row = Columns{schema.columns, reader_.values()};
+    if (op == ChangeOp::kUpdate) {
+      if (previous_.has_hashes) {
+        FillChanged(entry);
+        event.changed = changed_;
+        event.has_changed = true;
+      }
+      if (previous_.has_rows) FillBefore(entry, &event);
+    }
+    return sink_->Put(event);
+  }
+
+  // Columns whose value differs, in the new header's order.
+  void FillChanged(const KeyEntry& entry) {
+    const ExportSchema& schema = reader_.schema();
+    table_.old_arena().Hashes(entry.old_ref, old_hashes_.size(), old_hashes_.data());
+    changed_.clear();
+    std::span<const uint64_t> new_hashes = reader_.value_hashes();
+    for (size_t column_idx = 0; column_idx < schema.columns.size(); ++column_idx) {
+      int pos = compared_pos_by_column_[column_idx];
+      if (pos < 0) continue;
+      int old_pos = old_pos_by_compared_[pos];
+      uint64_t old_hash = old_pos < 0 ? kAbsent : old_hashes_[old_pos];
+      if (old_hash != new_hashes[pos]) changed_.push_back(schema.columns[column_idx]);
+    }
+  }
+
+  void FillBefore(const KeyEntry& entry, ChangeEvent* event) {
+    std::string_view row = table_.old_arena().Row(entry.old_ref, old_hashes_.size());
+    DecodeRow(row, previous_.columns.size(), &before_text_, &before_nulls_);
+    before_values_.resize(before_text_.size());
+    for (size_t i = 0; i < before_text_.size(); ++i) {
+      before_values_[i] = FieldValue{before_text_[i], before_nulls_[i]};
+    }
+    event->before = Columns{previous_.columns, before_values_};
+    event->has_before = true;
+  }
+
+  Status EmitDeletes() {
+    std::vector<size_t> order = table_.SortedEntries([](const KeyEntry& entry) {
+      return entry.old_ref != KeyEntry::kNone && entry.new_ref == KeyEntry::kNone;
+    });
+    stats_.deletes = order.size();
+    if (!request_.ops.del) return Status::OK();
+    std::vector<std::string_view> parts;
+    std::vector<FieldValue> key_values;
+    for (size_t entry_idx : order) {
+      const KeyEntry& entry = table_.entry(entry_idx);
+      DecodeKey(table_.Key(entry), &parts);
+      key_values.assign(parts.size(), FieldValue{});
+      for (size_t i = 0; i < parts.size(); ++i) key_values[i].value = parts[i];
+      ChangeEvent event;
+      event.op = ChangeOp::kDelete;
+      event.seq = ++seq_;
+      event.key = Columns{previous_.key, key_values};
+      if (previous_.has_rows) FillBefore(entry, &event);
+      RETURN_IF_ERROR(sink_->Put(event));
+    }
+    return Status::OK();
+  }
+
+  DiffRequest request_;
+  Sink* sink_ = nullptr;
+  ExportReader reader_;
+  KeyTable table_;
+  PreviousSide previous_;
+  DiffStats stats_;
+  uint64_t seq_ = 0;
+  size_t new_hash_count_ = 0;
+  std::unordered_map<std::string, uint64_t> last_row_of_key_;
+  std::vector<int> compared_pos_by_column_;
+  std::vector<int> old_pos_by_compared_;
+  std::vector<uint64_t> old_hashes_;
+  std::vector<std::string_view> changed_;
+  std::vector<std::string_view> before_text_;
+  std::vector<bool> before_nulls_;
+  std::vector<FieldValue> before_values_;
+};
+
+Differ::Differ(DiffRequest request) : impl_(std::make_unique<Impl>(std::move(request))) {}
+Differ::~Differ() = default;
+Status Differ::Run(Sink* sink) { return impl_->Run(sink); }
+Status Differ::WriteState(const std::string& state_path) {
+  return impl_->WriteState(state_path);
+}
+const DiffStats& Differ::stats() const { return impl_->stats(); }
+
+}  // namespace snapdelta

@@ -1,0 +1,81 @@
+// Differ: computes the INSERT/UPDATE/DELETE events that turn a table's previous export into a
+// new one, and the new state of the table.
+//
+// The previous side is a state file (run), another export (diff) or nothing (a first import:
+// every row is an INSERT). The new export is streamed once. Events go to the sink in a
+// deterministic order: INSERTs and UPDATEs in the new export's row order, then DELETEs in
+// (key hash, key) order, numbered from 1 — so a rerun yields identical events and ids.
+//
+// Schema drift keeps one invariant: applying the events to the previous export yields the new
+// export, on the new export's columns. A column added makes the rows where it is non-empty
+// UPDATEs; a removed (or newly ignored) column is no longer compared (old fingerprints are
+// recomputed over the remaining columns from the stored value hashes). Key columns must stay.
+//
+// Memory: one KeyTable entry per distinct key of both sides plus the key bytes (and, for
+// before-images and state building, the value hashes and rows): exports are never held as
+// text. Spilling partitions to disk past a budget arrives with the performance issue.
+// Thread safety: one thread per Differ.
+#ifndef SNAPDELTA_DIFF_DIFFER_H_
+#define SNAPDELTA_DIFF_DIFFER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "diff/schema.h"
+#include "snapdelta/options.h"
+#include "snapdelta/sink.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+struct PreviousExport {
+  enum class Kind { kNone, kState, kExport };
+  Kind kind = Kind::kNone;
+  std::string path;  // the state file or the old export
+};
+
+struct DiffRequest {
+  PreviousExport previous;
+  std::string new_path;
+  TableOptions options;
+  // Which events reach the sink; stats count all of them. Default: all.
+  OpFilter ops;
+  // Keep what WriteState needs (value hashes, and rows with before-images). Default: false.
+  bool build_state = false;
+};
+
+struct DiffStats {
+  uint64_t old_rows = 0;
+  uint64_t new_rows = 0;  // distinct keys in the new export
+  uint64_t inserts = 0;
+  uint64_t updates = 0;
+  uint64_t deletes = 0;
+  uint64_t duplicates_skipped = 0;  // with on_duplicate first|last
+  SchemaChange schema_change;       // columns added or removed since the previous export
+};
+
+class Differ {
+ public:
+  explicit Differ(DiffRequest request);
+  ~Differ();
+  Differ(const Differ&) = delete;
+  Differ& operator=(const Differ&) = delete;
+
+  // Computes the delta and Puts every event into `sink` (Begin and Finish are the caller's).
+  // Errors: bad input (kCorruption, located), drift refused by policy, sink errors.
+  Status Run(Sink* sink);
+
+  // Writes the new export's state. REQUIRES: Run returned OK, request.build_state.
+  Status WriteState(const std::string& state_path);
+
+  const DiffStats& stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_DIFF_DIFFER_H_

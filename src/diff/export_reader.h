@@ -1,0 +1,79 @@
+// ExportReader: one export file read as rows reduced for the differ: the encoded key and its
+// hash, the value hashes of the compared columns, the fingerprint, and the row's values.
+//
+// Opens plain, gzip or zstd files (detected from content), reads the header, resolves it
+// against the table options (ExportSchema) and checks every key value (an empty or null key
+// is a located error). Views returned stay valid until the next call to Next().
+// Thread safety: one thread.
+#ifndef SNAPDELTA_DIFF_EXPORT_READER_H_
+#define SNAPDELTA_DIFF_EXPORT_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csv/csv_reader.h"
+#include "diff/fingerprint.h"
+#include "diff/schema.h"
+#include "snapdelta/change.h"
+#include "snapdelta/options.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+class ExportReader {
+ public:
+  Status Open(const std::string& path, const TableOptions& options);
+
+  // Limits the comparison to the compared columns also named in `allowed` (used on the old
+  // side of a two-file diff when the new export lost columns). Call before the first Next().
+  void RestrictComparison(const std::vector<std::string>& allowed);
+
+  const ExportSchema& schema() const { return schema_; }
+  const std::string& path() const { return path_; }
+
+  // Reads the next row; *has_row is false at the end.
+  Status Next(bool* has_row);
+
+  std::string_view key() const { return key_; }
+  uint64_t key_hash() const { return key_hash_; }
+  // One per compared column, canonical order; kAbsent for empty or null values.
+  std::span<const uint64_t> value_hashes() const { return value_hashes_; }
+  const Fingerprint& fingerprint() const { return fingerprint_; }
+  // All values, header order.
+  std::span<const FieldValue> values() const { return values_; }
+  std::span<const FieldValue> key_values() const { return key_values_; }
+  // The row encoded for a state file or arena (see state_file.h).
+  void EncodeRow(std::string* out) const;
+
+  uint64_t line() const { return reader_->record_line(); }
+  uint64_t rows_read() const { return reader_->record_number(); }
+  uint64_t raw_bytes_consumed() const { return reader_->raw_bytes_consumed(); }
+  Status RowError(std::string_view what, int column_idx = -1) const {
+    return reader_->RecordError(what, column_idx);
+  }
+
+ private:
+  std::string path_;
+  TableOptions options_;
+  std::unique_ptr<CsvReader> reader_;
+  ExportSchema schema_;
+  std::string key_;
+  uint64_t key_hash_ = 0;
+  std::vector<uint64_t> value_hashes_;
+  Fingerprint fingerprint_;
+  std::vector<FieldValue> values_;
+  std::vector<FieldValue> key_values_;
+};
+
+// Finds the 1-based line of the first row of `path` whose encoded key is `key`, for duplicate
+// key messages. Returns 0 when not found or unreadable.
+uint64_t FindFirstLineOfKey(const std::string& path, const TableOptions& options,
+                            std::string_view key);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_DIFF_EXPORT_READER_H_

@@ -1,0 +1,26 @@
+// Discovery: turns the files of a landing zone into import records in the registry.
+#ifndef SNAPDELTA_PIPELINE_DISCOVERY_H_
+#define SNAPDELTA_PIPELINE_DISCOVERY_H_
+
+#include <vector>
+
+#include "snapdelta/landing.h"
+#include "snapdelta/registry.h"
+
+namespace snapdelta {
+
+// Registers every landing file not registered yet. A file whose path, size and mtime match its
+// newest record is not looked at again. Otherwise its checksum decides: the same content as
+// the newest record is recorded as skipped (re-upload of identical content); new content for a
+// version not newer than the table's committed one is recorded as skipped (stale); anything
+// else is registered as discovered. Records skipped here are appended to `skipped`.
+Status DiscoverExports(LandingZone* landing, Registry* registry,
+                       std::vector<ImportRecord>* skipped);
+
+// The skip reason for `version` when the table's committed version is `committed`, or "" when
+// `version` is newer and may be imported.
+std::string StaleReason(const std::string& version, const std::string& committed);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_PIPELINE_DISCOVERY_H_

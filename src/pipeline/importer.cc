@@ -1,0 +1,133 @@
+#include "pipeline/importer.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/fs.h"
+#include "diff/differ.h"
+#include "pipeline/discovery.h"
+
+namespace snapdelta {
+namespace {
+
+constexpr std::string_view kStateSuffix = ".state";
+
+ImportRecord WithState(ImportRecord record, ImportState state, std::string reason) {
+  record.state = state;
+  record.reason = std::move(reason);
+  record.finished_at_ms = SystemClockMs();
+  return record;
+}
+
+// Removes the state files of committed versions older than the newest `keep` ones.
+void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record,
+                 int keep) {
+  auto imports = registry->ListImports(record.tenant, record.table);
+  if (!imports.ok()) return;
+  std::vector<std::string> committed;
+  for (const ImportRecord& item : *imports) {
+    if (item.state == ImportState::kCommitted) committed.push_back(item.version);
+  }
+  std::sort(committed.begin(), committed.end());
+  committed.erase(std::unique(committed.begin(), committed.end()), committed.end());
+  if (static_cast<int>(committed.size()) <= keep) return;
+  committed.resize(committed.size() - static_cast<size_t>(keep));
+  for (const std::string& version : committed) {
+    std::string path = dir + "/" + version + std::string(kStateSuffix);
+    (void)RemoveFile(path + ".colh");
+    (void)RemoveFile(path);
+  }
+}
+
+// Other export files in the version folder: snapdelta expects one file per version.
+std::string OtherFilesInVersion(const std::string& version_dir, const std::string& file) {
+  std::string others;
+  DIR* handle = ::opendir(version_dir.c_str());
+  if (handle == nullptr) return others;
+  while (struct dirent* entry = ::readdir(handle)) {
+    std::string name = entry->d_name;
+    if (name.empty() || name[0] == '.' || name == file || entry->d_type == DT_DIR) continue;
+    if (name.ends_with(".tmp") || name.ends_with(".part")) continue;
+    others += (others.empty() ? "" : ", ") + name;
+  }
+  ::closedir(handle);
+  return others;
+}
+
+}  // namespace
+
+std::string StateDir(const std::string& home, const std::string& tenant,
+                     const std::string& table) {
+  return home + "/state/" + tenant + "/" + table;
+}
+
+StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
+                                 const Lease& lease) {
+  Registry* registry = context.registry;
+  const EngineOptions& options = *context.options;
+  ImportRecord record = pending;
+  ASSIGN_OR_RETURN(std::optional<TableState> table,
+                   registry->GetTableState(record.tenant, record.table));
+  if (table) {
+    std::string stale = StaleReason(record.version, table->version);
+    if (!stale.empty()) {
+      RETURN_IF_ERROR(registry->MarkSkipped(record.id, stale));
+      return WithState(record, ImportState::kSkipped, stale);
+    }
+  }
+  RETURN_IF_ERROR(registry->MarkRunning(record.id, lease));
+  record.state = ImportState::kRunning;
+  record.started_at_ms = SystemClockMs();
+  CrashPoint("import.after_running");
+
+  std::string version_dir =
+      options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version;
+  std::string state_dir = StateDir(options.home, record.tenant, record.table);
+  DiffRequest request;
+  request.new_path = version_dir + "/" + record.file;
+  request.options = options.config.ForTable(record.table);
+  request.build_state = true;
+  if (table) request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
+  std::string state_file = record.version + std::string(kStateSuffix);
+
+  Differ differ(request);
+  ImportIdentity identity{record.tenant, record.table, record.version};
+  auto attempt = [&]() -> Status {
+    std::string others = OtherFilesInVersion(version_dir, record.file);
+    if (!others.empty()) {
+      return InvalidArgumentError(version_dir + ": holds other files besides " + record.file +
+                                  " (" + others + "); one export file per version is expected");
+    }
+    RETURN_IF_ERROR(context.sink->Begin(identity));
+    RETURN_IF_ERROR(differ.Run(context.sink));
+    RETURN_IF_ERROR(differ.WriteState(state_dir + "/" + state_file));
+    CrashPoint("import.after_state");
+    return context.sink->Finish();
+  };
+  Status status = attempt();
+  if (!status.ok()) {
+    context.sink->Abort();
+    RETURN_IF_ERROR(registry->MarkFailed(record.id, status.message()));
+    return WithState(record, ImportState::kFailed, status.message());
+  }
+  CrashPoint("import.before_commit");
+  const DiffStats& stats = differ.stats();
+  record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
+  if (!stats.schema_change.empty()) record.note = "schema change: " + stats.schema_change.ToString();
+  if (context.lease_lost->load()) {
+    return WithState(record, ImportState::kRunning, "lease lost before commit; not committed");
+  }
+  TableState next{record.tenant, record.table, record.version, record.id, state_file};
+  Status commit = registry->CommitImport(lease, record.id, record.counts, record.note, next);
+  if (commit.code() == StatusCode::kAborted) {
+    return WithState(record, ImportState::kRunning, commit.message());
+  }
+  RETURN_IF_ERROR(commit);
+  CrashPoint("import.after_commit");
+  PruneStates(registry, state_dir, record, options.keep_states);
+  return WithState(record, ImportState::kCommitted, "");
+}
+
+}  // namespace snapdelta

@@ -1,0 +1,42 @@
+// Importer: one import of one table, from a discovered record to a committed (or failed or
+// skipped) one. The caller holds the table's lease for the whole call.
+//
+// Order of effects, which crash safety rests on:
+//   1. mark running (with the lease's token)
+//   2. diff the export against the committed state; events to the sink
+//   3. write the new state file under its version's name (not yet current)
+//   4. Sink::Finish: the events are durable
+//   5. CommitImport: the lease is checked and the new state becomes current, atomically
+// A crash before 5 leaves the old state current: the import reruns from 1 and produces the same
+// events, which overwrite the change file of the earlier attempt.
+#ifndef SNAPDELTA_PIPELINE_IMPORTER_H_
+#define SNAPDELTA_PIPELINE_IMPORTER_H_
+
+#include <atomic>
+#include <string>
+
+#include "snapdelta/engine.h"
+#include "snapdelta/registry.h"
+#include "snapdelta/sink.h"
+
+namespace snapdelta {
+
+struct ImportContext {
+  Registry* registry = nullptr;
+  Sink* sink = nullptr;
+  const EngineOptions* options = nullptr;
+  // Set by the lease keeper when a renewal failed: the import must not commit.
+  const std::atomic<bool>* lease_lost = nullptr;
+};
+
+// Runs one import under `lease`. Returns the record as it ended (committed, failed, skipped,
+// or still running when the lease was lost). A non-OK Status means the registry itself failed.
+StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
+                                 const Lease& lease);
+
+// <home>/state/<tenant>/<table>
+std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table);
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_PIPELINE_IMPORTER_H_

@@ -1,0 +1,159 @@
+// RunOnce: discovery, then a worker pool over the tables with pending imports (engine.h).
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "base/fs.h"
+#include "pipeline/discovery.h"
+#include "pipeline/importer.h"
+#include "pipeline/lease_keeper.h"
+#include "snapdelta/engine.h"
+#include "snapdelta/landing.h"
+#include "snapdelta/sink.h"
+
+namespace snapdelta {
+namespace {
+
+using TableKey = std::pair<std::string, std::string>;  // (tenant, table)
+
+// host:pid:random, unique per process run.
+std::string MakeOwnerId() {
+  char host[256] = "host";
+  ::gethostname(host, sizeof(host) - 1);
+  std::random_device random;
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(random());
+}
+
+class Run {
+ public:
+  Run(const EngineOptions& options, Registry* registry)
+      : options_(options), registry_(registry), owner_(MakeOwnerId()) {}
+
+  // Groups pending imports by table in version order, keeping only the newest record of a path
+  // (an older one was superseded by a re-upload).
+  Status Plan(const std::vector<ImportRecord>& pending) {
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, ImportRecord> newest;
+    for (const ImportRecord& record : pending) {
+      auto key = std::make_tuple(record.tenant, record.table, record.version, record.file);
+      auto [it, inserted] = newest.emplace(key, record);
+      if (inserted) continue;
+      const ImportRecord& older = it->second.id < record.id ? it->second : record;
+      std::string reason = "superseded by a re-upload of the same file";
+      RETURN_IF_ERROR(registry_->MarkSkipped(older.id, reason));
+      ImportRecord skipped = older;
+      skipped.state = ImportState::kSkipped;
+      skipped.reason = reason;
+      Finished(skipped);
+      if (it->second.id < record.id) it->second = record;
+    }
+    for (auto& [key, record] : newest) {
+      queue_[{record.tenant, record.table}].push_back(record);
+    }
+    return Status::OK();
+  }
+
+  Status Execute() {
+    int workers = options_.workers > 0 ? options_.workers
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+    workers = std::clamp(workers, 1, std::max<int>(1, static_cast<int>(queue_.size())));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < workers; ++i) threads.emplace_back([this] { Work(); });
+    for (std::thread& thread : threads) thread.join();
+    return first_error_;
+  }
+
+  void Finished(const ImportRecord& record) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    report_.imports.push_back(record);
+    if (options_.on_import_done) options_.on_import_done(record);
+  }
+
+  RunReport TakeReport() { return std::move(report_); }
+
+ private:
+  bool Stopping() const { return options_.stop != nullptr && options_.stop->load(); }
+
+  void Work() {
+    std::unique_ptr<Sink> sink = NewChangeFileSink(options_.home + "/changes");
+    for (;;) {
+      std::vector<ImportRecord> imports;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (queue_.empty() || !first_error_.ok()) return;
+        imports = std::move(queue_.begin()->second);
+        queue_.erase(queue_.begin());
+      }
+      Status status = ImportTable(imports, sink.get());
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (first_error_.ok()) first_error_ = status;
+      }
+    }
+  }
+
+  Status ImportTable(const std::vector<ImportRecord>& imports, Sink* sink) {
+    const ImportRecord& first = imports.front();
+    StatusOr<Lease> lease =
+        registry_->AcquireLease(first.tenant, first.table, owner_, options_.lease_ttl_ms);
+    if (lease.status().code() == StatusCode::kUnavailable) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      report_.busy_tables.push_back(first.tenant + "/" + first.table + ": " +
+                                    lease.status().message());
+      return Status::OK();
+    }
+    RETURN_IF_ERROR(lease.status());
+    Status status;
+    {
+      LeaseKeeper keeper(registry_, *lease, options_.lease_ttl_ms);
+      ImportContext context{registry_, sink, &options_, &keeper.lost()};
+      for (const ImportRecord& pending : imports) {
+        if (Stopping() || keeper.lost()) break;
+        StatusOr<ImportRecord> done = RunImport(context, pending, keeper.lease());
+        if (!done.ok()) {
+          status = done.status();
+          break;
+        }
+        Finished(*done);
+      }
+    }
+    Status released = registry_->ReleaseLease(*lease);
+    return status.ok() ? released : status;
+  }
+
+  const EngineOptions& options_;
+  Registry* registry_;
+  const std::string owner_;
+  std::mutex mutex_;
+  std::map<TableKey, std::vector<ImportRecord>> queue_;  // guarded by mutex_
+  RunReport report_;                                      // guarded by mutex_
+  Status first_error_;                                    // guarded by mutex_
+};
+
+}  // namespace
+
+bool RunReport::any_failed() const {
+  return std::any_of(imports.begin(), imports.end(), [](const ImportRecord& record) {
+    return record.state == ImportState::kFailed;
+  });
+}
+
+StatusOr<RunReport> RunOnce(const EngineOptions& options) {
+  RETURN_IF_ERROR(MakeDirs(options.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   OpenSqliteRegistry(options.home + "/registry.db"));
+  std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
+  Run run(options, registry.get());
+  std::vector<ImportRecord> skipped;
+  RETURN_IF_ERROR(DiscoverExports(landing.get(), registry.get(), &skipped));
+  for (const ImportRecord& record : skipped) run.Finished(record);
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> pending, registry->ListPending());
+  RETURN_IF_ERROR(run.Plan(pending));
+  RETURN_IF_ERROR(run.Execute());
+  return run.TakeReport();
+}
+
+}  // namespace snapdelta

@@ -1,0 +1,118 @@
+// Change files: <dir>/<tenant>/<table>/<version>.jsonl, written through AtomicFile, so a file
+// under its final name is always complete; a rerun of the import rewrites it identically.
+#include <cerrno>
+#include <functional>
+
+#include "base/fs.h"
+#include "sink/event_json.h"
+#include "snapdelta/sink.h"
+
+namespace snapdelta {
+namespace {
+
+// Events are batched into this many bytes before reaching the file.
+constexpr size_t kBatchBytes = 1 << 20;
+
+// JSON Lines written atomically to the path `path_for` gives for an import.
+class ChangeFileSink : public Sink {
+ public:
+  using PathFor = std::function<std::string(const ImportIdentity&)>;
+  explicit ChangeFileSink(PathFor path_for) : path_for_(std::move(path_for)) {}
+
+  Status Begin(const ImportIdentity& import) override {
+    import_ = import;
+    batch_.clear();
+    return file_.Open(path_for_(import));
+  }
+
+  Status Put(const ChangeEvent& event) override {
+    AppendEventJson(&batch_, import_, event);
+    if (batch_.size() < kBatchBytes) return Status::OK();
+    CrashPoint("sink.mid_file");
+    Status s = file_.Append(batch_);
+    batch_.clear();
+    return s;
+  }
+
+  Status Finish() override {
+    RETURN_IF_ERROR(file_.Append(batch_));
+    batch_.clear();
+    CrashPoint("sink.before_commit");
+    return file_.Commit();
+  }
+
+  // Also removes a change file left by an earlier, uncommitted attempt of the same import:
+  // the import failed, so no events of it may stay visible.
+  void Abort() override {
+    batch_.clear();
+    std::string final_path = file_.final_path();
+    file_.Abort();
+    if (!final_path.empty()) (void)RemoveFile(final_path);
+  }
+
+ private:
+  PathFor path_for_;
+  ImportIdentity import_;
+  std::string batch_;
+  AtomicFile file_;
+};
+
+// JSON Lines to a stream, for `snapdelta diff`.
+class JsonLinesSink : public Sink {
+ public:
+  JsonLinesSink(std::FILE* out, bool owns_file) : out_(out), owns_file_(owns_file) {}
+  ~JsonLinesSink() override {
+    if (owns_file_ && out_ != nullptr) std::fclose(out_);
+  }
+
+  Status Begin(const ImportIdentity& import) override {
+    import_ = import;
+    return Status::OK();
+  }
+
+  Status Put(const ChangeEvent& event) override {
+    AppendEventJson(&batch_, import_, event);
+    if (batch_.size() >= kBatchBytes) return Flush();
+    return Status::OK();
+  }
+
+  Status Finish() override {
+    RETURN_IF_ERROR(Flush());
+    if (std::fflush(out_) != 0) return ErrnoError("write events", errno);
+    return Status::OK();
+  }
+
+  void Abort() override { batch_.clear(); }
+
+ private:
+  Status Flush() {
+    size_t wanted = batch_.size();
+    size_t written = std::fwrite(batch_.data(), 1, wanted, out_);
+    batch_.clear();
+    if (written != wanted) return ErrnoError("write events", errno);
+    return Status::OK();
+  }
+
+  std::FILE* out_;
+  bool owns_file_;
+  ImportIdentity import_;
+  std::string batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir) {
+  return std::make_unique<ChangeFileSink>([dir](const ImportIdentity& import) {
+    return dir + "/" + import.tenant + "/" + import.table + "/" + import.version + ".jsonl";
+  });
+}
+
+std::unique_ptr<Sink> NewJsonFileSink(const std::string& path) {
+  return std::make_unique<ChangeFileSink>([path](const ImportIdentity&) { return path; });
+}
+
+std::unique_ptr<Sink> NewJsonLinesSink(std::FILE* out, bool owns_file) {
+  return std::make_unique<JsonLinesSink>(out, owns_file);
+}
+
+}  // namespace snapdelta
