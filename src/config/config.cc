@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+
 #include "base/fs.h"
 
 namespace snapdelta {
@@ -32,8 +34,17 @@ StatusOr<std::vector<std::string>> StringList(const std::string& name, const tom
   return out;
 }
 
+constexpr std::string_view kKnownKeys[] = {"key",           "ignore",       "null_marker",
+                                           "delimiter",     "before_images", "on_duplicate",
+                                           "schema_change"};
+
 Status ApplyKey(const std::string& name, std::string_view key, const toml::node& node,
                 TableOptions* options) {
+  if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
+    return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
+                                "' (known: key, ignore, null_marker, delimiter, before_images, "
+                                "on_duplicate, schema_change)");
+  }
   if (key == "key" || key == "ignore") {
     ASSIGN_OR_RETURN(std::vector<std::string> list, StringList(name, node, key));
     (key == "key" ? options->key : options->ignore) = std::move(list);
@@ -57,16 +68,12 @@ Status ApplyKey(const std::string& name, std::string_view key, const toml::node&
     auto policy = ParseDuplicatePolicy(value);
     if (!policy.ok()) return TypeError(name, node, key, "\"fail\", \"first\" or \"last\"");
     options->on_duplicate = *policy;
-  } else if (key == "schema_change") {
+  } else {  // schema_change
     if (value != "allow" && value != "fail") {
       return TypeError(name, node, key, "\"allow\" or \"fail\"");
     }
     options->schema_change =
         value == "fail" ? SchemaChangePolicy::kFail : SchemaChangePolicy::kAllow;
-  } else {
-    return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
-                                "' (known: key, ignore, null_marker, delimiter, before_images, "
-                                "on_duplicate, schema_change)");
   }
   return Status::OK();
 }

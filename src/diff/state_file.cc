@@ -168,6 +168,8 @@ class FrameReader {
   bool exhausted() const { return frame_done_ && out_pos_ == out_.size(); }
 
   Status CheckFooter(uint64_t record_count) {
+    RETURN_IF_ERROR(Fill(1));
+    if (!exhausted()) return Bad("more data than records");
     RETURN_IF_ERROR(ReadCompressed(16));
     std::string_view rest(raw_.data() + raw_pos_, raw_.size() - raw_pos_);
     uint64_t count = 0;
