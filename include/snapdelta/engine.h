@@ -46,6 +46,9 @@ struct EngineOptions {
   const std::atomic<bool>* stop = nullptr;
   // Called once per finished import, from worker threads (serialized). Default: none.
   std::function<void(const ImportRecord&)> on_import_done;
+  // Called now and then during an import with the bytes of its file read so far, from worker
+  // threads (not serialized). Default: none.
+  std::function<void(const ImportRecord&, uint64_t bytes_read)> on_progress;
 };
 
 struct RunReport {

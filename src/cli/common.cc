@@ -1,6 +1,11 @@
 #include "cli/common.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <fmt/format.h>
 
@@ -10,6 +15,25 @@ namespace snapdelta::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
+
+// Redraws of the progress line are at least this far apart.
+constexpr auto kProgressInterval = std::chrono::milliseconds(200);
+
+std::mutex g_progress_mutex;
+bool g_progress_shown = false;  // guarded by g_progress_mutex
+std::chrono::steady_clock::time_point g_progress_last;  // guarded by g_progress_mutex
+
+bool StderrIsTerminal() {
+  static const bool is_tty = ::isatty(STDERR_FILENO) != 0;
+  return is_tty;
+}
+
+// Clears the progress line before other output. REQUIRES: g_progress_mutex held.
+void ClearProgressLocked() {
+  if (!g_progress_shown) return;
+  std::fputs("\r\033[K", stderr);
+  g_progress_shown = false;
+}
 
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
@@ -88,8 +112,26 @@ void PrintImport(const ImportRecord& record) {
     default:
       line = fmt::format("unfinished {}: {}", name, record.reason);
   }
+  std::lock_guard<std::mutex> lock(g_progress_mutex);
+  ClearProgressLocked();
   std::fprintf(stdout, "%s\n", line.c_str());
   std::fflush(stdout);
+}
+
+void PrintProgress(const ImportRecord& record, uint64_t bytes_read) {
+  if (!StderrIsTerminal()) return;
+  std::lock_guard<std::mutex> lock(g_progress_mutex);
+  auto now = std::chrono::steady_clock::now();
+  if (g_progress_shown && now - g_progress_last < kProgressInterval) return;
+  g_progress_last = now;
+  double percent = record.size > 0 ? 100.0 * static_cast<double>(bytes_read) /
+                                         static_cast<double>(record.size)
+                                   : 0.0;
+  std::fprintf(stderr, "\r\033[K%s/%s/%s: %.0f%% of %.1f MB", record.tenant.c_str(),
+               record.table.c_str(), record.version.c_str(), std::min(percent, 100.0),
+               static_cast<double>(record.size) / 1e6);
+  std::fflush(stderr);
+  g_progress_shown = true;
 }
 
 }  // namespace snapdelta::cli

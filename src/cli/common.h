@@ -46,6 +46,10 @@ void PrintError(const Status& status);
 // One line per finished import, for run and watch.
 void PrintImport(const ImportRecord& record);
 
+// A progress line on stderr ("tenant/table/version: 42% of 1.2 GB"), redrawn at most a few
+// times a second; only when stderr is a terminal. Thread-safe.
+void PrintProgress(const ImportRecord& record, uint64_t bytes_read);
+
 }  // namespace snapdelta::cli
 
 #endif  // SNAPDELTA_CLI_COMMON_H_

@@ -16,6 +16,7 @@ constexpr auto kStopCheckSlice = std::chrono::milliseconds(100);
 int RunPass(EngineOptions options) {
   options.stop = &StopRequested();
   options.on_import_done = PrintImport;
+  options.on_progress = PrintProgress;
   StatusOr<RunReport> report = RunOnce(options);
   if (!report.ok()) {
     PrintError(report.status());

@@ -7,6 +7,13 @@
 #include "diff/state_file.h"
 
 namespace snapdelta {
+namespace {
+
+// Progress is reported every this many rows (a power of two): often enough for a terminal,
+// rare enough to cost nothing.
+constexpr uint64_t kProgressEveryRows = 1 << 16;
+
+}  // namespace
 
 class Differ::Impl {
  public:
@@ -115,6 +122,9 @@ class Differ::Impl {
       bool has_row = false;
       RETURN_IF_ERROR(reader_.Next(&has_row));
       if (!has_row) break;
+      if (request_.progress && (reader_.rows_read() & (kProgressEveryRows - 1)) == 0) {
+        request_.progress(reader_.raw_bytes_consumed());
+      }
       if (IsEarlierOccurrence()) {
         ++stats_.duplicates_skipped;
         continue;

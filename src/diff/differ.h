@@ -19,6 +19,7 @@
 #define SNAPDELTA_DIFF_DIFFER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ struct DiffRequest {
   OpFilter ops;
   // Keep what WriteState needs (value hashes, and rows with before-images). Default: false.
   bool build_state = false;
+  // Called now and then while the new export is read, with the compressed bytes consumed so
+  // far (compare with the file size). Default: none.
+  std::function<void(uint64_t bytes_read)> progress;
 };
 
 struct DiffStats {

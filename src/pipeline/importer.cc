@@ -89,6 +89,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   request.new_path = version_dir + "/" + record.file;
   request.options = options.config.ForTable(record.table);
   request.build_state = true;
+  if (options.on_progress) {
+    request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
+  }
   if (table) request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
   std::string state_file = record.version + std::string(kStateSuffix);
 
