@@ -4,6 +4,10 @@
 // quotes, LF or CRLF record ends, an optional UTF-8 byte order mark, a last record with or
 // without a line break. A quote inside a field that does not start with one (5'10") is data.
 // Values are kept byte for byte (spaces, tabs, CR/LF inside quotes); quoted fields are unescaped.
+// A CR is a line break only before an LF; elsewhere it is data (a CR right before end of input
+// is dropped). Empty lines at the end of the input are not records; an empty line followed by
+// more data is a record with one empty field (so it fails the field count unless the header has
+// one column). An empty first line is reported as a missing header.
 //
 // Rejects, with a kCorruption Status whose message is
 //   "<file>:<line>:<column>: <what is wrong>; <possible fix>"
@@ -11,13 +15,18 @@
 // header's name for that column in parentheses where known):
 //   - an unterminated quoted field (the position where the quote opened),
 //   - a character other than delimiter or line break after a closing quote,
-//   - a record whose field count differs from the header's,
+//   - a record whose field count differs from the header's, without a column:
+//     "<file>:<line>: 7 fields, expected 9 (header has 9 columns: id,name,...); <possible fix>",
+//     where the fix names another delimiter (';', '\t', '|' or ',') when the line contains it
+//     and splitting both this line and the header row on it gives equal counts,
 //   - invalid UTF-8 or a NUL byte ("binary garbage"),
-//   - a missing header row (empty input), a header with an empty or duplicate column name.
+//   - a missing header row ("<file>: empty file, expected a header row"), a header with an
+//     empty or duplicate column name (the duplicate's message names both columns).
 // Errors from the ByteSource (I/O, corrupt compression) are passed through unchanged.
 //
 // Memory: holds one buffer of input (grown only when a single record is larger than it), never
-// the whole file. Views returned by field() stay valid until the next call to Next().
+// the whole file. A record larger than 1 GiB (usually an unterminated quote) is rejected with
+// kResourceExhausted. Views returned by field() stay valid until the next call to Next().
 // Thread safety: one thread at a time.
 #ifndef SNAPDELTA_CSV_CSV_READER_H_
 #define SNAPDELTA_CSV_CSV_READER_H_
@@ -34,10 +43,15 @@
 namespace snapdelta {
 
 struct CsvOptions {
-  // Field separator. Default: ','.
+  // Field separator; a quote, CR or LF is rejected by ReadHeader (kInvalidArgument).
+  // Default: ','.
   char delimiter = ',';
-  // Size of the read buffer in bytes. Default: 1 MiB.
+  // Size of the read buffer in bytes; grown when one record is larger. Values below 16 are
+  // raised to 16. Default: 1 MiB.
   size_t buffer_size = 1 << 20;
+  // The table's name, used in suggested fixes ("set delimiter in [tables.<table_name>]").
+  // Default: empty (the message then says "[tables.<table>]").
+  std::string table_name;
 };
 
 class CsvReader {

@@ -1,0 +1,99 @@
+// Byte-scanning primitives of the CSV reader: a word-at-a-time search for field ends and a UTF-8
+// validator with an ASCII fast path. Private to src/csv; pure functions, safe from any thread.
+#ifndef SNAPDELTA_CSV_CSV_SCAN_H_
+#define SNAPDELTA_CSV_CSV_SCAN_H_
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace snapdelta::csv_scan {
+
+static_assert(std::endian::native == std::endian::little, "word scans assume little endian");
+
+inline constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+inline constexpr uint64_t kLowBits = 0x0101010101010101ULL;
+
+// Bit 7 of a result byte is set where `word` holds `byte`. Bits above the first match may be
+// spurious, so only the lowest set bit is exact.
+inline uint64_t MatchByte(uint64_t word, uint8_t byte) {
+  const uint64_t x = word ^ (kLowBits * byte);
+  return (x - kLowBits) & ~x & kHighBits;
+}
+
+// Returns the first `delimiter` or LF at or after `p`, reading 8 bytes at a time.
+// REQUIRES: an LF follows `p` within the readable bytes, and 7 readable bytes follow that LF.
+inline const char* FindDelimiterOrLf(const char* p, char delimiter) {
+  while (true) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    const uint64_t match = MatchByte(word, static_cast<uint8_t>(delimiter)) | MatchByte(word, '\n');
+    if (match != 0) return p + (std::countr_zero(match) >> 3);
+    p += 8;
+  }
+}
+
+// Returns the offset of the first byte in [data, data + size) that is NUL or starts an invalid
+// UTF-8 sequence (overlong, surrogate, above U+10FFFF, truncated), or `size` when there is none.
+inline size_t FindInvalidUtf8(const char* data, size_t size) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+  size_t i = 0;
+  while (i < size) {
+    for (; i + 8 <= size; i += 8) {  // ASCII fast path: no high bit and no zero byte
+      uint64_t word;
+      std::memcpy(&word, bytes + i, 8);
+      if (((word & kHighBits) | MatchByte(word, 0)) != 0) break;
+    }
+    if (i >= size) break;
+    const uint8_t lead = bytes[i];
+    if (lead < 0x80) {
+      if (lead == 0) return i;
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      len = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      len = 3;
+      if (lead == 0xe0) lo = 0xa0;  // overlong
+      if (lead == 0xed) hi = 0x9f;  // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      len = 4;
+      if (lead == 0xf0) lo = 0x90;  // overlong
+      if (lead == 0xf4) hi = 0x8f;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + len > size || bytes[i + 1] < lo || bytes[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if ((bytes[i + k] & 0xc0) != 0x80) return i;
+    }
+    i += len;
+  }
+  return size;
+}
+
+// The number of fields the first record of `text` would have if `delimiter` separated them;
+// quotes hide delimiters and line breaks. Used to suggest a delimiter in error messages.
+inline size_t CountFields(std::string_view text, char delimiter) {
+  size_t count = 1;
+  bool in_quotes = false;
+  for (char c : text) {
+    if (c == '"') {
+      in_quotes = !in_quotes;
+    } else if (!in_quotes && c == delimiter) {
+      ++count;
+    } else if (!in_quotes && c == '\n') {
+      break;
+    }
+  }
+  return count;
+}
+
+}  // namespace snapdelta::csv_scan
+
+#endif  // SNAPDELTA_CSV_CSV_SCAN_H_
