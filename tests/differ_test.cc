@@ -26,7 +26,8 @@ struct Event {
 Row ToRow(const Columns& columns) {
   Row row;
   for (size_t i = 0; i < columns.names.size(); ++i) {
-    row[columns.names[i]] = columns.values[i].is_null ? "<null>" : std::string(columns.values[i].value);
+    row[columns.names[i]] =
+        columns.values[i].is_null ? "<null>" : std::string(columns.values[i].value);
   }
   return row;
 }
@@ -35,8 +36,14 @@ class CollectingSink : public Sink {
  public:
   Status Begin(const ImportIdentity&) override { return Status::OK(); }
   Status Put(const ChangeEvent& event) override {
-    Event out{std::string(ChangeOpName(event.op)), ToRow(event.key), ToRow(event.row),
-              ToRow(event.before), {}, event.has_changed, event.has_before, event.seq};
+    Event out{std::string(ChangeOpName(event.op)),
+              ToRow(event.key),
+              ToRow(event.row),
+              ToRow(event.before),
+              {},
+              event.has_changed,
+              event.has_before,
+              event.seq};
     for (std::string_view name : event.changed) out.changed.emplace_back(name);
     events.push_back(out);
     return Status::OK();
@@ -72,8 +79,10 @@ std::map<std::string, std::string> ModelDiff(const Table& old_table, const Table
   std::map<std::string, std::string> ops;
   for (const auto& [key, row] : new_table) {
     auto it = old_table.find(key);
-    if (it == old_table.end()) ops[key] = "INSERT";
-    else if (it->second != row) ops[key] = "UPDATE";
+    if (it == old_table.end())
+      ops[key] = "INSERT";
+    else if (it->second != row)
+      ops[key] = "UPDATE";
   }
   for (const auto& [key, row] : old_table) {
     if (!new_table.count(key)) ops[key] = "DELETE";
@@ -91,6 +100,14 @@ std::map<std::string, std::string> EventOps(const std::vector<Event>& events) {
   return ops;
 }
 
+DiffRequest Request(PreviousExport previous, std::string new_path, TableOptions options) {
+  DiffRequest request;
+  request.previous = std::move(previous);
+  request.new_path = std::move(new_path);
+  request.options = std::move(options);
+  return request;
+}
+
 class DifferTest : public ::testing::Test {
  protected:
   Status Diff(const std::string& old_csv, const std::string& new_csv, TableOptions options,
@@ -98,9 +115,10 @@ class DifferTest : public ::testing::Test {
     std::string old_path = dir_.Write("old.csv", old_csv);
     std::string new_path = dir_.Write("new.csv", new_csv);
     CollectingSink sink;
-    DiffRequest request{{PreviousExport::Kind::kExport, old_path}, new_path, options, {}, false};
+    DiffRequest request = Request({PreviousExport::Kind::kExport, old_path}, new_path, options);
     if (stateful) {
-      DiffRequest first{{}, old_path, options, {}, true};
+      DiffRequest first = Request({}, old_path, options);
+      first.build_state = true;
       Differ seed(first);
       CollectingSink ignored;
       RETURN_IF_ERROR(seed.Run(&ignored));
@@ -123,8 +141,10 @@ TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
     Table old_table, new_table;
     for (int i = 0; i < 500; ++i) {
       std::string key = std::to_string(rng() % 2000 + 1);
-      old_table[key] = {{"id", key}, {"name", "n" + std::to_string(rng() % 5)},
-                        {"note", rng() % 4 == 0 ? "a,\"b\"\nc" : ""}, {"amount", std::to_string(rng() % 3)}};
+      old_table[key] = {{"id", key},
+                        {"name", "n" + std::to_string(rng() % 5)},
+                        {"note", rng() % 4 == 0 ? "a,\"b\"\nc" : ""},
+                        {"amount", std::to_string(rng() % 3)}};
     }
     for (const auto& [key, row] : old_table) {
       if (rng() % 10 == 0) continue;  // deleted
@@ -134,7 +154,8 @@ TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
     }
     for (int i = 0; i < 50; ++i) {
       std::string key = std::to_string(rng() % 4000 + 1);
-      if (!old_table.count(key)) new_table[key] = {{"id", key}, {"name", "new"}, {"note", "x"}, {"amount", "1"}};
+      if (!old_table.count(key))
+        new_table[key] = {{"id", key}, {"name", "new"}, {"note", "x"}, {"amount", "1"}};
     }
     std::vector<std::string> shuffled = {"amount", "id", "note", "name"};  // reordered columns
     for (int mode = 0; mode < 3; ++mode) {
@@ -142,14 +163,22 @@ TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
       options.key = {"id"};
       options.before_images = mode == 2;
       std::vector<Event> events;
-      ASSERT_TRUE(Diff(ToCsv(columns, old_table), ToCsv(shuffled, new_table), options, &events,
-                       mode > 0).ok());
-      EXPECT_EQ(EventOps(events), ModelDiff(old_table, new_table)) << "round " << round << " mode " << mode;
+      ASSERT_TRUE(
+          Diff(ToCsv(columns, old_table), ToCsv(shuffled, new_table), options, &events, mode > 0)
+              .ok());
+      EXPECT_EQ(EventOps(events), ModelDiff(old_table, new_table))
+          << "round " << round << " mode " << mode;
       for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
       for (const Event& event : events) {
-        if (event.op != "DELETE") EXPECT_EQ(event.row, new_table.at(event.key.at("id")));
-        if (event.op == "UPDATE") EXPECT_EQ(event.has_changed, mode != 1);
-        if (mode == 2 && event.op != "INSERT") EXPECT_EQ(event.before, old_table.at(event.key.at("id")));
+        if (event.op != "DELETE") {
+          EXPECT_EQ(event.row, new_table.at(event.key.at("id")));
+        }
+        if (event.op == "UPDATE") {
+          EXPECT_EQ(event.has_changed, mode != 1);
+        }
+        if (mode == 2 && event.op != "INSERT") {
+          EXPECT_EQ(event.before, old_table.at(event.key.at("id")));
+        }
       }
     }
   }
@@ -159,8 +188,9 @@ TEST_F(DifferTest, ListsChangedColumnsAndBeforeImages) {
   TableOptions options;
   options.before_images = true;
   std::vector<Event> events;
-  ASSERT_TRUE(Diff("id,a,b,c\n1,x,y,z\n2,x,y,z\n", "id,a,b,c\n1,x,Y,\n2,x,y,z\n", options, &events,
-                   true).ok());
+  ASSERT_TRUE(
+      Diff("id,a,b,c\n1,x,y,z\n2,x,y,z\n", "id,a,b,c\n1,x,Y,\n2,x,y,z\n", options, &events, true)
+          .ok());
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].op, "UPDATE");
   EXPECT_EQ(events[0].changed, (std::vector<std::string>{"b", "c"}));
@@ -180,7 +210,8 @@ TEST_F(DifferTest, EmitsInsertsAndUpdatesInFileOrderThenDeletes) {
 TEST_F(DifferTest, TreatsAnAddedColumnAsUpdatesOnlyWhereItIsNonEmpty) {
   for (bool stateful : {false, true}) {
     std::vector<Event> events;
-    ASSERT_TRUE(Diff("id,a\n1,x\n2,x\n", "id,a,extra\n1,x,\n2,x,new\n", {}, &events, stateful).ok());
+    ASSERT_TRUE(
+        Diff("id,a\n1,x\n2,x\n", "id,a,extra\n1,x,\n2,x,new\n", {}, &events, stateful).ok());
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].op, "UPDATE");
     EXPECT_EQ(events[0].key["id"], "2");
@@ -190,8 +221,9 @@ TEST_F(DifferTest, TreatsAnAddedColumnAsUpdatesOnlyWhereItIsNonEmpty) {
 TEST_F(DifferTest, StopsComparingARemovedColumn) {
   for (bool stateful : {false, true}) {
     std::vector<Event> events;
-    ASSERT_TRUE(Diff("id,a,gone\n1,x,p\n2,x,q\n3,x,r\n", "id,a\n1,x\n2,CHANGED\n", {}, &events,
-                     stateful).ok());
+    ASSERT_TRUE(
+        Diff("id,a,gone\n1,x,p\n2,x,q\n3,x,r\n", "id,a\n1,x\n2,CHANGED\n", {}, &events, stateful)
+            .ok());
     ASSERT_EQ(events.size(), 2u) << "stateful=" << stateful;
     EXPECT_EQ(events[0].op + events[0].key["id"], "UPDATE2");
     EXPECT_EQ(events[1].op + events[1].key["id"], "DELETE3");
@@ -214,7 +246,8 @@ TEST_F(DifferTest, FailsWhenAKeyColumnDisappears) {
   Status status = Diff("id,a\n1,x\n", "a\nx\n", options, &events, true);
   EXPECT_EQ(status.code(), StatusCode::kCorruption);
   EXPECT_NE(status.message().find("new.csv:1: key column 'id' is not in the header"),
-            std::string::npos) << status.message();
+            std::string::npos)
+      << status.message();
 }
 
 TEST_F(DifferTest, IgnoresConfiguredColumns) {
@@ -222,7 +255,8 @@ TEST_F(DifferTest, IgnoresConfiguredColumns) {
   options.ignore = {"exported_at"};
   std::vector<Event> events;
   ASSERT_TRUE(Diff("id,a,exported_at\n1,x,t1\n2,x,t1\n", "id,a,exported_at\n1,x,t2\n2,y,t2\n",
-                   options, &events, true).ok());
+                   options, &events, true)
+                  .ok());
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].key["id"], "2");
   EXPECT_EQ(events[0].row["exported_at"], "t2");
@@ -232,8 +266,9 @@ TEST_F(DifferTest, HandlesCompositeKeys) {
   TableOptions options;
   options.key = {"region", "id"};
   std::vector<Event> events;
-  ASSERT_TRUE(Diff("region,id,v\neu,1,a\nus,1,a\n", "region,id,v\nus,1,b\neu,2,a\n", options,
-                   &events, true).ok());
+  ASSERT_TRUE(
+      Diff("region,id,v\neu,1,a\nus,1,a\n", "region,id,v\nus,1,b\neu,2,a\n", options, &events, true)
+          .ok());
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].op, "UPDATE");
   EXPECT_EQ(events[0].key, (Row{{"region", "us"}, {"id", "1"}}));
@@ -261,15 +296,17 @@ TEST_F(DifferTest, FailsOnDuplicateKeysNamingBothLines) {
 }
 
 TEST_F(DifferTest, AppliesFirstAndLastDuplicatePolicies) {
-  for (auto [policy, expected] : {std::pair{DuplicatePolicy::kFirst, "a"},
-                                  std::pair{DuplicatePolicy::kLast, "c"}}) {
+  for (auto [policy, expected] :
+       {std::pair{DuplicatePolicy::kFirst, "a"}, std::pair{DuplicatePolicy::kLast, "c"}}) {
     TableOptions options;
     options.on_duplicate = policy;
     std::vector<Event> events;
     ASSERT_TRUE(Diff("id,v\n", "id,v\n1,a\n2,b\n1,c\n", options, &events, false).ok());
     ASSERT_EQ(events.size(), 2u);
     for (const Event& event : events) {
-      if (event.key.at("id") == "1") EXPECT_EQ(event.row.at("v"), expected);
+      if (event.key.at("id") == "1") {
+        EXPECT_EQ(event.row.at("v"), expected);
+      }
     }
   }
 }
@@ -285,7 +322,8 @@ TEST_F(DifferTest, RejectsEmptyKeysWithTheirLocation) {
 TEST_F(DifferTest, FiltersOperationsButCountsThemAll) {
   std::string old_path = dir_.Write("o.csv", "id,v\n1,a\n2,a\n");
   std::string new_path = dir_.Write("n.csv", "id,v\n2,b\n3,a\n");
-  DiffRequest request{{PreviousExport::Kind::kExport, old_path}, new_path, {}, {false, false, true}, false};
+  DiffRequest request = Request({PreviousExport::Kind::kExport, old_path}, new_path, {});
+  request.ops = OpFilter{false, false, true};
   Differ differ(request);
   CollectingSink sink;
   ASSERT_TRUE(differ.Run(&sink).ok());

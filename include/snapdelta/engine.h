@@ -52,7 +52,7 @@ struct EngineOptions {
 };
 
 struct RunReport {
-  std::vector<ImportRecord> imports;  // every import this run finished, failed or skipped
+  std::vector<ImportRecord> imports;     // every import this run finished, failed or skipped
   std::vector<std::string> busy_tables;  // tables whose lease another worker held
   bool any_failed() const;
 };

@@ -41,11 +41,15 @@ class ByteSource {
   virtual uint64_t raw_bytes_consumed() const = 0;
 };
 
-// Opens a local file for sequential reading. Errors: kNotFound, kIOError.
+// Opens a local file for sequential reading; name() is `path` as given. Errors: kNotFound (no
+// such file), kIOError (any other failure, including `path` being a directory).
 StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path);
 
 // Wraps `raw` in a decompressor chosen from its first bytes: gzip (1f 8b), zstd (28 b5 2f fd),
-// otherwise the bytes pass through unchanged. `detected`, when non-null, receives the choice.
+// otherwise the bytes pass through unchanged (also when the input is shorter than a magic
+// number). `detected`, when non-null, receives the choice. Concatenated gzip members and zstd
+// frames decode as one stream; zero bytes after the last gzip member are skipped as padding,
+// any other trailing bytes are kCorruption. Errors: those of raw->Read() while sniffing.
 StatusOr<std::unique_ptr<ByteSource>> OpenDecompressed(std::unique_ptr<ByteSource> raw,
                                                        Compression* detected = nullptr);
 

@@ -1,13 +1,13 @@
 #include "cli/common.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <cstdio>
-#include <fmt/format.h>
+#include <mutex>
 
 #include "config/config.h"
 
@@ -20,7 +20,7 @@ std::atomic<bool> g_stop{false};
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 
 std::mutex g_progress_mutex;
-bool g_progress_shown = false;  // guarded by g_progress_mutex
+bool g_progress_shown = false;                          // guarded by g_progress_mutex
 std::chrono::steady_clock::time_point g_progress_last;  // guarded by g_progress_mutex
 
 bool StderrIsTerminal() {
@@ -44,12 +44,15 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
       ->capture_default_str()
       ->group("Common options");
   if (with_landing) {
-    command->add_option("--landing", flags->landing, "Landing folder: <tenant>/<table>/<version>/<file>")
+    command
+        ->add_option("--landing", flags->landing,
+                     "Landing folder: <tenant>/<table>/<version>/<file>")
         ->required()
         ->group("Common options");
     command->add_option("--config", flags->config, "TOML file with per-table options")
         ->group("Common options");
-    command->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
+    command
+        ->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
         ->capture_default_str()
         ->group("Common options");
   }
@@ -93,8 +96,8 @@ void PrintError(const Status& status) {
 }
 
 void PrintImport(const ImportRecord& record) {
-  std::string name = fmt::format("{}/{}/{}/{}", record.tenant, record.table, record.version,
-                                 record.file);
+  std::string name =
+      fmt::format("{}/{}/{}/{}", record.tenant, record.table, record.version, record.file);
   std::string line;
   switch (record.state) {
     case ImportState::kCommitted:
@@ -124,9 +127,9 @@ void PrintProgress(const ImportRecord& record, uint64_t bytes_read) {
   auto now = std::chrono::steady_clock::now();
   if (g_progress_shown && now - g_progress_last < kProgressInterval) return;
   g_progress_last = now;
-  double percent = record.size > 0 ? 100.0 * static_cast<double>(bytes_read) /
-                                         static_cast<double>(record.size)
-                                   : 0.0;
+  double percent = record.size > 0
+                       ? 100.0 * static_cast<double>(bytes_read) / static_cast<double>(record.size)
+                       : 0.0;
   std::fprintf(stderr, "\r\033[K%s/%s/%s: %.0f%% of %.1f MB", record.tenant.c_str(),
                record.table.c_str(), record.version.c_str(), std::min(percent, 100.0),
                static_cast<double>(record.size) / 1e6);

@@ -55,10 +55,14 @@ StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
   }
   request.ops = OpFilter{false, false, false};
   for (const std::string& op : SplitList(flags.ops)) {
-    if (op == "insert") request.ops.insert = true;
-    else if (op == "update") request.ops.update = true;
-    else if (op == "delete") request.ops.del = true;
-    else return InvalidArgumentError("--ops: unknown kind '" + op + "' (insert, update, delete)");
+    if (op == "insert")
+      request.ops.insert = true;
+    else if (op == "update")
+      request.ops.update = true;
+    else if (op == "delete")
+      request.ops.del = true;
+    else
+      return InvalidArgumentError("--ops: unknown kind '" + op + "' (insert, update, delete)");
   }
   return request;
 }
@@ -69,8 +73,8 @@ int RunDiff(const DiffFlags& flags) {
     PrintError(request.status());
     return kExitUsage;
   }
-  std::unique_ptr<Sink> sink = flags.output.empty() ? NewJsonLinesSink(stdout, false)
-                                                    : NewJsonFileSink(flags.output);
+  std::unique_ptr<Sink> sink =
+      flags.output.empty() ? NewJsonLinesSink(stdout, false) : NewJsonFileSink(flags.output);
   std::string table = flags.table.empty() ? Stem(request->new_path) : flags.table;
   ImportIdentity identity{flags.tenant, table,
                           flags.version.empty() ? Stem(request->new_path) : flags.version};
@@ -81,24 +85,27 @@ int RunDiff(const DiffFlags& flags) {
   if (status.ok()) status = sink->Finish();
   if (!status.ok()) {
     sink->Abort();
-    if (status.code() == StatusCode::kIOError && status.message().find("Broken pipe") !=
-                                                     std::string::npos) {
+    if (status.code() == StatusCode::kIOError &&
+        status.message().find("Broken pipe") != std::string::npos) {
       return kExitOk;  // the reader went away (diff ... | head): not an error
     }
     PrintError(status);
     return kExitImportFailed;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - start).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
   const DiffStats& stats = differ.stats();
-  std::fprintf(stderr, "snapdelta diff: %llu -> %llu rows: %llu INSERT, %llu UPDATE, %llu DELETE in %lld ms%s%s\n",
-               static_cast<unsigned long long>(stats.old_rows),
-               static_cast<unsigned long long>(stats.new_rows),
-               static_cast<unsigned long long>(stats.inserts),
-               static_cast<unsigned long long>(stats.updates),
-               static_cast<unsigned long long>(stats.deletes), static_cast<long long>(ms),
-               stats.schema_change.empty() ? "" : "; schema change: ",
-               stats.schema_change.ToString().c_str());
+  std::fprintf(
+      stderr,
+      "snapdelta diff: %llu -> %llu rows: %llu INSERT, %llu UPDATE, %llu DELETE in %lld ms%s%s\n",
+      static_cast<unsigned long long>(stats.old_rows),
+      static_cast<unsigned long long>(stats.new_rows),
+      static_cast<unsigned long long>(stats.inserts),
+      static_cast<unsigned long long>(stats.updates),
+      static_cast<unsigned long long>(stats.deletes), static_cast<long long>(ms),
+      stats.schema_change.empty() ? "" : "; schema change: ",
+      stats.schema_change.ToString().c_str());
   return kExitOk;
 }
 
@@ -116,9 +123,11 @@ CommandAction AddDiffCommand(CLI::App* app) {
       std::string(kExitCodesHelp));
   command->add_option("files", flags->files, "OLD NEW (or NEW with --first)")->required();
   command->add_flag("--first", flags->first, "NEW is a first export: every row is an INSERT");
-  command->add_option("-k,--key", flags->key, "Key columns, comma-separated (default: first column)");
+  command->add_option("-k,--key", flags->key,
+                      "Key columns, comma-separated (default: first column)");
   command->add_option("--ignore", flags->ignore, "Columns left out of the comparison");
-  command->add_option("--null-marker", flags->null_marker, "An unquoted field equal to this is null");
+  command->add_option("--null-marker", flags->null_marker,
+                      "An unquoted field equal to this is null");
   command->add_option("-d,--delimiter", flags->delimiter, "Field separator (default ',')");
   command->add_option("--ops", flags->ops, "Kinds of events to emit")->capture_default_str();
   command->add_option("--on-duplicate", flags->on_duplicate, "fail (default), first or last");

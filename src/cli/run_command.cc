@@ -32,8 +32,8 @@ int RunPass(EngineOptions options) {
 
 CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
-  CLI::App* command = app->add_subcommand(
-      "run", "Process every pending export in the landing zone once.");
+  CLI::App* command =
+      app->add_subcommand("run", "Process every pending export in the landing zone once.");
   command->footer(
       "Examples:\n"
       "  snapdelta run --landing ./landing --home ./.snapdelta\n"

@@ -44,8 +44,9 @@ void PrintTable(const std::vector<ImportRecord>& records) {
     std::string name = fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
     std::string reason = record.reason.empty() ? record.note : record.reason;
     std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %s\n",
-                static_cast<long long>(record.id), std::string(ImportStateName(record.state)).c_str(),
-                name.c_str(), static_cast<unsigned long long>(record.counts.rows),
+                static_cast<long long>(record.id),
+                std::string(ImportStateName(record.state)).c_str(), name.c_str(),
+                static_cast<unsigned long long>(record.counts.rows),
                 static_cast<unsigned long long>(record.counts.inserts),
                 static_cast<unsigned long long>(record.counts.updates),
                 static_cast<unsigned long long>(record.counts.deletes), reason.c_str());
@@ -70,7 +71,7 @@ CommandAction AddStatusCommand(CLI::App* app) {
     std::string path = flags->home + "/registry.db";
     if (::access(path.c_str(), F_OK) != 0) {
       PrintError(NotFoundError(path + ": no registry here; run `snapdelta run` first or pass "
-                               "--home"));
+                                      "--home"));
       return kExitUsage;
     }
     StatusOr<std::unique_ptr<Registry>> registry = OpenSqliteRegistry(path);

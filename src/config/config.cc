@@ -34,9 +34,8 @@ StatusOr<std::vector<std::string>> StringList(const std::string& name, const tom
   return out;
 }
 
-constexpr std::string_view kKnownKeys[] = {"key",           "ignore",       "null_marker",
-                                           "delimiter",     "before_images", "on_duplicate",
-                                           "schema_change"};
+constexpr std::string_view kKnownKeys[] = {
+    "key", "ignore", "null_marker", "delimiter", "before_images", "on_duplicate", "schema_change"};
 
 Status ApplyKey(const std::string& name, std::string_view key, const toml::node& node,
                 TableOptions* options) {
@@ -118,8 +117,8 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
   for (const auto& [table_name, node] : *tables) {
     const toml::table* section = node.as_table();
     if (section == nullptr) {
-      return TypeError(name, node, table_name.str(), "a table ([tables." +
-                                                         std::string(table_name.str()) + "])");
+      return TypeError(name, node, table_name.str(),
+                       "a table ([tables." + std::string(table_name.str()) + "])");
     }
     TableOptions options = config.defaults;
     RETURN_IF_ERROR(ApplyTable(name, *section, &options));

@@ -64,8 +64,8 @@ class Differ::Impl {
     old_pos_by_compared_.assign(schema.compared_names.size(), -1);
     for (size_t i = 0; i < schema.compared_idx.size(); ++i) {
       compared_pos_by_column_[schema.compared_idx[i]] = static_cast<int>(i);
-      auto it = std::find(previous_.compared.begin(), previous_.compared.end(),
-                          schema.compared_names[i]);
+      auto it =
+          std::find(previous_.compared.begin(), previous_.compared.end(), schema.compared_names[i]);
       if (it != previous_.compared.end()) {
         old_pos_by_compared_[i] = static_cast<int>(it - previous_.compared.begin());
       }
@@ -242,9 +242,7 @@ class Differ::Impl {
 Differ::Differ(DiffRequest request) : impl_(std::make_unique<Impl>(std::move(request))) {}
 Differ::~Differ() = default;
 Status Differ::Run(Sink* sink) { return impl_->Run(sink); }
-Status Differ::WriteState(const std::string& state_path) {
-  return impl_->WriteState(state_path);
-}
+Status Differ::WriteState(const std::string& state_path) { return impl_->WriteState(state_path); }
 const DiffStats& Differ::stats() const { return impl_->stats(); }
 
 }  // namespace snapdelta

@@ -45,9 +45,7 @@ uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes
   return ref;
 }
 
-const char* Arena::At(uint64_t ref) const {
-  return chunks_[ref >> 32].get() + (ref & 0xffffffffu);
-}
+const char* Arena::At(uint64_t ref) const { return chunks_[ref >> 32].get() + (ref & 0xffffffffu); }
 
 std::string_view Arena::Key(uint64_t ref) const {
   std::string_view in(At(ref), 20);

@@ -21,8 +21,9 @@ std::vector<std::string> StillCompared(const std::vector<std::string>& old_compa
 }
 
 Status CheckDrift(const DiffRequest& request, const std::string& previous_name,
-                  const std::vector<std::string>& old_key, const std::vector<std::string>& old_columns,
-                  const ExportSchema& new_schema, SchemaChange* change) {
+                  const std::vector<std::string>& old_key,
+                  const std::vector<std::string>& old_columns, const ExportSchema& new_schema,
+                  SchemaChange* change) {
   if (old_key != new_schema.key_names) {
     return InvalidArgumentError(request.new_path + ": key columns [" +
                                 JoinNames(new_schema.key_names) + "] differ from [" +
@@ -69,8 +70,8 @@ Status LoadState(const DiffRequest& request, const ExportSchema& new_schema, Key
   StateReader probe;
   RETURN_IF_ERROR(probe.Open(path, false));
   const StateMeta meta = probe.meta();
-  RETURN_IF_ERROR(CheckDrift(request, "the previous export", meta.key, meta.columns, new_schema,
-                             change));
+  RETURN_IF_ERROR(
+      CheckDrift(request, "the previous export", meta.key, meta.columns, new_schema, change));
   previous->columns = meta.columns;
   previous->key = meta.key;
   previous->compared = StillCompared(meta.compared, new_schema.compared_names);
@@ -100,8 +101,8 @@ Status LoadState(const DiffRequest& request, const ExportSchema& new_schema, Key
     if (recompute) fp = CombineFingerprint(kept_names, kept_hashes);
     std::span<const uint64_t> stored;
     if (previous->has_hashes) stored = kept_hashes;
-    RETURN_IF_ERROR(AddOldRow(request, path, key, KeyHash(key), fp, stored, previous->has_rows,
-                              row, table, previous, nullptr));
+    RETURN_IF_ERROR(AddOldRow(request, path, key, KeyHash(key), fp, stored, previous->has_rows, row,
+                              table, previous, nullptr));
   }
   return Status::OK();
 }
@@ -125,8 +126,8 @@ Status LoadExport(const DiffRequest& request, const ExportSchema& new_schema, Ke
     if (!has_row) break;
     if (previous->has_rows) reader.EncodeRow(&row);
     RETURN_IF_ERROR(AddOldRow(request, request.previous.path, reader.key(), reader.key_hash(),
-                              reader.fingerprint(), reader.value_hashes(), previous->has_rows,
-                              row, table, previous, &reader));
+                              reader.fingerprint(), reader.value_hashes(), previous->has_rows, row,
+                              table, previous, &reader));
   }
   return Status::OK();
 }

@@ -40,12 +40,11 @@ StatusOr<ExportSchema> ResolveSchema(const std::vector<std::string>& header,
   }
   std::vector<size_t> order(header.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return header[a] < header[b]; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return header[a] < header[b]; });
   for (size_t column_idx : order) {
     const std::string& name = header[column_idx];
-    bool is_key = std::find(schema.key_idx.begin(), schema.key_idx.end(), column_idx) !=
-                  schema.key_idx.end();
+    bool is_key =
+        std::find(schema.key_idx.begin(), schema.key_idx.end(), column_idx) != schema.key_idx.end();
     bool ignored =
         std::find(options.ignore.begin(), options.ignore.end(), name) != options.ignore.end();
     if (is_key || ignored) continue;

@@ -18,7 +18,8 @@ Status RegisterSkipped(ImportRecord record, const std::string& reason, Registry*
 std::string StaleReason(const std::string& version, const std::string& committed) {
   if (version > committed) return "";
   if (version == committed) {
-    return "version " + version + " is already committed with other content; a changed export "
+    return "version " + version +
+           " is already committed with other content; a changed export "
            "needs a new version";
   }
   return "stale: version " + version + " is older than the committed version " + committed;
@@ -41,8 +42,7 @@ Status DiscoverExports(LandingZone* landing, Registry* registry,
     record.discovered_at_ms = SystemClockMs();
     ASSIGN_OR_RETURN(record.checksum, landing->Checksum(file));
     if (existing && existing->checksum == record.checksum) {
-      if (existing->state == ImportState::kDiscovered ||
-          existing->state == ImportState::kRunning) {
+      if (existing->state == ImportState::kDiscovered || existing->state == ImportState::kRunning) {
         continue;  // touched while pending: it will be imported once
       }
       RETURN_IF_ERROR(RegisterSkipped(record,

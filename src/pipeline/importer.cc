@@ -22,8 +22,7 @@ ImportRecord WithState(ImportRecord record, ImportState state, std::string reaso
 }
 
 // Removes the state files of committed versions older than the newest `keep` ones.
-void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record,
-                 int keep) {
+void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record, int keep) {
   auto imports = registry->ListImports(record.tenant, record.table);
   if (!imports.ok()) return;
   std::vector<std::string> committed;
@@ -58,8 +57,7 @@ std::string OtherFilesInVersion(const std::string& version_dir, const std::strin
 
 }  // namespace
 
-std::string StateDir(const std::string& home, const std::string& tenant,
-                     const std::string& table) {
+std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table) {
   return home + "/state/" + tenant + "/" + table;
 }
 
@@ -118,7 +116,8 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   CrashPoint("import.before_commit");
   const DiffStats& stats = differ.stats();
   record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
-  if (!stats.schema_change.empty()) record.note = "schema change: " + stats.schema_change.ToString();
+  if (!stats.schema_change.empty())
+    record.note = "schema change: " + stats.schema_change.ToString();
   if (context.lease_lost->load()) {
     return WithState(record, ImportState::kRunning, "lease lost before commit; not committed");
   }

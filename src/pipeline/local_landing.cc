@@ -1,12 +1,12 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <fmt/format.h>
 
 #include "snapdelta/landing.h"
 
@@ -89,9 +89,8 @@ class LocalLanding : public LandingZone {
   }
 
  private:
-  Status AddVersion(const std::string& tenant, const std::string& table,
-                    const std::string& version, const std::string& version_dir,
-                    std::vector<LandingFile>* files) {
+  Status AddVersion(const std::string& tenant, const std::string& table, const std::string& version,
+                    const std::string& version_dir, std::vector<LandingFile>* files) {
     ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(version_dir, false));
     for (const std::string& name : names) {
       LandingFile file{tenant, table, version, name, 0, 0, version_dir + "/" + name};

@@ -129,8 +129,8 @@ class Run {
   const std::string owner_;
   std::mutex mutex_;
   std::map<TableKey, std::vector<ImportRecord>> queue_;  // guarded by mutex_
-  RunReport report_;                                      // guarded by mutex_
-  Status first_error_;                                    // guarded by mutex_
+  RunReport report_;                                     // guarded by mutex_
+  Status first_error_;                                   // guarded by mutex_
 };
 
 }  // namespace

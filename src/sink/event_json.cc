@@ -73,8 +73,8 @@ void AppendJsonString(std::string* out, std::string_view value) {
 
 void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event) {
   out->append("{\"id\":");
-  AppendJsonString(out, fmt::format("{}/{}/{}/{}", import.tenant, import.table, import.version,
-                                    event.seq));
+  AppendJsonString(
+      out, fmt::format("{}/{}/{}/{}", import.tenant, import.table, import.version, event.seq));
   out->append(",\"op\":\"");
   out->append(ChangeOpName(event.op));
   out->append("\",\"tenant\":");

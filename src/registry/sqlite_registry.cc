@@ -1,0 +1,228 @@
+// SqliteRegistry: import records, their state transitions and the committed table states.
+// Leases and CommitImport live in sqlite_lease.cc, opening and the schema in sqlite_schema.cc.
+#include "registry/sqlite_registry.h"
+
+#include <string>
+#include <utility>
+
+namespace snapdelta {
+namespace {
+
+// Column order shared by every SELECT of a whole import row and by ReadImport.
+#define SNAPDELTA_IMPORT_COLUMNS                                                            \
+  "id, tenant, table_name, version, file, size, mtime_ms, checksum, state, reason, note, "  \
+  "row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms, finished_at_ms, " \
+  "fencing_token"
+
+StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
+  ImportRecord record;
+  record.id = stmt.ColumnInt64(0);
+  record.tenant = stmt.ColumnText(1);
+  record.table = stmt.ColumnText(2);
+  record.version = stmt.ColumnText(3);
+  record.file = stmt.ColumnText(4);
+  record.size = static_cast<uint64_t>(stmt.ColumnInt64(5));
+  record.mtime_ms = stmt.ColumnInt64(6);
+  record.checksum = stmt.ColumnText(7);
+  const std::string state = stmt.ColumnText(8);
+  std::optional<ImportState> parsed = ParseImportState(state);
+  if (!parsed) {
+    return CorruptionError("import " + std::to_string(record.id) + " has unknown state '" + state +
+                           "'");
+  }
+  record.state = *parsed;
+  record.reason = stmt.ColumnText(9);
+  record.note = stmt.ColumnText(10);
+  record.counts.rows = static_cast<uint64_t>(stmt.ColumnInt64(11));
+  record.counts.inserts = static_cast<uint64_t>(stmt.ColumnInt64(12));
+  record.counts.updates = static_cast<uint64_t>(stmt.ColumnInt64(13));
+  record.counts.deletes = static_cast<uint64_t>(stmt.ColumnInt64(14));
+  record.discovered_at_ms = stmt.ColumnInt64(15);
+  record.started_at_ms = stmt.ColumnInt64(16);
+  record.finished_at_ms = stmt.ColumnInt64(17);
+  record.fencing_token = stmt.ColumnInt64(18);
+  return record;
+}
+
+bool IsPending(ImportState state) {
+  return state == ImportState::kDiscovered || state == ImportState::kRunning;
+}
+
+}  // namespace
+
+StatusOr<std::vector<ImportRecord>> SqliteRegistry::QueryImports(Statement& stmt) {
+  std::vector<ImportRecord> records;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return records;
+    ASSIGN_OR_RETURN(ImportRecord record, ReadImport(stmt));
+    records.push_back(std::move(record));
+  }
+}
+
+StatusOr<int64_t> SqliteRegistry::RegisterImport(const ImportRecord& record) {
+  if (record.tenant.empty() || record.table.empty() || record.version.empty() ||
+      record.file.empty()) {
+    return InvalidArgumentError(
+        "RegisterImport: tenant, table, version and file must be set (got '" + record.tenant + "/" +
+        record.table + "/" + record.version + "/" + record.file + "')");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_.get(),
+                         "INSERT INTO imports (tenant, table_name, version, file, size, mtime_ms, "
+                         "checksum, state, reason, note, row_count, inserts, updates, deletes, "
+                         "discovered_at_ms, started_at_ms, finished_at_ms, fencing_token) VALUES "
+                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                         "?17, ?18)"));
+  const int64_t discovered_at = record.discovered_at_ms != 0 ? record.discovered_at_ms : clock_();
+  stmt.BindText(1, record.tenant)
+      .BindText(2, record.table)
+      .BindText(3, record.version)
+      .BindText(4, record.file)
+      .BindInt64(5, static_cast<int64_t>(record.size))
+      .BindInt64(6, record.mtime_ms)
+      .BindText(7, record.checksum)
+      .BindText(8, ImportStateName(record.state))
+      .BindText(9, record.reason)
+      .BindText(10, record.note)
+      .BindInt64(11, static_cast<int64_t>(record.counts.rows))
+      .BindInt64(12, static_cast<int64_t>(record.counts.inserts))
+      .BindInt64(13, static_cast<int64_t>(record.counts.updates))
+      .BindInt64(14, static_cast<int64_t>(record.counts.deletes))
+      .BindInt64(15, discovered_at)
+      .BindInt64(16, record.started_at_ms)
+      .BindInt64(17, record.finished_at_ms)
+      .BindInt64(18, record.fencing_token);
+  RETURN_IF_ERROR(stmt.Run());
+  return sqlite3_last_insert_rowid(db_.get());
+}
+
+StatusOr<std::optional<ImportRecord>> SqliteRegistry::FindImport(const std::string& tenant,
+                                                                 const std::string& table,
+                                                                 const std::string& version,
+                                                                 const std::string& file) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports WHERE tenant = ?1 AND "
+                                                 "table_name = ?2 AND version = ?3 AND file = ?4 "
+                                                 "ORDER BY id DESC LIMIT 1"));
+  stmt.BindText(1, tenant).BindText(2, table).BindText(3, version).BindText(4, file);
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> records, QueryImports(stmt));
+  if (records.empty()) return std::optional<ImportRecord>();
+  return std::optional<ImportRecord>(std::move(records.front()));
+}
+
+StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListImports(const std::string& tenant,
+                                                                const std::string& table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports WHERE (?1 = '' OR tenant = ?1) "
+                                                 "AND (?2 = '' OR table_name = ?2) ORDER BY id"));
+  stmt.BindText(1, tenant).BindText(2, table);
+  return QueryImports(stmt);
+}
+
+StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListPending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports WHERE state IN ('discovered', "
+                                                 "'running') ORDER BY tenant, table_name, "
+                                                 "version, id"));
+  return QueryImports(stmt);
+}
+
+StatusOr<SqliteRegistry::ImportHead> SqliteRegistry::LoadPendingImport(int64_t import_id,
+                                                                       std::string_view action) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "SELECT tenant, table_name, version, file, state FROM "
+                                      "imports WHERE id = ?1"));
+  stmt.BindInt64(1, import_id);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  const std::string id_text = "import " + std::to_string(import_id);
+  if (!has_row)
+    return NotFoundError(id_text + " does not exist; it cannot be " + std::string(action));
+  ImportHead head{stmt.ColumnText(0), stmt.ColumnText(1), ImportState::kDiscovered};
+  const std::string state_text = stmt.ColumnText(4);
+  std::optional<ImportState> state = ParseImportState(state_text);
+  if (!state) return CorruptionError(id_text + " has unknown state '" + state_text + "'");
+  head.state = *state;
+  if (!IsPending(head.state)) {
+    return AbortedError(id_text + " (" + head.tenant + "/" + head.table + " version " +
+                        stmt.ColumnText(2) + " file " + stmt.ColumnText(3) + ") is already " +
+                        state_text + "; it cannot be " + std::string(action));
+  }
+  return head;
+}
+
+Status SqliteRegistry::MarkRunning(int64_t import_id, const Lease& lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  const int64_t now = clock_();
+  ASSIGN_OR_RETURN(ImportHead head, LoadPendingImport(import_id, "marked running"));
+  if (head.tenant != lease.tenant || head.table != lease.table) {
+    return InvalidArgumentError("import " + std::to_string(import_id) + " belongs to " +
+                                head.tenant + "/" + head.table + ", not to the lease's table " +
+                                lease.tenant + "/" + lease.table);
+  }
+  RETURN_IF_ERROR(CheckLeaseHeld(lease, now)
+                      .WithContext("mark import " + std::to_string(import_id) + " running"));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE imports SET state = 'running', started_at_ms = ?1, "
+                                      "fencing_token = ?2 WHERE id = ?3"));
+  stmt.BindInt64(1, now).BindInt64(2, lease.token).BindInt64(3, import_id);
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
+}
+
+Status SqliteRegistry::FinishWithReason(int64_t import_id, ImportState to,
+                                        const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  const int64_t now = clock_();
+  const std::string action = "marked " + std::string(ImportStateName(to));
+  RETURN_IF_ERROR(LoadPendingImport(import_id, action).status());
+  ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db_.get(),
+                                                      "UPDATE imports SET state = ?1, reason = ?2, "
+                                                      "finished_at_ms = ?3 WHERE id = ?4"));
+  stmt.BindText(1, ImportStateName(to))
+      .BindText(2, reason)
+      .BindInt64(3, now)
+      .BindInt64(4, import_id);
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
+}
+
+Status SqliteRegistry::MarkFailed(int64_t import_id, const std::string& reason) {
+  return FinishWithReason(import_id, ImportState::kFailed, reason);
+}
+
+Status SqliteRegistry::MarkSkipped(int64_t import_id, const std::string& reason) {
+  return FinishWithReason(import_id, ImportState::kSkipped, reason);
+}
+
+StatusOr<std::optional<TableState>> SqliteRegistry::GetTableState(const std::string& tenant,
+                                                                  const std::string& table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "SELECT version, import_id, state_file FROM tables WHERE "
+                                      "tenant = ?1 AND table_name = ?2"));
+  stmt.BindText(1, tenant).BindText(2, table);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) return std::optional<TableState>();
+  return std::optional<TableState>(
+      TableState{tenant, table, stmt.ColumnText(0), stmt.ColumnInt64(1), stmt.ColumnText(2)});
+}
+
+}  // namespace snapdelta
+
+#undef SNAPDELTA_IMPORT_COLUMNS

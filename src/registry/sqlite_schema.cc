@@ -1,0 +1,187 @@
+// OpenSqliteRegistry: opens the file, recognizes it, and creates the schema on first use.
+//
+// A file is accepted when it is empty (a new registry) or holds our meta table with a known
+// schema version. A file that is not SQLite, or a SQLite database with other tables and no meta
+// table, is refused with kCorruption before anything is written to it.
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "registry/sqlite_registry.h"
+
+namespace snapdelta {
+namespace {
+
+constexpr char kCreateSchema[] = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE imports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  checksum TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  note TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  inserts INTEGER NOT NULL,
+  updates INTEGER NOT NULL,
+  deletes INTEGER NOT NULL,
+  discovered_at_ms INTEGER NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER NOT NULL,
+  fencing_token INTEGER NOT NULL);
+CREATE INDEX imports_by_path ON imports (tenant, table_name, version, file, id);
+CREATE INDEX imports_pending ON imports (tenant, table_name, version, id)
+  WHERE state IN ('discovered', 'running');
+CREATE TABLE tables (
+  tenant TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  import_id INTEGER NOT NULL,
+  state_file TEXT NOT NULL,
+  PRIMARY KEY (tenant, table_name)) WITHOUT ROWID;
+CREATE TABLE leases (
+  tenant TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, table_name)) WITHOUT ROWID;
+)sql";
+
+// Tables every registry of kRegistrySchemaVersion has.
+constexpr const char* kRequiredTables[] = {"meta", "imports", "tables", "leases"};
+
+StatusOr<std::set<std::string>> ListTables(sqlite3* db) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db, "SELECT name FROM sqlite_master WHERE type = 'table'"));
+  std::set<std::string> names;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return names;
+    names.insert(stmt.ColumnText(0));
+  }
+}
+
+std::string JoinNames(const std::set<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+Status CheckSchemaVersion(sqlite3* db) {
+  StatusOr<Statement> stmt =
+      Statement::Prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+  StatusOr<bool> has_row = stmt.ok() ? stmt->Step() : StatusOr<bool>(stmt.status());
+  if (!has_row.ok() || !*has_row) {
+    return CorruptionError(
+        "the file has a meta table without a schema_version; it is not a snapdelta registry");
+  }
+  const std::string version = stmt->ColumnText(0);
+  if (version != std::to_string(kRegistrySchemaVersion)) {
+    return CorruptionError("the file has registry schema version " + version +
+                           ", this snapdelta reads " + std::to_string(kRegistrySchemaVersion) +
+                           "; use the snapdelta release that wrote it");
+  }
+  return Status::OK();
+}
+
+Status CreateSchema(sqlite3* db) {
+  RETURN_IF_ERROR(SqliteExec(db, kCreateSchema));
+  ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db,
+                                                      "INSERT INTO meta (key, value) VALUES "
+                                                      "('application', 'snapdelta registry'), "
+                                                      "('schema_version', ?1)"));
+  stmt.BindText(1, std::to_string(kRegistrySchemaVersion));
+  return stmt.Run();
+}
+
+// Recognizes the file; `create` makes the schema in an empty one.
+// REQUIRES: when `create`, an open write transaction, so two openers cannot both create.
+Status RecognizeRegistry(sqlite3* db, bool create) {
+  StatusOr<std::set<std::string>> listed = ListTables(db);
+  if (listed.status().code() == StatusCode::kCorruption) {
+    return CorruptionError("the file is not a readable SQLite database (" +
+                           listed.status().message() + "); choose another registry path");
+  }
+  if (!listed.ok()) return listed.status();
+  const std::set<std::string>& tables = *listed;
+  if (tables.empty()) return create ? CreateSchema(db) : Status::OK();
+  if (!tables.contains("meta")) {
+    return CorruptionError(
+        "the file is a SQLite database but not a snapdelta registry (it has tables " +
+        JoinNames(tables) + " and no meta table); choose another registry path");
+  }
+  RETURN_IF_ERROR(CheckSchemaVersion(db));
+  for (const char* required : kRequiredTables) {
+    if (!tables.contains(required)) {
+      return CorruptionError(std::string("the registry has no ") + required +
+                             " table; restore the file from a backup");
+    }
+  }
+  return Status::OK();
+}
+
+Status ExpectPragma(sqlite3* db, const char* sql, std::string_view expected) {
+  ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, sql));
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  std::string value = has_row ? stmt.ColumnText(0) : "";
+  if (value != expected) {
+    return IOError(std::string(sql) + " returned '" + value + "', expected '" +
+                   std::string(expected) + "'; is the file on a network filesystem?");
+  }
+  return stmt.Run();
+}
+
+// Switching a new file to WAL takes an exclusive lock without calling the busy handler when
+// other connections are opening it at the same moment, so the switch retries by itself.
+Status EnableWal(sqlite3* db) {
+  constexpr int kRetrySleepMs = 5;  // short: contention lasts as long as another open
+  Status status;
+  for (int waited_ms = 0; waited_ms < kBusyTimeoutMs; waited_ms += kRetrySleepMs) {
+    status = ExpectPragma(db, "PRAGMA journal_mode = WAL", "wal");
+    if (status.code() != StatusCode::kUnavailable) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetrySleepMs));
+  }
+  return status;
+}
+
+Status SetUpConnection(sqlite3* db) {
+  sqlite3_extended_result_codes(db, 1);
+  int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "sqlite busy_timeout");
+  // Refuse foreign files before the journal-mode switch writes to them.
+  RETURN_IF_ERROR(RecognizeRegistry(db, /*create=*/false));
+  RETURN_IF_ERROR(EnableWal(db));
+  // FULL: a commit survives a power loss, which the lease and state bookkeeping rely on.
+  RETURN_IF_ERROR(SqliteExec(db, "PRAGMA synchronous = FULL"));
+  Transaction txn(db);
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  RETURN_IF_ERROR(RecognizeRegistry(db, /*create=*/true));
+  return txn.Commit();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path, Clock clock) {
+  if (!clock) return InvalidArgumentError("registry " + path + ": no clock given");
+  sqlite3* raw_db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw_db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteDb db(raw_db);  // sqlite3_open_v2 returns a handle to close even when it fails
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "cannot open registry " + path);
+  RETURN_IF_ERROR(SetUpConnection(db.get()).WithContext("registry " + path));
+  return std::unique_ptr<Registry>(
+      std::make_unique<SqliteRegistry>(std::move(db), std::move(clock)));
+}
+
+}  // namespace snapdelta
