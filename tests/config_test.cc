@@ -20,7 +20,8 @@ schema_change = "fail"
 [tables.users]
 key = "user_id"
 before_images = false
-)", "snapdelta.toml");
+)",
+                                        "snapdelta.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   const TableOptions& orders = config->ForTable("orders");
   EXPECT_EQ(orders.key, (std::vector<std::string>{"region", "id"}));
@@ -48,9 +49,10 @@ TEST(Config, RejectsUnknownKeysWithTheirLocation) {
 }
 
 TEST(Config, RejectsWrongTypesAndValues) {
-  for (const char* text : {"[tables.t]\nbefore_images = \"yes\"\n", "[tables.t]\ndelimiter = \";;\"\n",
-                           "[tables.t]\non_duplicate = \"newest\"\n", "[tables.t]\nkey = [1, 2]\n",
-                           "schema_change = \"sometimes\"\n"}) {
+  for (const char* text :
+       {"[tables.t]\nbefore_images = \"yes\"\n", "[tables.t]\ndelimiter = \";;\"\n",
+        "[tables.t]\non_duplicate = \"newest\"\n", "[tables.t]\nkey = [1, 2]\n",
+        "schema_change = \"sometimes\"\n"}) {
     StatusOr<Config> config = ParseConfig(text, "c.toml");
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);

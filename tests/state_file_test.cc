@@ -37,7 +37,9 @@ std::vector<Record> MakeRecords(size_t count, bool with_rows) {
   return records;
 }
 
-StateMeta Meta(bool with_rows) { return StateMeta{{"id", "name", "note"}, {"id"}, {"name", "note"}, with_rows}; }
+StateMeta Meta(bool with_rows) {
+  return StateMeta{{"id", "name", "note"}, {"id"}, {"name", "note"}, with_rows};
+}
 
 void WriteState(const std::string& path, const std::vector<Record>& records, bool with_rows) {
   StateWriter writer;
