@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <random>
@@ -19,6 +20,11 @@ namespace snapdelta {
 namespace {
 
 using TableKey = std::pair<std::string, std::string>;  // (tenant, table)
+
+// How long a run waits for another process's discovery of the same home, and how often it
+// checks: discovery only lists folders and checksums new files.
+constexpr auto kDiscoveryWait = std::chrono::minutes(5);
+constexpr auto kDiscoveryPoll = std::chrono::milliseconds(50);
 
 // host:pid:random, unique per process run.
 std::string MakeOwnerId() {
@@ -112,6 +118,12 @@ class Run {
       ImportContext context{registry_, sink, &options_, &keeper.lost()};
       for (const ImportRecord& pending : imports) {
         if (Stopping() || keeper.lost()) break;
+        StatusOr<bool> still_pending = StillPending(pending);
+        if (!still_pending.ok()) {
+          status = still_pending.status();
+          break;
+        }
+        if (!*still_pending) continue;  // another process finished it while we waited
         StatusOr<ImportRecord> done = RunImport(context, pending, keeper.lease());
         if (!done.ok()) {
           status = done.status();
@@ -124,6 +136,16 @@ class Run {
     return status.ok() ? released : status;
   }
 
+  // Whether `pending` is still the newest record of its file and not finished: the list of
+  // pending imports was read before this process held the table's lease.
+  StatusOr<bool> StillPending(const ImportRecord& pending) {
+    ASSIGN_OR_RETURN(
+        std::optional<ImportRecord> current,
+        registry_->FindImport(pending.tenant, pending.table, pending.version, pending.file));
+    return current && current->id == pending.id &&
+           (current->state == ImportState::kDiscovered || current->state == ImportState::kRunning);
+  }
+
   const EngineOptions& options_;
   Registry* registry_;
   const std::string owner_;
@@ -132,6 +154,28 @@ class Run {
   RunReport report_;                                     // guarded by mutex_
   Status first_error_;                                   // guarded by mutex_
 };
+
+// Discovery of one home runs in one process at a time (under a lease on no real table), so two
+// processes never register the same new file twice. A process that finds discovery busy waits
+// for it, then discovers what is left.
+Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Registry* registry,
+                          std::vector<ImportRecord>* skipped) {
+  const std::string owner = MakeOwnerId();
+  auto deadline = std::chrono::steady_clock::now() + kDiscoveryWait;
+  for (;;) {
+    StatusOr<Lease> lease = registry->AcquireLease("", "", owner, options.lease_ttl_ms);
+    if (lease.ok()) {
+      Status status = DiscoverExports(landing, registry, skipped);
+      Status released = registry->ReleaseLease(*lease);
+      return status.ok() ? released : status;
+    }
+    if (lease.status().code() != StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() > deadline) {
+      return lease.status().WithContext("discovery");
+    }
+    std::this_thread::sleep_for(kDiscoveryPoll);
+  }
+}
 
 }  // namespace
 
@@ -148,7 +192,7 @@ StatusOr<RunReport> RunOnce(const EngineOptions& options) {
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
   Run run(options, registry.get());
   std::vector<ImportRecord> skipped;
-  RETURN_IF_ERROR(DiscoverExports(landing.get(), registry.get(), &skipped));
+  RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &skipped));
   for (const ImportRecord& record : skipped) run.Finished(record);
   ASSIGN_OR_RETURN(std::vector<ImportRecord> pending, registry->ListPending());
   RETURN_IF_ERROR(run.Plan(pending));
