@@ -17,7 +17,10 @@ constexpr size_t kBatchBytes = 1 << 20;
 class ChangeFileSink : public Sink {
  public:
   using PathFor = std::function<std::string(const ImportIdentity&)>;
-  explicit ChangeFileSink(PathFor path_for) : path_for_(std::move(path_for)) {}
+  // With `owns_final_path`, the file under its final name belongs to the import (a change
+  // file), so Abort removes what an earlier, uncommitted attempt left there.
+  ChangeFileSink(PathFor path_for, bool owns_final_path)
+      : path_for_(std::move(path_for)), owns_final_path_(owns_final_path) {}
 
   Status Begin(const ImportIdentity& import) override {
     import_ = import;
@@ -41,17 +44,18 @@ class ChangeFileSink : public Sink {
     return file_.Commit();
   }
 
-  // Also removes a change file left by an earlier, uncommitted attempt of the same import:
-  // the import failed, so no events of it may stay visible.
+  // A change file also loses what an earlier, uncommitted attempt of the same import left
+  // under the final name: the import failed, so no events of it may stay visible.
   void Abort() override {
     batch_.clear();
     std::string final_path = file_.final_path();
     file_.Abort();
-    if (!final_path.empty()) (void)RemoveFile(final_path);
+    if (owns_final_path_ && !final_path.empty()) (void)RemoveFile(final_path);
   }
 
  private:
   PathFor path_for_;
+  bool owns_final_path_;
   ImportIdentity import_;
   std::string batch_;
   AtomicFile file_;
@@ -102,13 +106,15 @@ class JsonLinesSink : public Sink {
 }  // namespace
 
 std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir) {
-  return std::make_unique<ChangeFileSink>([dir](const ImportIdentity& import) {
-    return dir + "/" + import.tenant + "/" + import.table + "/" + import.version + ".jsonl";
-  });
+  return std::make_unique<ChangeFileSink>(
+      [dir](const ImportIdentity& import) {
+        return dir + "/" + import.tenant + "/" + import.table + "/" + import.version + ".jsonl";
+      },
+      true);
 }
 
 std::unique_ptr<Sink> NewJsonFileSink(const std::string& path) {
-  return std::make_unique<ChangeFileSink>([path](const ImportIdentity&) { return path; });
+  return std::make_unique<ChangeFileSink>([path](const ImportIdentity&) { return path; }, false);
 }
 
 std::unique_ptr<Sink> NewJsonLinesSink(std::FILE* out, bool owns_file) {
