@@ -1,0 +1,383 @@
+// Crash recovery, end to end: `snapdelta run` dies by SIGKILL, either at a named crash point
+// (SNAPDELTA_CRASH_AT, see src/base/fs.h) or at a random moment, and is then rerun to completion.
+// Contract checked (DESIGN.md, delivery semantics):
+//  - at every moment after a crash, a change file or state file under its final name is complete:
+//    byte for byte the file an uninterrupted run writes for that version (never a half file);
+//  - after the rerun, the change files, the state files and the status (state and counts per
+//    import) equal those of an uninterrupted run, and no temp file is left behind.
+//
+// A worker killed while it holds a table's lease keeps it until the lease expires (30 s, not
+// settable from the command line). The reruns here expire it in the registry first, standing in
+// for that wait; RerunRightAfterACrash... checks what a user sees without the wait.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "change_checks.h"
+#include "harness.h"
+
+extern char** environ;
+
+namespace snapdelta::testing {
+namespace {
+
+constexpr char kTenant[] = "acme";
+constexpr char kTable[] = "orders";
+constexpr int kKilledExit = 128 + SIGKILL;
+const std::vector<std::string> kVersions = {"v0001", "v0002", "v0003"};
+
+// 4000 rows make the first change file about 1.3 MiB, so sink.mid_file is reached once.
+constexpr int kSmallChainRows = 4000;
+// About 0.5 s per `run` of the whole chain with an idle RelWithDebInfo build, 1 s on a busy one.
+constexpr int kLargeChainRows = 100000;
+constexpr int kRandomIterations = 10;
+
+// Everything an uninterrupted run leaves that a recovered run must reproduce.
+struct Outcome {
+  std::map<std::string, std::string> changes;  // path under HOME/changes -> content
+  std::map<std::string, std::string> states;   // path under HOME/state -> content
+  nlohmann::json status;                       // StableStatus(snapdelta status --json)
+};
+
+// Writes a chain of three gzip exports of acme/orders under `dir` (snapdelta-gen --landing).
+void GenerateChain(const fs::path& dir, int rows, int seed) {
+  const CommandResult gen = RunCommand(
+      {GenBin().string(), dir.string(), "--rows", std::to_string(rows), "--exports", "3", "--gzip",
+       "--seed", std::to_string(seed), "--landing", std::string(kTenant) + "/" + kTable});
+  ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
+}
+
+void Deliver(const fs::path& chain, const fs::path& landing, const std::string& version) {
+  CopyTree(chain / kTenant / kTable / version, landing / kTenant / kTable / version);
+}
+
+CommandResult RunEngine(const fs::path& landing, const fs::path& home,
+                        const std::string& crash_at = "") {
+  RunOptions options;
+  if (!crash_at.empty()) options.env.push_back("SNAPDELTA_CRASH_AT=" + crash_at);
+  return RunSnapdelta({"run", "--landing", landing.string(), "--home", home.string()}, options);
+}
+
+// Stands in for the 30 s wait after a crash: the dead worker's lease runs out now.
+void ExpireLeases(const fs::path& home) {
+  const fs::path db_path = home / "registry.db";
+  if (!fs::exists(db_path)) return;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    rc = sqlite3_exec(db, "UPDATE leases SET expires_at_ms = 0", nullptr, nullptr, nullptr);
+  }
+  // A registry killed before its schema was written has no leases table, and so no lease.
+  if (rc != SQLITE_OK &&
+      std::string(sqlite3_errmsg(db)).find("no such table") == std::string::npos) {
+    ADD_FAILURE() << db_path << ": cannot expire leases: " << sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+}
+
+std::vector<std::string> TempFiles(const fs::path& home) {
+  std::vector<std::string> temps;
+  for (const auto& [path, content] : SnapshotTree(home)) {
+    if (path.ends_with(".tmp")) temps.push_back(path);
+  }
+  return temps;
+}
+
+// Every change or state file under its final name is complete: the clean run's file of that name.
+void ExpectNoHalfFiles(const fs::path& home, const Outcome& clean) {
+  for (const auto& [dir, expected] :
+       {std::pair{"changes", &clean.changes}, std::pair{"state", &clean.states}}) {
+    for (const auto& [path, content] : SnapshotTree(home / dir)) {
+      if (path.ends_with(".tmp")) continue;
+      auto it = expected->find(path);
+      if (it == expected->end()) {
+        ADD_FAILURE() << dir << "/" << path << " is not a file the clean run writes";
+      } else if (it->second != content) {
+        ADD_FAILURE() << dir << "/" << path << " is visible with " << content.size()
+                      << " bytes that differ from the clean run's " << it->second.size();
+      }
+    }
+  }
+}
+
+Outcome ReadOutcome(const fs::path& home) {
+  return {SnapshotTree(home / "changes"), SnapshotTree(home / "state"),
+          StableStatus(ReadStatus(home))};
+}
+
+// Compares file sets and contents without printing megabytes of content on a mismatch.
+void ExpectSameFiles(const std::map<std::string, std::string>& got,
+                     const std::map<std::string, std::string>& want, const std::string& what) {
+  std::vector<std::string> got_names, want_names;
+  for (const auto& [path, content] : got) got_names.push_back(path);
+  for (const auto& [path, content] : want) want_names.push_back(path);
+  EXPECT_EQ(got_names, want_names) << what << ": not the clean run's files";
+  for (const auto& [path, content] : got) {
+    auto it = want.find(path);
+    if (it != want.end() && it->second != content) {
+      ADD_FAILURE() << what << "/" << path << " differs from the clean run's (" << content.size()
+                    << " bytes, clean " << it->second.size() << ")";
+    }
+  }
+}
+
+void ExpectSameOutcome(const fs::path& home, const Outcome& clean) {
+  const Outcome got = ReadOutcome(home);
+  ExpectSameFiles(got.changes, clean.changes, "changes");
+  ExpectSameFiles(got.states, clean.states, "state");
+  EXPECT_EQ(got.status, clean.status);
+  EXPECT_EQ(TempFiles(home), std::vector<std::string>{});
+}
+
+// Expires the dead worker's lease and runs again; the run must finish everything.
+void RerunToCompletion(const fs::path& landing, const fs::path& home) {
+  ExpireLeases(home);
+  const CommandResult rerun = RunEngine(landing, home);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.Describe();
+  EXPECT_EQ(rerun.err.find("busy"), std::string::npos) << rerun.Describe();
+}
+
+enum class Delivery { kAllAtOnce, kOneAtATime };
+
+struct CrashCase {
+  std::string point;
+  int hit;
+  Delivery delivery;
+};
+
+std::string CaseName(const ::testing::TestParamInfo<CrashCase>& info) {
+  std::string name = info.param.point + "_" + std::to_string(info.param.hit) +
+                     (info.param.delivery == Delivery::kAllAtOnce ? "_AllAtOnce" : "_OneAtATime");
+  for (char& c : name) {
+    if (c == '.') c = '_';
+  }
+  return name;
+}
+
+// The crash at `point`:`hit` happens in every run of a step, except sink.mid_file, which only
+// the first export's change file (the only one past 1 MiB) reaches.
+bool StepCrashes(const CrashCase& c, const std::string& version) {
+  return c.point != "sink.mid_file" || version == kVersions.front();
+}
+
+std::vector<CrashCase> AllCrashCases() {
+  std::vector<CrashCase> cases;
+  // Three atomic files per import (.state.colh, .state, change file): hits 1..9 cover every file
+  // of every import of a whole-chain run, 1..3 every file of a one-version run.
+  for (const char* point : {"file.before_rename", "file.after_rename"}) {
+    for (int hit = 1; hit <= 9; ++hit) cases.push_back({point, hit, Delivery::kAllAtOnce});
+    for (int hit = 1; hit <= 3; ++hit) cases.push_back({point, hit, Delivery::kOneAtATime});
+  }
+  cases.push_back({"sink.mid_file", 1, Delivery::kAllAtOnce});
+  cases.push_back({"sink.mid_file", 1, Delivery::kOneAtATime});
+  for (const char* point : {"sink.before_commit", "import.after_running", "import.after_state",
+                            "import.before_commit", "import.after_commit"}) {
+    for (int hit = 1; hit <= 3; ++hit) cases.push_back({point, hit, Delivery::kAllAtOnce});
+    cases.push_back({point, 1, Delivery::kOneAtATime});
+  }
+  return cases;
+}
+
+// A generated chain and the outcome of running it without a crash, shared by a suite's tests.
+struct CleanChain {
+  std::unique_ptr<TempDir> dir;
+  fs::path chain;
+  Outcome clean;
+  std::chrono::milliseconds run_time{0};
+};
+
+// REQUIRES: called from SetUpTestSuite; failures there abort every test of the suite.
+void PrepareCleanChain(CleanChain* out, int rows, int seed) {
+  out->dir = std::make_unique<TempDir>("snapdelta-crash-clean");
+  out->chain = out->dir->path() / "chain";
+  GenerateChain(out->chain, rows, seed);
+  const fs::path landing = out->dir->path() / "landing", home = out->dir->path() / "home";
+  for (const std::string& version : kVersions) Deliver(out->chain, landing, version);
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run = RunEngine(landing, home);
+  out->run_time = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  out->clean = ReadOutcome(home);
+  ASSERT_EQ(out->clean.changes.size(), kVersions.size());
+  ASSERT_EQ(out->clean.status.size(), kVersions.size());
+}
+
+class CrashAtPoint : public ::testing::TestWithParam<CrashCase> {
+ protected:
+  static void SetUpTestSuite() {
+    chain_ = new CleanChain;
+    PrepareCleanChain(chain_, kSmallChainRows, 11);
+  }
+  static void TearDownTestSuite() {
+    delete chain_;
+    chain_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_FALSE(chain_->clean.changes.empty()) << "the clean run failed; see the first test";
+  }
+
+  // Delivers `versions`, runs with the crash armed, checks what the crash left, then recovers.
+  void CrashAndRecover(const std::vector<std::string>& versions, bool expect_crash) {
+    const CrashCase& c = GetParam();
+    for (const std::string& version : versions) Deliver(chain_->chain, landing_, version);
+    const CommandResult crashed = RunEngine(landing_, home_, c.point + ":" + std::to_string(c.hit));
+    ASSERT_EQ(crashed.exit_code, expect_crash ? kKilledExit : 0) << crashed.Describe();
+    ExpectNoHalfFiles(home_, chain_->clean);
+    RerunToCompletion(landing_, home_);
+  }
+
+  static CleanChain* chain_;
+  TempDir tmp_{"snapdelta-crash"};
+  const fs::path landing_ = tmp_ / "landing";
+  const fs::path home_ = tmp_ / "home";
+};
+
+CleanChain* CrashAtPoint::chain_ = nullptr;
+
+TEST_P(CrashAtPoint, LeavesOnlyCompleteFilesAndTheRerunMatchesACleanRun) {
+  const CrashCase& c = GetParam();
+  if (c.delivery == Delivery::kAllAtOnce) {
+    CrashAndRecover(kVersions, true);
+  } else {
+    for (const std::string& version : kVersions) {
+      SCOPED_TRACE("delivered " + version);
+      CrashAndRecover({version}, StepCrashes(c, version));
+      if (HasFatalFailure()) return;
+    }
+  }
+  ExpectSameOutcome(home_, chain_->clean);
+}
+
+INSTANTIATE_TEST_SUITE_P(CrashPoints, CrashAtPoint, ::testing::ValuesIn(AllCrashCases()), CaseName);
+
+// After a crash, a rerun that does not wait for the dead worker's lease must not claim success
+// while exports are still pending ("0 when everything pending succeeded", DESIGN.md).
+TEST(CrashRecovery, RerunRightAfterACrashFinishesThePendingImportsOrDoesNotExitZero) {
+  TempDir tmp("snapdelta-crash-lease");
+  GenerateChain(tmp / "chain", 1000, 5);
+  for (const std::string& version : kVersions) Deliver(tmp / "chain", tmp / "landing", version);
+  const CommandResult crashed = RunEngine(tmp / "landing", tmp / "home", "import.after_state");
+  ASSERT_EQ(crashed.exit_code, kKilledExit) << crashed.Describe();
+
+  const CommandResult rerun = RunEngine(tmp / "landing", tmp / "home");
+  const nlohmann::json status = ReadStatus(tmp / "home");
+  int committed = 0;
+  for (const nlohmann::json& entry : status) committed += entry.value("state", "") == "committed";
+  if (rerun.exit_code == 0) {
+    EXPECT_EQ(committed, 3) << "exit 0 with imports pending:\n"
+                            << rerun.Describe() << "\nstatus: " << status.dump(1);
+  }
+}
+
+// posix_spawn()s `snapdelta run` with stdout and stderr to `log`, for a test that kills it.
+pid_t SpawnRun(const fs::path& landing, const fs::path& home, const fs::path& log) {
+  std::vector<std::string> args = {SnapdeltaBin().string(), "run",    "--landing",
+                                   landing.string(),        "--home", home.string()};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+    return -1;
+  }
+  return pid;
+}
+
+// Kills the child after `delay` and reaps it. Returns its exit status, 128 + signal when killed.
+int KillAfter(pid_t pid, std::chrono::microseconds delay) {
+  std::this_thread::sleep_for(delay);
+  ::kill(pid, SIGKILL);  // a child that already exited is a zombie until reaped: no other target
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+class CrashAtRandomTimes : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    chain_ = new CleanChain;
+    PrepareCleanChain(chain_, kLargeChainRows, 23);
+  }
+  static void TearDownTestSuite() {
+    delete chain_;
+    chain_ = nullptr;
+  }
+  static CleanChain* chain_;
+};
+
+CleanChain* CrashAtRandomTimes::chain_ = nullptr;
+
+// SNAPDELTA_CRASH_SEED=<n> repeats a seed's schedule (timings still vary from run to run).
+uint64_t CrashSeed() {
+  const char* text = std::getenv("SNAPDELTA_CRASH_SEED");
+  if (text != nullptr && *text != '\0') return std::strtoull(text, nullptr, 10);
+  return std::random_device()();
+}
+
+TEST_F(CrashAtRandomTimes, EveryKillLeavesOnlyCompleteFilesAndTheRerunMatchesACleanRun) {
+  ASSERT_FALSE(chain_->clean.changes.empty()) << "the clean run failed";
+  const uint64_t seed = CrashSeed();
+  std::cout << "[ seed     ] SNAPDELTA_CRASH_SEED=" << seed << "; a clean run took "
+            << chain_->run_time.count() << " ms\n";
+  std::mt19937_64 random(seed);
+  // Kill times spread over a whole run, a little past its end to also kill between steps.
+  const int64_t span_us = std::max<int64_t>(50'000, chain_->run_time.count() * 1100);
+  std::uniform_int_distribution<int64_t> delay_us(0, span_us);
+  std::uniform_int_distribution<int> kills_per_iteration(1, 3);
+  for (int iteration = 0; iteration < kRandomIterations; ++iteration) {
+    TempDir tmp("snapdelta-crash-random");
+    const fs::path landing = tmp / "landing", home = tmp / "home";
+    for (const std::string& version : kVersions) Deliver(chain_->chain, landing, version);
+    const int kills = kills_per_iteration(random);
+    for (int kill = 0; kill < kills; ++kill) {
+      // A rerun only has the rest to do: later kills come sooner so most still interrupt it.
+      const std::chrono::microseconds delay(delay_us(random) / (kill + 1));
+      const std::string what = "seed " + std::to_string(seed) + ", iteration " +
+                               std::to_string(iteration) + ", kill " + std::to_string(kill) +
+                               " after " + std::to_string(delay.count() / 1000) + " ms";
+      SCOPED_TRACE(what);
+      ExpireLeases(home);
+      const pid_t pid = SpawnRun(landing, home, tmp / "run.log");
+      ASSERT_GT(pid, 0);
+      const int exit_code = KillAfter(pid, delay);
+      std::cout << "[ kill     ] " << what << ": exit " << exit_code << "\n";
+      ASSERT_TRUE(exit_code == kKilledExit || exit_code == 0) << "exit " << exit_code << "\n"
+                                                              << ReadFile(tmp / "run.log");
+      ExpectNoHalfFiles(home, chain_->clean);
+      if (exit_code == 0) break;  // the run finished before the kill: nothing left to interrupt
+    }
+    SCOPED_TRACE("seed " + std::to_string(seed) + ", iteration " + std::to_string(iteration));
+    RerunToCompletion(landing, home);
+    ExpectSameOutcome(home, chain_->clean);
+    if (HasFailure()) return;
+  }
+}
+
+}  // namespace
+}  // namespace snapdelta::testing
