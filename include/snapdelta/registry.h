@@ -143,6 +143,16 @@ class Registry {
   // kInvalidArgument for an empty owner or ttl_ms <= 0 (also in RenewLease).
   virtual StatusOr<Lease> AcquireLease(const std::string& tenant, const std::string& table,
                                        const std::string& owner, int64_t ttl_ms) = 0;
+  // Like AcquireLease, but also grants while `dead_owner` still holds an unexpired lease: for a
+  // holder known to be gone (its process died). Atomic: when the lease has meanwhile passed to
+  // anyone else, kUnavailable as AcquireLease. The token is incremented, so anything the dead
+  // holder might still try to commit is fenced.
+  virtual StatusOr<Lease> TakeOverLease(const std::string& tenant, const std::string& table,
+                                        const std::string& owner, int64_t ttl_ms,
+                                        const std::string& dead_owner) = 0;
+  // The table's lease as recorded (possibly expired); nullopt when it was never granted.
+  virtual StatusOr<std::optional<Lease>> GetLease(const std::string& tenant,
+                                                  const std::string& table) = 0;
   // Extends the lease to now + ttl_ms. kAborted when it expired or was granted to someone else
   // (token changed). Updates lease->expires_at_ms.
   virtual Status RenewLease(Lease* lease, int64_t ttl_ms) = 0;

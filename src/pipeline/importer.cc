@@ -75,7 +75,11 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
       return WithState(record, ImportState::kSkipped, stale);
     }
   }
-  RETURN_IF_ERROR(registry->MarkRunning(record.id, lease));
+  Status running = registry->MarkRunning(record.id, lease);
+  if (running.code() == StatusCode::kAborted) {
+    return WithState(record, ImportState::kRunning, running.message());  // lease lost
+  }
+  RETURN_IF_ERROR(running);
   record.state = ImportState::kRunning;
   record.started_at_ms = SystemClockMs();
   CrashPoint("import.after_running");

@@ -8,11 +8,25 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "snapdelta/registry.h"
 
 namespace snapdelta {
+
+// A lease owner id: "<host>:<pid>:<random>", unique per call.
+std::string MakeOwnerId();
+
+// True when `owner` names a process on this host that no longer exists (a worker killed while
+// holding a lease). False when unsure (another host, unparsable, or the process is alive).
+bool IsDeadLocalOwner(const std::string& owner);
+
+// AcquireLease, and when the table's holder is a dead local process, TakeOverLease from it, so a
+// rerun after a crash does not wait for the dead worker's lease to expire.
+StatusOr<Lease> AcquireOrTakeOver(Registry* registry, const std::string& tenant,
+                                  const std::string& table, const std::string& owner,
+                                  int64_t ttl_ms);
 
 class LeaseKeeper {
  public:

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "base/fs.h"
@@ -25,14 +24,8 @@ using TableKey = std::pair<std::string, std::string>;  // (tenant, table)
 // checks: discovery only lists folders and checksums new files.
 constexpr auto kDiscoveryWait = std::chrono::minutes(5);
 constexpr auto kDiscoveryPoll = std::chrono::milliseconds(50);
-
-// host:pid:random, unique per process run.
-std::string MakeOwnerId() {
-  char host[256] = "host";
-  ::gethostname(host, sizeof(host) - 1);
-  std::random_device random;
-  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(random());
-}
+// The lease that serializes discovery: a '.' name is never a landing-zone tenant.
+const TableKey kDiscoveryLease{".snapdelta", "discovery"};
 
 class Run {
  public:
@@ -47,14 +40,15 @@ class Run {
       auto key = std::make_tuple(record.tenant, record.table, record.version, record.file);
       auto [it, inserted] = newest.emplace(key, record);
       if (inserted) continue;
-      const ImportRecord& older = it->second.id < record.id ? it->second : record;
+      ImportRecord older = record;
+      if (it->second.id < record.id) std::swap(older, it->second);
       std::string reason = "superseded by a re-upload of the same file";
-      RETURN_IF_ERROR(registry_->MarkSkipped(older.id, reason));
-      ImportRecord skipped = older;
-      skipped.state = ImportState::kSkipped;
-      skipped.reason = reason;
-      Finished(skipped);
-      if (it->second.id < record.id) it->second = record;
+      Status marked = registry_->MarkSkipped(older.id, reason);
+      if (marked.code() == StatusCode::kAborted) continue;  // another process finished it
+      RETURN_IF_ERROR(marked);
+      older.state = ImportState::kSkipped;
+      older.reason = reason;
+      Finished(older);
     }
     for (auto& [key, record] : newest) {
       queue_[{record.tenant, record.table}].push_back(record);
@@ -104,7 +98,7 @@ class Run {
   Status ImportTable(const std::vector<ImportRecord>& imports, Sink* sink) {
     const ImportRecord& first = imports.front();
     StatusOr<Lease> lease =
-        registry_->AcquireLease(first.tenant, first.table, owner_, options_.lease_ttl_ms);
+        AcquireOrTakeOver(registry_, first.tenant, first.table, owner_, options_.lease_ttl_ms);
     if (lease.status().code() == StatusCode::kUnavailable) {
       std::lock_guard<std::mutex> lock(mutex_);
       report_.busy_tables.push_back(first.tenant + "/" + first.table + ": " +
@@ -163,7 +157,8 @@ Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Re
   const std::string owner = MakeOwnerId();
   auto deadline = std::chrono::steady_clock::now() + kDiscoveryWait;
   for (;;) {
-    StatusOr<Lease> lease = registry->AcquireLease("", "", owner, options.lease_ttl_ms);
+    StatusOr<Lease> lease = AcquireOrTakeOver(registry, kDiscoveryLease.first,
+                                              kDiscoveryLease.second, owner, options.lease_ttl_ms);
     if (lease.ok()) {
       Status status = DiscoverExports(landing, registry, skipped);
       Status released = registry->ReleaseLease(*lease);

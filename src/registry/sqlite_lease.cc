@@ -83,6 +83,27 @@ Status SqliteRegistry::CheckLeaseHeld(const Lease& lease, int64_t now) {
 
 StatusOr<Lease> SqliteRegistry::AcquireLease(const std::string& tenant, const std::string& table,
                                              const std::string& owner, int64_t ttl_ms) {
+  return GrantLease(tenant, table, owner, ttl_ms, "");
+}
+
+StatusOr<Lease> SqliteRegistry::TakeOverLease(const std::string& tenant, const std::string& table,
+                                              const std::string& owner, int64_t ttl_ms,
+                                              const std::string& dead_owner) {
+  if (dead_owner.empty()) return InvalidArgumentError("TakeOverLease: no dead owner named");
+  return GrantLease(tenant, table, owner, ttl_ms, dead_owner);
+}
+
+StatusOr<std::optional<Lease>> SqliteRegistry::GetLease(const std::string& tenant,
+                                                        const std::string& table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<LeaseRow> row, ReadLeaseRow(db_.get(), tenant, table));
+  if (!row) return std::optional<Lease>();
+  return std::optional<Lease>(Lease{tenant, table, row->owner, row->token, row->expires_at_ms});
+}
+
+StatusOr<Lease> SqliteRegistry::GrantLease(const std::string& tenant, const std::string& table,
+                                           const std::string& owner, int64_t ttl_ms,
+                                           const std::string& dead_owner) {
   RETURN_IF_ERROR(CheckTtl(ttl_ms));
   if (owner.empty()) return InvalidArgumentError("AcquireLease: the owner must not be empty");
   std::lock_guard<std::mutex> lock(mu_);
@@ -90,7 +111,8 @@ StatusOr<Lease> SqliteRegistry::AcquireLease(const std::string& tenant, const st
   RETURN_IF_ERROR(txn.BeginImmediate());
   const int64_t now = clock_();
   ASSIGN_OR_RETURN(std::optional<LeaseRow> row, ReadLeaseRow(db_.get(), tenant, table));
-  if (row && now < row->expires_at_ms && row->owner != owner) {
+  if (row && now < row->expires_at_ms && row->owner != owner &&
+      (dead_owner.empty() || row->owner != dead_owner)) {
     return UnavailableError("lease for " + TableName(tenant, table) + " is held by " + row->owner +
                             " until " + FormatTimeMs(row->expires_at_ms) + " (" +
                             std::to_string(row->expires_at_ms - now) + " ms from now, token " +

@@ -1,16 +1,15 @@
 // SqliteRegistry: the Registry of registry.h kept in one SQLite file.
 //
 // Schema (version 1, kept in meta.schema_version):
-//   meta     (key TEXT PRIMARY KEY, value TEXT)           schema_version, application
-//   imports  (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant, table_name, version, file, size,
-//             mtime_ms, checksum, state, reason, note, row_count, inserts, updates, deletes,
-//             discovered_at_ms, started_at_ms, finished_at_ms, fencing_token)
-//             state is ImportStateName() text; ids are never reused.
-//   tables   (tenant, table_name, version, import_id, state_file)   PRIMARY KEY (tenant,
-//   table_name) leases   (tenant, table_name, owner, token, expires_at_ms)      PRIMARY KEY
-//   (tenant, table_name)
-//             A lease row is never deleted (release only expires it), so the fencing token of a
-//             table keeps growing across owners and restarts.
+//   meta     key TEXT PRIMARY KEY, value: schema_version and application.
+//   imports  id INTEGER PRIMARY KEY AUTOINCREMENT (never reused), tenant, table_name, version,
+//            file, size, mtime_ms, checksum, state (ImportStateName text), reason, note,
+//            row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms,
+//            finished_at_ms, fencing_token.
+//   tables   tenant, table_name, version, import_id, state_file; PRIMARY KEY (tenant, table_name).
+//   leases   tenant, table_name, owner, token, expires_at_ms; PRIMARY KEY (tenant, table_name).
+//            A lease row is never deleted (release only expires it), so the fencing token of a
+//            table keeps growing across owners and restarts.
 //
 // Sharing: the file is in WAL journal mode, so readers do not block the writer. Several
 // processes (or several SqliteRegistry objects in one process) may open the same file; every
@@ -66,6 +65,11 @@ class SqliteRegistry final : public Registry {
 
   StatusOr<Lease> AcquireLease(const std::string& tenant, const std::string& table,
                                const std::string& owner, int64_t ttl_ms) override;
+  StatusOr<Lease> TakeOverLease(const std::string& tenant, const std::string& table,
+                                const std::string& owner, int64_t ttl_ms,
+                                const std::string& dead_owner) override;
+  StatusOr<std::optional<Lease>> GetLease(const std::string& tenant,
+                                          const std::string& table) override;
   Status RenewLease(Lease* lease, int64_t ttl_ms) override;
   Status ReleaseLease(const Lease& lease) override;
 
@@ -82,6 +86,10 @@ class SqliteRegistry final : public Registry {
   // The import's head when it is pending (discovered or running): kNotFound for an unknown id,
   // kAborted when it already finished, naming `action` ("marked failed", "committed").
   StatusOr<ImportHead> LoadPendingImport(int64_t import_id, std::string_view action);
+  // Grants the lease unless an owner other than `owner` and `dead_owner` holds it unexpired.
+  StatusOr<Lease> GrantLease(const std::string& tenant, const std::string& table,
+                             const std::string& owner, int64_t ttl_ms,
+                             const std::string& dead_owner);
   // OK when `lease` is the table's current lease and unexpired at `now`; kAborted otherwise.
   Status CheckLeaseHeld(const Lease& lease, int64_t now);
   // Moves a pending import to failed or skipped with `reason`, in its own transaction.

@@ -6,14 +6,12 @@
 //  - after the rerun, the change files, the state files and the status (state and counts per
 //    import) equal those of an uninterrupted run, and no temp file is left behind.
 //
-// A worker killed while it holds a table's lease keeps it until the lease expires (30 s, not
-// settable from the command line). The reruns here expire it in the registry first, standing in
-// for that wait; RerunRightAfterACrash... checks what a user sees without the wait.
+// A worker killed while it holds a table's lease is detected as dead by the rerun (same host,
+// its process gone), which takes the lease over at once: reruns here never wait.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,24 +70,6 @@ CommandResult RunEngine(const fs::path& landing, const fs::path& home,
   return RunSnapdelta({"run", "--landing", landing.string(), "--home", home.string()}, options);
 }
 
-// Stands in for the 30 s wait after a crash: the dead worker's lease runs out now.
-void ExpireLeases(const fs::path& home) {
-  const fs::path db_path = home / "registry.db";
-  if (!fs::exists(db_path)) return;
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    rc = sqlite3_exec(db, "UPDATE leases SET expires_at_ms = 0", nullptr, nullptr, nullptr);
-  }
-  // A registry killed before its schema was written has no leases table, and so no lease.
-  if (rc != SQLITE_OK &&
-      std::string(sqlite3_errmsg(db)).find("no such table") == std::string::npos) {
-    ADD_FAILURE() << db_path << ": cannot expire leases: " << sqlite3_errmsg(db);
-  }
-  sqlite3_close(db);
-}
-
 std::vector<std::string> TempFiles(const fs::path& home) {
   std::vector<std::string> temps;
   for (const auto& [path, content] : SnapshotTree(home)) {
@@ -144,9 +124,8 @@ void ExpectSameOutcome(const fs::path& home, const Outcome& clean) {
   EXPECT_EQ(TempFiles(home), std::vector<std::string>{});
 }
 
-// Expires the dead worker's lease and runs again; the run must finish everything.
+// Runs again right away; the run must take the dead worker's lease over and finish everything.
 void RerunToCompletion(const fs::path& landing, const fs::path& home) {
-  ExpireLeases(home);
   const CommandResult rerun = RunEngine(landing, home);
   ASSERT_EQ(rerun.exit_code, 0) << rerun.Describe();
   EXPECT_EQ(rerun.err.find("busy"), std::string::npos) << rerun.Describe();
@@ -362,7 +341,6 @@ TEST_F(CrashAtRandomTimes, EveryKillLeavesOnlyCompleteFilesAndTheRerunMatchesACl
                                std::to_string(iteration) + ", kill " + std::to_string(kill) +
                                " after " + std::to_string(delay.count() / 1000) + " ms";
       SCOPED_TRACE(what);
-      ExpireLeases(home);
       const pid_t pid = SpawnRun(landing, home, tmp / "run.log");
       ASSERT_GT(pid, 0);
       const int exit_code = KillAfter(pid, delay);

@@ -1,0 +1,227 @@
+// Tests for the SQLite Registry: import records and their states, and opening and recognizing
+// the file. Leases, fenced commits and sharing live in registry_lease_test.cc.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include "sqlite_registry_fixture.h"
+
+namespace snapdelta {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RegistryImportStates, NamesRoundTripAndUnknownNamesAreRejected) {
+  for (ImportState state : {ImportState::kDiscovered, ImportState::kRunning,
+                            ImportState::kCommitted, ImportState::kFailed, ImportState::kSkipped}) {
+    EXPECT_EQ(ParseImportState(ImportStateName(state)), state);
+  }
+  EXPECT_EQ(ImportStateName(ImportState::kCommitted), "committed");
+  EXPECT_EQ(ParseImportState("Committed"), std::nullopt);
+  EXPECT_EQ(ParseImportState(""), std::nullopt);
+}
+
+TEST_F(SqliteRegistryTest, RegisterRoundTripsEveryFieldAndFillsTheDiscoveryTime) {
+  ImportRecord record = MakeImport("orders", "20240101_V0001");
+  record.size = (uint64_t{1} << 63) + 5;  // above INT64_MAX
+  record.mtime_ms = 42;
+  record.note = "added column email";
+  record.counts = {10, 1, 2, 3};
+  const int64_t id = Register(record);
+  EXPECT_GT(id, 0);
+
+  ImportRecord found = Find("orders", "20240101_V0001");
+  EXPECT_EQ(found.id, id);
+  EXPECT_EQ(found.size, record.size);
+  EXPECT_EQ(found.mtime_ms, 42);
+  EXPECT_EQ(found.checksum, record.checksum);
+  EXPECT_EQ(found.state, ImportState::kDiscovered);
+  EXPECT_EQ(found.note, "added column email");
+  EXPECT_EQ(found.counts.rows, 10u);
+  EXPECT_EQ(found.counts.deletes, 3u);
+  EXPECT_EQ(found.discovered_at_ms, kStartMs);
+  EXPECT_EQ(found.started_at_ms, 0);
+}
+
+TEST_F(SqliteRegistryTest, FindReturnsTheNewestImportOfAPathAndNulloptForAnUnknownOne) {
+  const int64_t first = Register(MakeImport("orders", "V1"));
+  const int64_t second = Register(MakeImport("orders", "V1"));  // a re-upload
+  EXPECT_GT(second, first);
+  EXPECT_EQ(Find("orders", "V1").id, second);
+
+  StatusOr<std::optional<ImportRecord>> missing =
+      registry_->FindImport("acme", "orders", "V2", "export.csv.gz");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(SqliteRegistryTest, RegisterRejectsARecordWithoutAPath) {
+  ImportRecord record = MakeImport("orders", "");
+  ExpectError(registry_->RegisterImport(record).status(), StatusCode::kInvalidArgument,
+              "must be set");
+}
+
+TEST_F(SqliteRegistryTest, ListImportsFiltersByTenantAndTableInIdOrder) {
+  const int64_t a = Register(MakeImport("orders", "V2"));
+  const int64_t b = Register(MakeImport("users", "V1"));
+  const int64_t c = Register(MakeImport("orders", "V1"));
+  const int64_t d = Register(MakeImport("orders", "V1", "globex"));
+
+  auto ids = [](const StatusOr<std::vector<ImportRecord>>& records) {
+    std::vector<int64_t> out;
+    for (const ImportRecord& record : *records) out.push_back(record.id);
+    return out;
+  };
+  EXPECT_EQ(ids(registry_->ListImports()), (std::vector<int64_t>{a, b, c, d}));
+  EXPECT_EQ(ids(registry_->ListImports("acme")), (std::vector<int64_t>{a, b, c}));
+  EXPECT_EQ(ids(registry_->ListImports("acme", "orders")), (std::vector<int64_t>{a, c}));
+  EXPECT_EQ(ids(registry_->ListImports("", "orders")), (std::vector<int64_t>{a, c, d}));
+}
+
+TEST_F(SqliteRegistryTest, ListPendingOrdersByTenantTableVersionAndLeavesOutFinishedImports) {
+  const int64_t users_v1 = Register(MakeImport("users", "V1"));
+  const int64_t orders_v2 = Register(MakeImport("orders", "V2"));
+  const int64_t orders_v1 = Register(MakeImport("orders", "V1"));
+  const int64_t failed = Register(MakeImport("orders", "V0"));
+  const int64_t globex = Register(MakeImport("a_table", "V9", "globex"));
+  ASSERT_TRUE(registry_->MarkFailed(failed, "bad csv").ok());
+  ASSERT_TRUE(registry_->MarkRunning(orders_v2, Acquire("orders", "w1")).ok());
+
+  StatusOr<std::vector<ImportRecord>> pending = registry_->ListPending();
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  std::vector<int64_t> ids;
+  for (const ImportRecord& record : *pending) ids.push_back(record.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{orders_v1, orders_v2, users_v1, globex}));
+}
+
+TEST_F(SqliteRegistryTest, MarkRunningRecordsTheLeaseTokenAndStartTime) {
+  const int64_t id = Register(MakeImport("orders", "V1"));
+  Lease lease = Acquire("orders", "w1");
+  now_ += 5;
+  ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());
+  ImportRecord record = Find("orders", "V1");
+  EXPECT_EQ(record.state, ImportState::kRunning);
+  EXPECT_EQ(record.fencing_token, lease.token);
+  EXPECT_EQ(record.started_at_ms, kStartMs + 5);
+}
+
+TEST_F(SqliteRegistryTest, MarkFailedAndMarkSkippedRecordTheReasonAndTheFinishTime) {
+  const int64_t failed = Register(MakeImport("orders", "V1"));
+  const int64_t skipped = Register(MakeImport("orders", "V2"));
+  now_ += 7;
+  ASSERT_TRUE(registry_->MarkFailed(failed, "orders.csv.gz:3: 2 fields, expected 3").ok());
+  ASSERT_TRUE(registry_->MarkSkipped(skipped, "identical re-upload").ok());
+  ImportRecord record = Find("orders", "V1");
+  EXPECT_EQ(record.state, ImportState::kFailed);
+  EXPECT_EQ(record.reason, "orders.csv.gz:3: 2 fields, expected 3");
+  EXPECT_EQ(record.finished_at_ms, kStartMs + 7);
+  EXPECT_EQ(Find("orders", "V2").state, ImportState::kSkipped);
+  EXPECT_EQ(Find("orders", "V2").reason, "identical re-upload");
+}
+
+TEST_F(SqliteRegistryTest, AFinishedImportCannotChangeStateAgain) {
+  const int64_t id = Register(MakeImport("orders", "V1"));
+  ASSERT_TRUE(registry_->MarkFailed(id, "bad csv").ok());
+  ExpectError(registry_->MarkSkipped(id, "late"), StatusCode::kAborted, "is already failed");
+  ExpectError(registry_->MarkRunning(id, Acquire("orders", "w1")), StatusCode::kAborted,
+              "cannot be marked running");
+  EXPECT_EQ(Find("orders", "V1").reason, "bad csv");
+}
+
+TEST_F(SqliteRegistryTest, MarkingAnUnknownImportIsNotFound) {
+  ExpectError(registry_->MarkFailed(99, "x"), StatusCode::kNotFound, "import 99 does not exist");
+}
+
+TEST_F(SqliteRegistryTest, AReopenedRegistryKeepsImportsTableStatesAndLeaseTokens) {
+  const int64_t id = Register(MakeImport("orders", "V1"));
+  Lease lease = Acquire("orders", "w1");
+  ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());
+  ASSERT_TRUE(registry_->CommitImport(lease, id, {}, "", StateFor("orders", "V1")).ok());
+  ASSERT_TRUE(registry_->ReleaseLease(lease).ok());
+
+  registry_ = Open();
+  ASSERT_NE(registry_, nullptr);
+  EXPECT_EQ(Find("orders", "V1").state, ImportState::kCommitted);
+  StatusOr<std::optional<TableState>> state = registry_->GetTableState("acme", "orders");
+  ASSERT_TRUE(state.ok() && state->has_value());
+  EXPECT_EQ((*state)->version, "V1");
+  EXPECT_EQ(Acquire("orders", "w2").token, lease.token + 1);
+}
+
+TEST_F(SqliteRegistryTest, OpeningAFileThatIsNotSqliteIsCorruption) {
+  const std::string path = dir_ + "/notes.txt";
+  std::ofstream(path) << std::string(4096, 'x');
+  StatusOr<std::unique_ptr<Registry>> opened = OpenSqliteRegistry(path);
+  ExpectError(opened.status(), StatusCode::kCorruption, "not a readable SQLite database");
+  EXPECT_THAT(opened.status().message(), HasSubstr(path));
+}
+
+TEST_F(SqliteRegistryTest, OpeningAnotherApplicationsDatabaseIsCorruptionAndLeavesItAlone) {
+  const std::string path = dir_ + "/app.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE users (id INTEGER)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const auto size_before = std::filesystem::file_size(path);
+
+  ExpectError(OpenSqliteRegistry(path).status(), StatusCode::kCorruption,
+              "not a snapdelta registry (it has tables users");
+  EXPECT_EQ(std::filesystem::file_size(path), size_before);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST_F(SqliteRegistryTest, OpeningARegistryWithAnUnknownSchemaVersionIsCorruption) {
+  registry_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ExpectError(OpenSqliteRegistry(path_).status(), StatusCode::kCorruption,
+              "registry schema version 2, this snapdelta reads 1");
+}
+
+TEST_F(SqliteRegistryTest, OpeningAPathInAMissingDirectoryIsAnIOError) {
+  ExpectError(OpenSqliteRegistry(dir_ + "/missing/registry.db").status(), StatusCode::kIOError,
+              "cannot open registry");
+}
+
+// Switching a new file to WAL does not wait on SQLite's busy handler; workers that start
+// together used to fail with "database is locked".
+TEST_F(SqliteRegistryTest, ManyConnectionsOpeningANewFileTogetherAllSucceed) {
+  constexpr int kRounds = 20;
+  constexpr int kThreads = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string path = dir_ + "/new-" + std::to_string(round) + ".db";
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int thread_idx = 0; thread_idx < kThreads; ++thread_idx) {
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        StatusOr<std::unique_ptr<Registry>> opened = OpenSqliteRegistry(path);
+        EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+}
+
+TEST_F(SqliteRegistryTest, TheFileIsInWalJournalMode) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace snapdelta
