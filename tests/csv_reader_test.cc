@@ -17,9 +17,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "snapdelta/source.h"
+#include "test_util.h"
 
 namespace snapdelta {
 namespace {
+
+using testing::GzipCompress;
+using testing::ZstdCompress;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -397,31 +401,10 @@ class ExportFile {
   std::string path_;
 };
 
-std::string GzipMember(const std::string& data) {
-  uLongf size = compressBound(data.size()) + 64;
-  std::string out(size, '\0');
-  z_stream stream{};
-  deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-std::string ZstdFrame(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 1));
-  return out;
-}
-
 TEST(CsvReader, ReadsCompressedExportsEndToEnd) {
   const std::string part1 = "id,name\n1,\"a\n", part2 = "b\"\n2,c\n";
-  for (const std::string& bytes : {GzipMember(part1) + GzipMember(part2),
-                                   ZstdFrame(part1) + ZstdFrame(part2), part1 + part2}) {
+  for (const std::string& bytes : {GzipCompress(part1) + GzipCompress(part2),
+                                   ZstdCompress(part1) + ZstdCompress(part2), part1 + part2}) {
     ExportFile file("orders.csv", bytes);
     auto source = OpenExport(file.path());
     ASSERT_TRUE(source.ok()) << source.status().ToString();
@@ -436,7 +419,7 @@ TEST(CsvReader, ReadsCompressedExportsEndToEnd) {
 TEST(CsvReader, PassesTruncatedGzipErrorThrough) {
   std::string text = "id,name\n";
   for (int i = 0; i < 5000; ++i) text += std::to_string(i) + ",name" + std::to_string(i) + "\n";
-  const std::string gz = GzipMember(text);
+  const std::string gz = GzipCompress(text);
   ExportFile file("orders.csv.gz", gz.substr(0, gz.size() / 2));
   auto source = OpenExport(file.path());
   ASSERT_TRUE(source.ok());

@@ -18,9 +18,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "io/decompress.h"
+#include "test_util.h"
 
 namespace snapdelta {
 namespace {
+
+using testing::GzipCompress;
+using testing::ZstdCompress;
 
 using ::testing::HasSubstr;
 
@@ -63,28 +67,6 @@ class StringSource : public ByteSource {
   size_t pos_ = 0;
   std::string name_ = "export.csv.gz";
 };
-
-std::string Gzip(const std::string& data, int level = 6) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()) + 64, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-std::string Zstd(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-  EXPECT_FALSE(ZSTD_isError(n));
-  out.resize(n);
-  return out;
-}
 
 // Compressible text with some randomness, so deflate emits several blocks.
 std::string SampleText(size_t size, uint32_t seed = 1) {
@@ -171,7 +153,7 @@ TEST(OpenExport, DetectsGzipFromContentNotName) {
   TempDir dir;
   const std::string data = SampleText(5000);
   Compression detected = Compression::kNone;
-  auto source = OpenExport(dir.Write("orders.csv", Gzip(data)), &detected);
+  auto source = OpenExport(dir.Write("orders.csv", GzipCompress(data)), &detected);
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(detected, Compression::kGzip);
   EXPECT_EQ(*ReadAll(**source), data);
@@ -181,7 +163,7 @@ TEST(OpenExport, DetectsZstdFromContentNotName) {
   TempDir dir;
   const std::string data = SampleText(5000);
   Compression detected = Compression::kNone;
-  auto source = OpenExport(dir.Write("orders.csv.gz", Zstd(data)), &detected);
+  auto source = OpenExport(dir.Write("orders.csv.gz", ZstdCompress(data)), &detected);
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(detected, Compression::kZstd);
   EXPECT_EQ(*ReadAll(**source), data);
@@ -207,11 +189,11 @@ TEST(OpenDecompressed, PassesThroughInputsShorterThanAnyMagic) {
 TEST(OpenDecompressed, SniffsMagicFromSourceReturningOneByteReads) {
   const std::string data = SampleText(20000);
   Compression detected = Compression::kNone;
-  auto gzip = DecodeString(Gzip(data), 1, &detected);
+  auto gzip = DecodeString(GzipCompress(data), 1, &detected);
   ASSERT_TRUE(gzip.ok()) << gzip.status().ToString();
   EXPECT_EQ(*gzip, data);
   EXPECT_EQ(detected, Compression::kGzip);
-  auto zstd = DecodeString(Zstd(data), 1, &detected);
+  auto zstd = DecodeString(ZstdCompress(data), 1, &detected);
   ASSERT_TRUE(zstd.ok()) << zstd.status().ToString();
   EXPECT_EQ(*zstd, data);
   EXPECT_EQ(detected, Compression::kZstd);
@@ -222,7 +204,7 @@ TEST(OpenDecompressed, SniffsMagicFromSourceReturningOneByteReads) {
 
 TEST(Gzip, DecodesSingleMemberAndCountsCompressedBytes) {
   const std::string data = SampleText(1 << 20);
-  const std::string compressed = Gzip(data);
+  const std::string compressed = GzipCompress(data);
   auto source = OpenDecompressed(std::make_unique<StringSource>(compressed));
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(*ReadAll(**source), data);
@@ -232,7 +214,8 @@ TEST(Gzip, DecodesSingleMemberAndCountsCompressedBytes) {
 
 TEST(Gzip, DecodesMultipleMembersWithEveryDecoder) {
   const std::string a = SampleText(70000, 1), b = SampleText(1, 2), c = SampleText(300000, 3);
-  const std::string compressed = Gzip(a) + Gzip(b) + Gzip("") + Gzip(c, 1);
+  const std::string compressed =
+      GzipCompress(a) + GzipCompress(b) + GzipCompress("") + GzipCompress(c, 1);
   for (const auto& [name, open] : GzipDecoders()) {
     for (size_t max_chunk : {size_t{1}, size_t{13}, SIZE_MAX}) {
       auto read = ReadAll(*open(std::make_unique<StringSource>(compressed, max_chunk)), 1000);
@@ -244,7 +227,8 @@ TEST(Gzip, DecodesMultipleMembersWithEveryDecoder) {
 
 TEST(Gzip, IsalAndZlibAgreeOnOutputAndErrors) {
   const std::string data = SampleText(2 << 20, 7);
-  const std::string compressed = Gzip(data.substr(0, 1 << 20), 9) + Gzip(data.substr(1 << 20), 1);
+  const std::string compressed =
+      GzipCompress(data.substr(0, 1 << 20), 9) + GzipCompress(data.substr(1 << 20), 1);
   std::vector<std::string> outputs;
   std::vector<StatusCode> truncation_codes;
   for (const auto& [name, open] : GzipDecoders()) {
@@ -265,8 +249,8 @@ TEST(Gzip, IsalAndZlibAgreeOnOutputAndErrors) {
 TEST(Gzip, ToleratesTrailingZeroPadding) {
   const std::string data = SampleText(10000);
   for (const auto& [name, open] : GzipDecoders()) {
-    auto read =
-        ReadAll(*open(std::make_unique<StringSource>(Gzip(data) + std::string(512, '\0'), 100)));
+    auto read = ReadAll(
+        *open(std::make_unique<StringSource>(GzipCompress(data) + std::string(512, '\0'), 100)));
     ASSERT_TRUE(read.ok()) << name << ": " << read.status().ToString();
     EXPECT_EQ(*read, data);
   }
@@ -274,7 +258,7 @@ TEST(Gzip, ToleratesTrailingZeroPadding) {
 
 TEST(Gzip, RejectsTrailingGarbageAfterLastMember) {
   for (const std::string& tail : {std::string("garbage"), std::string("\0\0\0x", 4)}) {
-    auto read = DecodeString(Gzip("a,b\n") + tail);
+    auto read = DecodeString(GzipCompress("a,b\n") + tail);
     ASSERT_FALSE(read.ok());
     EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
     EXPECT_THAT(read.status().message(), HasSubstr("export.csv.gz: unexpected byte"));
@@ -283,8 +267,8 @@ TEST(Gzip, RejectsTrailingGarbageAfterLastMember) {
 }
 
 TEST(Gzip, RejectsTruncatedStreamNamingMemberAndOffset) {
-  const std::string first = Gzip(SampleText(50000, 1));
-  const std::string second = Gzip(SampleText(50000, 2));
+  const std::string first = GzipCompress(SampleText(50000, 1));
+  const std::string second = GzipCompress(SampleText(50000, 2));
   for (const auto& [name, open] : GzipDecoders()) {
     for (size_t cut : {size_t{5}, first.size() / 2, first.size() - 3}) {
       auto read = ReadAll(*open(std::make_unique<StringSource>(first.substr(0, cut))));
@@ -303,7 +287,7 @@ TEST(Gzip, RejectsTruncatedStreamNamingMemberAndOffset) {
 
 TEST(Gzip, RejectsCorruptDataWithFlippedBytes) {
   const std::string data = SampleText(200000);
-  std::string compressed = Gzip(data);
+  std::string compressed = GzipCompress(data);
   for (size_t i = compressed.size() / 2; i < compressed.size() / 2 + 16; ++i) compressed[i] ^= 0x5a;
   for (const auto& [name, open] : GzipDecoders()) {
     auto read = ReadAll(*open(std::make_unique<StringSource>(compressed)));
@@ -315,7 +299,7 @@ TEST(Gzip, RejectsCorruptDataWithFlippedBytes) {
 }
 
 TEST(Gzip, RejectsCorruptHeaderWithOffset) {
-  std::string compressed = Gzip("a,b\n");
+  std::string compressed = GzipCompress("a,b\n");
   compressed[2] = 7;  // compression method other than deflate
   for (const auto& [name, open] : GzipDecoders()) {
     auto read = ReadAll(*open(std::make_unique<StringSource>(compressed)));
@@ -326,7 +310,7 @@ TEST(Gzip, RejectsCorruptHeaderWithOffset) {
 }
 
 TEST(Gzip, RejectsCrcMismatch) {
-  std::string compressed = Gzip(SampleText(10000));
+  std::string compressed = GzipCompress(SampleText(10000));
   compressed[compressed.size() - 6] ^= 1;  // inside the CRC-32 of the trailer
   for (const auto& [name, open] : GzipDecoders()) {
     auto read = ReadAll(*open(std::make_unique<StringSource>(compressed)));
@@ -339,7 +323,7 @@ TEST(Gzip, RejectsCrcMismatch) {
 
 TEST(Zstd, DecodesSingleFrameAndCountsCompressedBytes) {
   const std::string data = SampleText(1 << 20);
-  const std::string compressed = Zstd(data);
+  const std::string compressed = ZstdCompress(data);
   auto source = OpenDecompressed(std::make_unique<StringSource>(compressed));
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(*ReadAll(**source, 777), data);
@@ -348,7 +332,8 @@ TEST(Zstd, DecodesSingleFrameAndCountsCompressedBytes) {
 
 TEST(Zstd, DecodesMultipleFrames) {
   const std::string a = SampleText(100000, 1), b = SampleText(3, 2), c = SampleText(200000, 3);
-  const std::string compressed = Zstd(a) + Zstd(b) + Zstd("") + Zstd(c);
+  const std::string compressed =
+      ZstdCompress(a) + ZstdCompress(b) + ZstdCompress("") + ZstdCompress(c);
   for (size_t max_chunk : {size_t{1}, size_t{100}, SIZE_MAX}) {
     auto read = DecodeString(compressed, max_chunk);
     ASSERT_TRUE(read.ok()) << read.status().ToString();
@@ -357,8 +342,8 @@ TEST(Zstd, DecodesMultipleFrames) {
 }
 
 TEST(Zstd, RejectsTruncatedFrameNamingFrame) {
-  const std::string first = Zstd(SampleText(100000, 1));
-  const std::string second = Zstd(SampleText(100000, 2));
+  const std::string first = ZstdCompress(SampleText(100000, 1));
+  const std::string second = ZstdCompress(SampleText(100000, 2));
   auto read = DecodeString(first.substr(0, first.size() - 1));
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
@@ -371,7 +356,7 @@ TEST(Zstd, RejectsTruncatedFrameNamingFrame) {
 }
 
 TEST(Zstd, RejectsCorruptFrameWithZstdErrorName) {
-  std::string compressed = Zstd(SampleText(100000));
+  std::string compressed = ZstdCompress(SampleText(100000));
   for (size_t i = 20; i < 40; ++i) compressed[i] ^= 0x33;
   auto read = DecodeString(compressed);
   ASSERT_FALSE(read.ok());
@@ -380,7 +365,7 @@ TEST(Zstd, RejectsCorruptFrameWithZstdErrorName) {
 }
 
 TEST(Zstd, RejectsTrailingGarbage) {
-  auto read = DecodeString(Zstd("a,b\n") + "garbage!");
+  auto read = DecodeString(ZstdCompress("a,b\n") + "garbage!");
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
   EXPECT_THAT(read.status().message(), HasSubstr("corrupt zstd data"));

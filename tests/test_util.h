@@ -1,4 +1,4 @@
-// Small helpers for unit tests: a temporary folder that removes itself, and file writing.
+// Small helpers for tests: a temporary folder that removes itself, file writing, compression.
 #ifndef SNAPDELTA_TESTS_TEST_UTIL_H_
 #define SNAPDELTA_TESTS_TEST_UTIL_H_
 
@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace snapdelta::testing {
 
@@ -33,6 +34,11 @@ class ScratchDir {
  private:
   std::string path_;
 };
+
+// `data` as one gzip member (zlib deflate at `level`).
+std::string GzipCompress(std::string_view data, int level = 6);
+// `data` as one zstd frame.
+std::string ZstdCompress(std::string_view data, int level = 3);
 
 }  // namespace snapdelta::testing
 

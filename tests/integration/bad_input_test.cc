@@ -19,6 +19,7 @@
 
 #include "change_checks.h"
 #include "harness.h"
+#include "test_util.h"
 
 namespace snapdelta::testing {
 namespace {
@@ -44,28 +45,6 @@ std::string ManyRows(int rows) {
     csv += std::to_string(n) + ",name" + std::to_string(n) + ",city" + std::to_string(n % 7) + "\n";
   }
   return csv;
-}
-
-std::string Gzip(std::string_view data) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()) + 64, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-std::string Zstd(std::string_view data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  size_t size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-  EXPECT_FALSE(ZSTD_isError(size)) << ZSTD_getErrorName(size);
-  out.resize(ZSTD_isError(size) ? 0 : size);
-  return out;
 }
 
 // Key (first field) -> the whole line, for exports without quotes or embedded commas in keys.
@@ -230,14 +209,14 @@ TEST_F(BadInput, RejectsADuplicateKeyFarApartInALargeFile) {
 }
 
 TEST_F(BadInput, RejectsATruncatedGzipFile) {
-  const std::string gzip = Gzip(ManyRows(30000));
+  const std::string gzip = GzipCompress(ManyRows(30000));
   ExpectRejected("people.csv.gz", gzip.substr(0, gzip.size() / 2),
                  {"v2/people.csv.gz", "truncated gzip"});
   ExpectNextExportDiffsAgainst(kFirst);
 }
 
 TEST_F(BadInput, RejectsAGzipFileWithFlippedBytesInTheMiddle) {
-  std::string gzip = Gzip(ManyRows(30000));
+  std::string gzip = GzipCompress(ManyRows(30000));
   for (size_t offset = gzip.size() / 2; offset < gzip.size() / 2 + 64; ++offset)
     gzip[offset] ^= 0x5A;
   const std::string reason =
@@ -247,7 +226,7 @@ TEST_F(BadInput, RejectsAGzipFileWithFlippedBytesInTheMiddle) {
 }
 
 TEST_F(BadInput, RejectsATruncatedZstdFile) {
-  const std::string zstd = Zstd(ManyRows(30000));
+  const std::string zstd = ZstdCompress(ManyRows(30000));
   ExpectRejected("people.csv.zst", zstd.substr(0, zstd.size() / 2),
                  {"v2/people.csv.zst", "truncated zstd"});
   ExpectNextExportDiffsAgainst(kFirst);
@@ -330,7 +309,7 @@ TEST_F(BadInputDiff, ExitsOneNamingTheLineAndColumnOfAnUnterminatedQuote) {
 }
 
 TEST_F(BadInputDiff, ExitsOneOnATruncatedGzipFileAsTheFirstExport) {
-  const std::string gzip = Gzip(ManyRows(30000));
+  const std::string gzip = GzipCompress(ManyRows(30000));
   WriteFile(tmp_ / "cut.csv.gz", gzip.substr(0, gzip.size() / 2));
   const CommandResult diff =
       RunSnapdelta({"diff", "--first", (tmp_ / "cut.csv.gz").string(), "--key", "id"});
