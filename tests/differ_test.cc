@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -124,6 +125,7 @@ class DifferTest : public ::testing::Test {
       RETURN_IF_ERROR(seed.Run(&ignored));
       RETURN_IF_ERROR(seed.WriteState(dir_.File("old.state")));
       request.previous = {PreviousExport::Kind::kState, dir_.File("old.state")};
+      request.previous_export = old_path;  // as the importer passes it
     }
     Differ differ(request);
     RETURN_IF_ERROR(differ.Run(&sink));
@@ -228,6 +230,28 @@ TEST_F(DifferTest, StopsComparingARemovedColumn) {
     EXPECT_EQ(events[0].op + events[0].key["id"], "UPDATE2");
     EXPECT_EQ(events[1].op + events[1].key["id"], "DELETE3");
   }
+}
+
+TEST_F(DifferTest, KeepsComparingARemovedColumnWhenThePreviousExportIsGoneAndSaysSo) {
+  std::string old_path = dir_.Write("gone.csv", "id,a,gone\n1,x,p\n2,x,\n");
+  std::string new_path = dir_.Write("new.csv", "id,a\n1,x\n2,x\n");
+  DiffRequest first = Request({}, old_path, {});
+  first.build_state = true;
+  Differ seed(first);
+  CollectingSink ignored;
+  ASSERT_TRUE(seed.Run(&ignored).ok());
+  ASSERT_TRUE(seed.WriteState(dir_.File("gone.state")).ok());
+  std::filesystem::remove(old_path);
+  DiffRequest request =
+      Request({PreviousExport::Kind::kState, dir_.File("gone.state")}, new_path, {});
+  request.previous_export = old_path;
+  Differ differ(request);
+  CollectingSink sink;
+  ASSERT_TRUE(differ.Run(&sink).ok());
+  ASSERT_EQ(sink.events.size(), 1u);  // row 1 lost a non-empty value; row 2 had none
+  EXPECT_EQ(sink.events[0].key.at("id"), "1");
+  EXPECT_EQ(sink.events[0].row, (Row{{"id", "1"}, {"a", "x"}}));
+  EXPECT_NE(differ.stats().note.find("no longer in the landing zone"), std::string::npos);
 }
 
 TEST_F(DifferTest, RefusesSchemaDriftWhenPolicyIsFail) {

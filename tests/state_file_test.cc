@@ -13,7 +13,6 @@ namespace {
 struct Record {
   std::string key;
   Fingerprint fp;
-  std::vector<uint64_t> hashes;
   std::string row;
 };
 
@@ -23,7 +22,6 @@ std::vector<Record> MakeRecords(size_t count, bool with_rows) {
     Record record;
     AppendKeyPart(&record.key, "key" + std::to_string(i));
     record.fp = Fingerprint{i * 7 + 1, i * 13 + 2};
-    record.hashes = {i, i + 1};
     if (with_rows) {
       AppendRowValue(&record.row, "key" + std::to_string(i), false);
       AppendRowValue(&record.row, std::string(i % 50, 'x'), false);
@@ -31,9 +29,8 @@ std::vector<Record> MakeRecords(size_t count, bool with_rows) {
     }
     records.push_back(record);
   }
-  std::sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
-    return std::make_pair(KeyHash(a.key), a.key) < std::make_pair(KeyHash(b.key), b.key);
-  });
+  std::sort(records.begin(), records.end(),
+            [](const Record& a, const Record& b) { return DigestKey(a.key) < DigestKey(b.key); });
   return records;
 }
 
@@ -45,42 +42,40 @@ void WriteState(const std::string& path, const std::vector<Record>& records, boo
   StateWriter writer;
   ASSERT_TRUE(writer.Open(path, Meta(with_rows)).ok());
   for (const Record& record : records) {
-    ASSERT_TRUE(writer.Add(record.key, record.fp, record.hashes, record.row).ok());
+    ASSERT_TRUE(writer.Add(record.key, record.fp, record.row).ok());
   }
   ASSERT_TRUE(writer.Commit().ok());
 }
 
-Status ReadAll(const std::string& path, bool with_hashes, std::vector<Record>* out) {
+Status ReadAll(const std::string& path, std::vector<Record>* out) {
   StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path, with_hashes));
+  RETURN_IF_ERROR(reader.Open(path));
   for (;;) {
     bool has_record = false;
     std::string_view key, row;
     Fingerprint fp;
-    std::span<const uint64_t> hashes;
-    RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row, &hashes));
+    RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row));
     if (!has_record) return Status::OK();
-    out->push_back(Record{std::string(key), fp, {hashes.begin(), hashes.end()}, std::string(row)});
+    out->push_back(Record{std::string(key), fp, std::string(row)});
   }
 }
 
-TEST(StateFile, RoundTripsRecordsWithHashesAndRows) {
+TEST(StateFile, RoundTripsRecordsWithAndWithoutRows) {
   testing::ScratchDir dir;
   for (bool with_rows : {false, true}) {
     std::vector<Record> records = MakeRecords(20000, with_rows);
     std::string path = dir.File(with_rows ? "rows.state" : "plain.state");
     WriteState(path, records, with_rows);
     std::vector<Record> read;
-    ASSERT_TRUE(ReadAll(path, true, &read).ok());
+    ASSERT_TRUE(ReadAll(path, &read).ok());
     ASSERT_EQ(read.size(), records.size());
     for (size_t i = 0; i < records.size(); ++i) {
       EXPECT_EQ(read[i].key, records[i].key);
       EXPECT_EQ(read[i].fp, records[i].fp);
-      EXPECT_EQ(read[i].hashes, records[i].hashes);
       EXPECT_EQ(read[i].row, records[i].row);
     }
     StateReader reader;
-    ASSERT_TRUE(reader.Open(path, false).ok());
+    ASSERT_TRUE(reader.Open(path).ok());
     EXPECT_EQ(reader.meta().columns, Meta(with_rows).columns);
     EXPECT_EQ(reader.meta().before_images, with_rows);
   }
@@ -90,7 +85,7 @@ TEST(StateFile, RoundTripsAnEmptyState) {
   testing::ScratchDir dir;
   WriteState(dir.File("empty.state"), {}, false);
   std::vector<Record> read;
-  Status status = ReadAll(dir.File("empty.state"), true, &read);
+  Status status = ReadAll(dir.File("empty.state"), &read);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_TRUE(read.empty());
 }
@@ -100,7 +95,7 @@ TEST(StateFile, LeavesNoFileWhenNotCommitted) {
   {
     StateWriter writer;
     ASSERT_TRUE(writer.Open(dir.File("x.state"), Meta(false)).ok());
-    ASSERT_TRUE(writer.Add("k", Fingerprint{1, 2}, std::vector<uint64_t>{1, 2}, "").ok());
+    ASSERT_TRUE(writer.Add("k", Fingerprint{1, 2}, "").ok());
   }
   EXPECT_FALSE(std::ifstream(dir.File("x.state")).good());
   EXPECT_FALSE(std::ifstream(dir.File("x.state.tmp")).good());
@@ -119,18 +114,18 @@ TEST(StateFile, DetectsCorruptionAndTruncation) {
   flipped[flipped.size() / 2] ^= 0x5a;
   dir.Write("flipped.state", flipped);
   std::vector<Record> read;
-  Status status = ReadAll(dir.File("flipped.state"), false, &read);
+  Status status = ReadAll(dir.File("flipped.state"), &read);
   EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
   EXPECT_NE(status.message().find("flipped.state"), std::string::npos);
 
   dir.Write("short.state", bytes.substr(0, bytes.size() - 30));
   read.clear();
-  status = ReadAll(dir.File("short.state"), false, &read);
+  status = ReadAll(dir.File("short.state"), &read);
   EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
 
   dir.Write("garbage.state", "not a state file at all");
   StateReader reader;
-  status = reader.Open(dir.File("garbage.state"), false);
+  status = reader.Open(dir.File("garbage.state"));
   EXPECT_EQ(status.code(), StatusCode::kCorruption);
   EXPECT_NE(status.message().find("not a state file"), std::string::npos);
 }
@@ -138,7 +133,7 @@ TEST(StateFile, DetectsCorruptionAndTruncation) {
 TEST(StateFile, ReportsAMissingFileAsNotFound) {
   testing::ScratchDir dir;
   StateReader reader;
-  EXPECT_EQ(reader.Open(dir.File("none.state"), false).code(), StatusCode::kNotFound);
+  EXPECT_EQ(reader.Open(dir.File("none.state")).code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ class Differ::Impl {
     const ExportSchema& schema = reader_.schema();
     RETURN_IF_ERROR(LoadPrevious(request_, schema, &table_, &previous_, &stats_.schema_change));
     stats_.old_rows = previous_.rows;
+    stats_.note = previous_.note;
     PrepareEventLayout();
     if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
       RETURN_IF_ERROR(FindLastOccurrences());
@@ -39,17 +40,14 @@ class Differ::Impl {
                    request_.options.before_images};
     StateWriter writer;
     RETURN_IF_ERROR(writer.Open(state_path, meta));
-    size_t hash_count = schema.compared_names.size();
-    std::vector<uint64_t> hashes(hash_count);
     std::vector<size_t> order = table_.SortedEntries(
         [](const KeyEntry& entry) { return entry.new_ref != KeyEntry::kNone; });
     const Arena& arena = table_.new_arena();
     for (size_t entry_idx : order) {
       const KeyEntry& entry = table_.entry(entry_idx);
-      arena.Hashes(entry.new_ref, hash_count, hashes.data());
       std::string_view row;
-      if (meta.before_images) row = arena.Row(entry.new_ref, hash_count);
-      RETURN_IF_ERROR(writer.Add(arena.Key(entry.new_ref), entry.new_fp, hashes, row));
+      if (meta.before_images) row = arena.Row(entry.new_ref, 0);
+      RETURN_IF_ERROR(writer.Add(arena.Key(entry.new_ref), entry.new_fp, row));
     }
     return writer.Commit();
   }
@@ -70,8 +68,7 @@ class Differ::Impl {
         old_pos_by_compared_[i] = static_cast<int>(it - previous_.compared.begin());
       }
     }
-    old_hashes_.resize(previous_.compared.size());
-    if (request_.build_state) new_hash_count_ = schema.compared_names.size();
+    old_hashes_.resize(previous_.has_hashes ? previous_.compared.size() : 0);
   }
 
   // on_duplicate = last: a first pass notes, for every key seen twice, its last row number.
@@ -84,7 +81,7 @@ class Differ::Impl {
       RETURN_IF_ERROR(pass.Next(&has_row));
       if (!has_row) break;
       bool inserted = false;
-      size_t entry_idx = seen.FindOrInsert(pass.key_hash(), pass.key(), &inserted);
+      size_t entry_idx = seen.FindOrInsert(pass.key_digest(), &inserted);
       if (inserted) {
         seen.entry(entry_idx).new_ref = seen.new_arena().Add(pass.key(), {}, false, {});
       } else {
@@ -130,15 +127,14 @@ class Differ::Impl {
         continue;
       }
       bool inserted = false;
-      size_t entry_idx = table_.FindOrInsert(reader_.key_hash(), reader_.key(), &inserted);
+      size_t entry_idx = table_.FindOrInsert(reader_.key_digest(), &inserted);
       ASSIGN_OR_RETURN(bool skip, IsDuplicateToSkip(table_.entry(entry_idx)));
       if (skip) {
         ++stats_.duplicates_skipped;
         continue;
       }
       if (keep_rows) reader_.EncodeRow(&row);
-      std::span<const uint64_t> hashes = reader_.value_hashes().first(new_hash_count_);
-      uint64_t ref = table_.new_arena().Add(reader_.key(), hashes, keep_rows, row);
+      uint64_t ref = table_.new_arena().Add(reader_.key(), {}, keep_rows, row);
       KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
       entry.new_ref = ref;
       entry.new_fp = reader_.fingerprint();
@@ -228,7 +224,6 @@ class Differ::Impl {
   PreviousSide previous_;
   DiffStats stats_;
   uint64_t seq_ = 0;
-  size_t new_hash_count_ = 0;
   std::unordered_map<std::string, uint64_t> last_row_of_key_;
   std::vector<int> compared_pos_by_column_;
   std::vector<int> old_pos_by_compared_;

@@ -8,13 +8,14 @@
 //
 // Schema drift keeps one invariant: applying the events to the previous export yields the new
 // export, on the new export's columns. A column added makes the rows where it is non-empty
-// UPDATEs; a removed (or newly ignored) column is no longer compared (old fingerprints are
-// recomputed over the remaining columns from the stored value hashes). Key columns must stay.
+// UPDATEs; a removed (or newly ignored) column is no longer compared: the state's fingerprints
+// cover it, so the export the state was built from is read again (previous_export) and compared
+// on the remaining columns. Key columns must stay.
 //
-// Memory: one KeyTable entry per distinct key of both sides plus the key bytes (and, for
-// before-images and state building, the value hashes and rows): exports are never held as
-// text. Spilling partitions to disk past a budget arrives with the performance issue.
-// Thread safety: one thread per Differ.
+// Memory: one KeyTable entry per distinct key of both sides plus the key bytes (and, with
+// before-images, the rows; in a two-file diff, the old side's value hashes for `changed`):
+// exports are never held as text. Spilling partitions to disk past a budget arrives with the
+// performance issue. Thread safety: one thread per Differ.
 #ifndef SNAPDELTA_DIFF_DIFFER_H_
 #define SNAPDELTA_DIFF_DIFFER_H_
 
@@ -42,8 +43,12 @@ struct DiffRequest {
   TableOptions options;
   // Which events reach the sink; stats count all of them. Default: all.
   OpFilter ops;
-  // Keep what WriteState needs (value hashes, and rows with before-images). Default: false.
+  // Keep what WriteState needs (rows with before-images). Default: false.
   bool build_state = false;
+  // With a kState previous side: the export that state was built from, read again when columns
+  // were removed since. Default: none (then the removed columns stay in the comparison, and
+  // DiffStats::note says so).
+  std::string previous_export;
   // Called now and then while the new export is read, with the compressed bytes consumed so
   // far (compare with the file size). Default: none.
   std::function<void(uint64_t bytes_read)> progress;
@@ -57,6 +62,7 @@ struct DiffStats {
   uint64_t deletes = 0;
   uint64_t duplicates_skipped = 0;  // with on_duplicate first|last
   SchemaChange schema_change;       // columns added or removed since the previous export
+  std::string note;                 // how the comparison fell short of the drift rules, if it did
 };
 
 class Differ {

@@ -18,6 +18,7 @@ struct PreviousSide {
   std::vector<std::string> compared;  // columns whose value hashes its arena records hold
   bool has_hashes = false;            // arena records hold value hashes (for `changed`)
   bool has_rows = false;              // arena records hold rows (for `before`)
+  std::string note;                   // how the comparison fell short, for the import's note
   uint64_t rows = 0;
 };
 

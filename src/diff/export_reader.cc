@@ -57,7 +57,7 @@ Status ExportReader::Next(bool* has_row) {
     key_values_[part] = value;
     AppendKeyPart(&key_, value.value);
   }
-  key_hash_ = KeyHash(key_);
+  key_digest_ = DigestKey(key_);
   for (size_t i = 0; i < schema_.compared_idx.size(); ++i) {
     const FieldValue& value = values_[schema_.compared_idx[i]];
     value_hashes_[i] = value.is_null || value.value.empty() ? kAbsent : ValueHash(value.value);

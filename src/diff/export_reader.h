@@ -39,7 +39,7 @@ class ExportReader {
   Status Next(bool* has_row);
 
   std::string_view key() const { return key_; }
-  uint64_t key_hash() const { return key_hash_; }
+  const KeyDigest& key_digest() const { return key_digest_; }
   // One per compared column, canonical order; kAbsent for empty or null values.
   std::span<const uint64_t> value_hashes() const { return value_hashes_; }
   const Fingerprint& fingerprint() const { return fingerprint_; }
@@ -62,7 +62,7 @@ class ExportReader {
   std::unique_ptr<CsvReader> reader_;
   ExportSchema schema_;
   std::string key_;
-  uint64_t key_hash_ = 0;
+  KeyDigest key_digest_;
   std::vector<uint64_t> value_hashes_;
   Fingerprint fingerprint_;
   std::vector<FieldValue> values_;

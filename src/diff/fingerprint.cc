@@ -26,8 +26,9 @@ uint64_t ValueHash(std::string_view value) {
   return hash == kAbsent ? 1 : hash;
 }
 
-uint64_t KeyHash(std::string_view encoded_key) {
-  return XXH3_64bits_withSeed(encoded_key.data(), encoded_key.size(), kKeySeed);
+KeyDigest DigestKey(std::string_view encoded_key) {
+  XXH128_hash_t hash = XXH3_128bits_withSeed(encoded_key.data(), encoded_key.size(), kKeySeed);
+  return KeyDigest{hash.low64, hash.high64 | 1};
 }
 
 Fingerprint CombineFingerprint(std::span<const uint64_t> name_hashes,

@@ -9,10 +9,13 @@
 // recomputed from the stored value hashes (used when a column is removed). An empty value and
 // a null are therefore not distinguished by the comparison.
 //
-// Encoded key := for each key column, varint(length) value. Key hash := XXH3-64(encoded key).
+// Encoded key := for each key column, varint(length) value. Key digest := XXH3-128(encoded key):
+// keys are told apart by their digest, as rows are by their fingerprint (two distinct keys
+// collide with probability about n^2 / 2^128 over n keys).
 #ifndef SNAPDELTA_DIFF_FINGERPRINT_H_
 #define SNAPDELTA_DIFF_FINGERPRINT_H_
 
+#include <compare>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -33,7 +36,15 @@ constexpr uint64_t kAbsent = 0;
 
 uint64_t NameHash(std::string_view column_name);
 uint64_t ValueHash(std::string_view value);  // never kAbsent
-uint64_t KeyHash(std::string_view encoded_key);
+// The key's identity in tables and the state file's sort order. `high` is never 0 (its low bit
+// is set), so 0 can mark an empty table slot.
+struct KeyDigest {
+  uint64_t low = 0;
+  uint64_t high = 0;
+  bool operator==(const KeyDigest&) const = default;
+  auto operator<=>(const KeyDigest&) const = default;
+};
+KeyDigest DigestKey(std::string_view encoded_key);
 
 // Fingerprint over the given (name hash, value hash) pairs, skipping absent values.
 // REQUIRES: name_hashes.size() == value_hashes.size(), both in canonical order.

@@ -1,6 +1,7 @@
 #include "diff/key_table.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -9,8 +10,10 @@
 namespace snapdelta {
 namespace {
 
-// Initial slot count; the table doubles when half full.
+// Initial slot count; the table doubles past kMaxLoadTenths / 10 full (linear probing stays
+// short below that with a well-mixed hash).
 constexpr size_t kInitialSlots = 1 << 12;
+constexpr size_t kMaxLoadTenths = 7;
 
 }  // namespace
 
@@ -67,56 +70,58 @@ std::string_view Arena::Row(uint64_t ref, size_t hash_count) const {
   return std::string_view(in.data(), len);
 }
 
-KeyTable::KeyTable() : slots_(kInitialSlots, 0) {}
+KeyTable::KeyTable() { Resize(kInitialSlots); }
+
+void KeyTable::Reserve(size_t keys) {
+  size_t capacity = kInitialSlots;
+  while (capacity * kMaxLoadTenths < keys * 10) capacity *= 2;
+  if (capacity > entries_.size()) Resize(capacity);
+}
 
 std::string_view KeyTable::Key(const KeyEntry& entry) const {
   if (entry.old_ref != KeyEntry::kNone) return old_arena_.Key(entry.old_ref);
   return new_arena_.Key(entry.new_ref);
 }
 
-size_t KeyTable::FindOrInsert(uint64_t key_hash, std::string_view key, bool* inserted) {
-  if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
-  size_t mask = slots_.size() - 1;
-  for (size_t slot = key_hash & mask;; slot = (slot + 1) & mask) {
-    uint32_t ref = slots_[slot];
-    if (ref == 0) {
-      entries_.push_back(KeyEntry{});
-      entries_.back().key_hash = key_hash;
-      slots_[slot] = static_cast<uint32_t>(entries_.size());
+size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
+  if ((size_ + 1) * 10 > entries_.size() * kMaxLoadTenths) Resize(entries_.size() * 2);
+  size_t mask = entries_.size() - 1;
+  for (size_t slot = HomeSlot(digest);; slot = (slot + 1) & mask) {
+    KeyEntry& entry = entries_[slot];
+    if (entry.empty()) {
+      entry.digest = digest;
+      ++size_;
       *inserted = true;
-      return entries_.size() - 1;
+      return slot;
     }
-    const KeyEntry& candidate = entries_[ref - 1];
-    if (candidate.key_hash == key_hash && Key(candidate) == key) {
+    if (entry.digest == digest) {
       *inserted = false;
-      return ref - 1;
+      return slot;
     }
   }
 }
 
-void KeyTable::Grow() {
-  std::vector<uint32_t> bigger(slots_.size() * 2, 0);
-  size_t mask = bigger.size() - 1;
-  for (size_t entry_idx = 0; entry_idx < entries_.size(); ++entry_idx) {
-    size_t slot = entries_[entry_idx].key_hash & mask;
-    while (bigger[slot] != 0) slot = (slot + 1) & mask;
-    bigger[slot] = static_cast<uint32_t>(entry_idx + 1);
+void KeyTable::Resize(size_t capacity) {
+  std::vector<KeyEntry> old = std::move(entries_);
+  entries_.assign(capacity, KeyEntry{});
+  shift_ = 64 - std::countr_zero(capacity);
+  size_t mask = capacity - 1;
+  for (const KeyEntry& entry : old) {
+    if (entry.empty()) continue;
+    size_t slot = HomeSlot(entry.digest);
+    while (!entries_[slot].empty()) slot = (slot + 1) & mask;
+    entries_[slot] = entry;
   }
-  slots_.swap(bigger);
 }
 
-void KeyTable::SortByKey(std::vector<size_t>* entry_indices) const {
-  std::sort(entry_indices->begin(), entry_indices->end(), [this](size_t a, size_t b) {
-    const KeyEntry& left = entries_[a];
-    const KeyEntry& right = entries_[b];
-    if (left.key_hash != right.key_hash) return left.key_hash < right.key_hash;
-    return Key(left) < Key(right);
-  });
+void KeyTable::SortByDigest(std::vector<size_t>* entry_indices) const {
+  std::sort(entry_indices->begin(), entry_indices->end(),
+            [this](size_t a, size_t b) { return entries_[a].digest < entries_[b].digest; });
 }
 
 size_t KeyTable::memory_bytes() const {
-  return slots_.capacity() * sizeof(uint32_t) + entries_.capacity() * sizeof(KeyEntry) +
-         old_arena_.memory_bytes() + new_arena_.memory_bytes();
+  return entries_.capacity() * sizeof(KeyEntry) + old_arena_.memory_bytes() +
+         new_arena_.memory_bytes();
 }
 
 }  // namespace snapdelta

@@ -1,17 +1,19 @@
 // KeyTable: the differ's in-memory index of the previous and the new export, keyed by the
-// encoded key. Each distinct key has one entry; each side that has the key points at a record
-// in that side's arena.
+// 128-bit key digest. Each distinct key has one entry; each side that has the key points at a
+// record in that side's arena.
 //
-//   slots_: open addressing, linear probing,       entries_: dense, in insertion order
-//   power-of-two size, load factor <= 1/2
-//   +------------------------+                      +-------------------------------------------+
-//   | u32: entry index + 1   | -------------------> | key_hash u64 | old_ref u64 | new_ref u64    |
-//   |      (0 = empty slot)  |                      | old_fp 128   | new_fp 128                 |
-//   +------------------------+                      +-------------------------------------------+
+//   entries_: open addressing on the entries themselves, linear probing, power-of-two size,
+//   load factor <= 7/10; a key's home slot is the top bits of digest.low, so inserting keys in
+//   digest order (a state file's order) walks memory forward
+//   +---------------------------------------------------------------------------------+
+//   | digest 128 (high == 0: empty) | old_fp 128 | new_fp 128 | old_ref u64 | new_ref u64 |
+//   +---------------------------------------------------------------------------------+
 //
 //   arena record := varint(key length) key  value-hash[n] (n fixed per arena)  [varint(len) row]
 //
-// Arenas are chunked so records never move: refs stay valid while the table lives.
+// A lookup touches one entry (one cache line) and never the key bytes. Arenas are chunked so
+// records never move: refs stay valid while the table lives. Entry indices are valid until the
+// next FindOrInsert (which may grow the table).
 // Thread safety: none; one differ thread owns a table.
 #ifndef SNAPDELTA_DIFF_KEY_TABLE_H_
 #define SNAPDELTA_DIFF_KEY_TABLE_H_
@@ -29,7 +31,7 @@ namespace snapdelta {
 // Append-only storage of records in fixed chunks; a ref is (chunk << 32) | offset.
 class Arena {
  public:
-  // Returns the ref of a new record: key, the value hashes, and the row (when not empty).
+  // Returns the ref of a new record: key, the value hashes, and the row (when with_row).
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
   std::string_view Key(uint64_t ref) const;
@@ -51,25 +53,29 @@ class Arena {
 
 struct KeyEntry {
   static constexpr uint64_t kNone = ~uint64_t{0};
-  uint64_t key_hash = 0;
-  uint64_t old_ref = kNone;
-  uint64_t new_ref = kNone;
+  KeyDigest digest;  // high == 0: an empty slot
   Fingerprint old_fp;
   Fingerprint new_fp;
+  uint64_t old_ref = kNone;
+  uint64_t new_ref = kNone;
+
+  bool empty() const { return digest.high == 0; }
 };
 
 class KeyTable {
  public:
   KeyTable();
 
-  // Finds the entry for `key` (whose hash is `key_hash`), or adds an empty one whose key is
-  // read from `arena` at `ref` once the caller sets it; *inserted tells which. Returns the entry
-  // index. REQUIRES: after an insert, the caller sets old_ref or new_ref before the next call.
-  size_t FindOrInsert(uint64_t key_hash, std::string_view key, bool* inserted);
+  // Sizes the table for `keys` distinct keys without growing.
+  void Reserve(size_t keys);
+
+  // Finds the entry for `digest`, or adds one with no refs (*inserted tells which). Returns its
+  // index. REQUIRES: after an insert, the caller sets old_ref or new_ref.
+  size_t FindOrInsert(const KeyDigest& digest, bool* inserted);
 
   KeyEntry& entry(size_t entry_idx) { return entries_[entry_idx]; }
   const KeyEntry& entry(size_t entry_idx) const { return entries_[entry_idx]; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return size_; }
   std::string_view Key(const KeyEntry& entry) const;
 
   Arena& old_arena() { return old_arena_; }
@@ -77,18 +83,20 @@ class KeyTable {
   const Arena& old_arena() const { return old_arena_; }
   const Arena& new_arena() const { return new_arena_; }
 
-  // Entry indices selected by `pick`, sorted by (key hash, key): the state file's order.
+  // Indices of the entries selected by `pick`, in digest order: the state file's order.
   template <typename Pick>
   std::vector<size_t> SortedEntries(Pick pick) const;
 
   size_t memory_bytes() const;
 
  private:
-  void Grow();
-  void SortByKey(std::vector<size_t>* entry_indices) const;
+  size_t HomeSlot(const KeyDigest& digest) const { return digest.low >> shift_; }
+  void Resize(size_t capacity);
+  void SortByDigest(std::vector<size_t>* entry_indices) const;
 
-  std::vector<uint32_t> slots_;
   std::vector<KeyEntry> entries_;
+  size_t size_ = 0;
+  int shift_ = 64;  // 64 - log2(capacity)
   Arena old_arena_;
   Arena new_arena_;
 };
@@ -97,9 +105,10 @@ template <typename Pick>
 std::vector<size_t> KeyTable::SortedEntries(Pick pick) const {
   std::vector<size_t> picked;
   for (size_t entry_idx = 0; entry_idx < entries_.size(); ++entry_idx) {
-    if (pick(entries_[entry_idx])) picked.push_back(entry_idx);
+    const KeyEntry& entry = entries_[entry_idx];
+    if (!entry.empty() && pick(entry)) picked.push_back(entry_idx);
   }
-  SortByKey(&picked);
+  SortByDigest(&picked);
   return picked;
 }
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "base/fs.h"
 #include "diff/differ_internal.h"
 #include "diff/state_file.h"
 
@@ -40,11 +41,11 @@ Status CheckDrift(const DiffRequest& request, const std::string& previous_name,
 }
 
 Status AddOldRow(const DiffRequest& request, const std::string& source, std::string_view key,
-                 uint64_t key_hash, const Fingerprint& fp, std::span<const uint64_t> hashes,
+                 const KeyDigest& digest, const Fingerprint& fp, std::span<const uint64_t> hashes,
                  bool with_row, std::string_view row, KeyTable* table, PreviousSide* previous,
                  const ExportReader* reader) {
   bool inserted = false;
-  size_t entry_idx = table->FindOrInsert(key_hash, key, &inserted);
+  size_t entry_idx = table->FindOrInsert(digest, &inserted);
   if (!inserted) {
     if (reader == nullptr) return CorruptionError(source + ": duplicate key in state file");
     DuplicatePolicy policy = request.options.on_duplicate;
@@ -64,55 +65,72 @@ Status AddOldRow(const DiffRequest& request, const std::string& source, std::str
   return Status::OK();
 }
 
+// Value hashes of `names` taken from an encoded row of `columns` (for `changed` lists).
+std::vector<uint64_t> HashesFromRow(std::string_view row, const std::vector<std::string>& columns,
+                                    const std::vector<std::string>& names) {
+  std::vector<std::string_view> values;
+  std::vector<bool> nulls;
+  std::vector<uint64_t> hashes(names.size(), kAbsent);
+  if (!DecodeRow(row, columns.size(), &values, &nulls)) return hashes;
+  for (size_t i = 0; i < names.size(); ++i) {
+    size_t column_idx = std::find(columns.begin(), columns.end(), names[i]) - columns.begin();
+    if (column_idx < columns.size() && !nulls[column_idx] && !values[column_idx].empty()) {
+      hashes[i] = ValueHash(values[column_idx]);
+    }
+  }
+  return hashes;
+}
+
+Status LoadExport(const DiffRequest& request, const std::string& path,
+                  const ExportSchema& new_schema, KeyTable* table, PreviousSide* previous,
+                  SchemaChange* change);
+
 Status LoadState(const DiffRequest& request, const ExportSchema& new_schema, KeyTable* table,
                  PreviousSide* previous, SchemaChange* change) {
   const std::string& path = request.previous.path;
-  StateReader probe;
-  RETURN_IF_ERROR(probe.Open(path, false));
-  const StateMeta meta = probe.meta();
+  StateReader reader;
+  RETURN_IF_ERROR(reader.Open(path));
+  const StateMeta meta = reader.meta();
   RETURN_IF_ERROR(
       CheckDrift(request, "the previous export", meta.key, meta.columns, new_schema, change));
+  std::vector<std::string> kept = StillCompared(meta.compared, new_schema.compared_names);
+  if (kept.size() != meta.compared.size()) {
+    // The state's fingerprints cover columns no longer compared: compare against the export the
+    // state was built from, on the columns still compared.
+    if (!request.previous_export.empty() && PathExists(request.previous_export)) {
+      return LoadExport(request, request.previous_export, new_schema, table, previous, change);
+    }
+    previous->note =
+        "the previous export is no longer in the landing zone, so rows were "
+        "compared including the removed columns";
+  }
   previous->columns = meta.columns;
   previous->key = meta.key;
-  previous->compared = StillCompared(meta.compared, new_schema.compared_names);
-  bool recompute = previous->compared.size() != meta.compared.size();
+  previous->compared = meta.compared;
   previous->has_rows = meta.before_images;
   previous->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
-  StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path, recompute || previous->has_hashes));
-  std::vector<size_t> kept_idx;
-  std::vector<uint64_t> kept_names;
-  for (size_t i = 0; i < meta.compared.size(); ++i) {
-    if (!Contains(previous->compared, meta.compared[i])) continue;
-    kept_idx.push_back(i);
-    kept_names.push_back(NameHash(meta.compared[i]));
-  }
-  std::vector<uint64_t> kept_hashes(kept_idx.size());
+  table->Reserve(reader.record_count());
   for (;;) {
     bool has_record = false;
     std::string_view key, row;
     Fingerprint fp;
-    std::span<const uint64_t> hashes;
-    RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row, &hashes));
+    RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row));
     if (!has_record) break;
-    if (!hashes.empty()) {
-      for (size_t i = 0; i < kept_idx.size(); ++i) kept_hashes[i] = hashes[kept_idx[i]];
-    }
-    if (recompute) fp = CombineFingerprint(kept_names, kept_hashes);
-    std::span<const uint64_t> stored;
-    if (previous->has_hashes) stored = kept_hashes;
-    RETURN_IF_ERROR(AddOldRow(request, path, key, KeyHash(key), fp, stored, previous->has_rows, row,
-                              table, previous, nullptr));
+    std::vector<uint64_t> hashes;
+    if (previous->has_hashes) hashes = HashesFromRow(row, meta.columns, meta.compared);
+    RETURN_IF_ERROR(AddOldRow(request, path, key, DigestKey(key), fp, hashes, previous->has_rows,
+                              row, table, previous, nullptr));
   }
   return Status::OK();
 }
 
-Status LoadExport(const DiffRequest& request, const ExportSchema& new_schema, KeyTable* table,
-                  PreviousSide* previous, SchemaChange* change) {
+Status LoadExport(const DiffRequest& request, const std::string& path,
+                  const ExportSchema& new_schema, KeyTable* table, PreviousSide* previous,
+                  SchemaChange* change) {
   ExportReader reader;
-  RETURN_IF_ERROR(reader.Open(request.previous.path, request.options));
-  RETURN_IF_ERROR(CheckDrift(request, request.previous.path, reader.schema().key_names,
-                             reader.schema().columns, new_schema, change));
+  RETURN_IF_ERROR(reader.Open(path, request.options));
+  RETURN_IF_ERROR(CheckDrift(request, path, reader.schema().key_names, reader.schema().columns,
+                             new_schema, change));
   reader.RestrictComparison(new_schema.compared_names);
   previous->columns = reader.schema().columns;
   previous->key = reader.schema().key_names;
@@ -125,7 +143,7 @@ Status LoadExport(const DiffRequest& request, const ExportSchema& new_schema, Ke
     RETURN_IF_ERROR(reader.Next(&has_row));
     if (!has_row) break;
     if (previous->has_rows) reader.EncodeRow(&row);
-    RETURN_IF_ERROR(AddOldRow(request, request.previous.path, reader.key(), reader.key_hash(),
+    RETURN_IF_ERROR(AddOldRow(request, path, reader.key(), reader.key_digest(),
                               reader.fingerprint(), reader.value_hashes(), previous->has_rows, row,
                               table, previous, &reader));
   }
@@ -154,7 +172,7 @@ Status LoadPrevious(const DiffRequest& request, const ExportSchema& new_schema, 
     case PreviousExport::Kind::kState:
       return LoadState(request, new_schema, table, previous, change);
     case PreviousExport::Kind::kExport:
-      return LoadExport(request, new_schema, table, previous, change);
+      return LoadExport(request, request.previous.path, new_schema, table, previous, change);
   }
   return Status::OK();
 }

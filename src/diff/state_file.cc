@@ -1,6 +1,7 @@
 #include "diff/state_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -15,9 +16,8 @@ namespace snapdelta {
 namespace {
 
 constexpr char kStateMagic[9] = "SDSTATE1";
-constexpr char kHashMagic[9] = "SDCOLHS1";
 constexpr char kFooterMagic[9] = "SDSTEND1";
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 // zstd level 1: the state is rewritten every import, so speed beats ratio.
 constexpr int kZstdLevel = 1;
 // Compressed bytes read per refill.
@@ -134,8 +134,11 @@ class FrameReader {
     if (raw_.size() - raw_pos_ < meta_len) return Bad("truncated header");
     meta->assign(raw_.data() + raw_pos_, meta_len);
     raw_pos_ += meta_len;
-    return Status::OK();
+    return ReadFooterCount();
   }
+
+  // The record count the footer announces (checked again when the frame ends).
+  uint64_t announced_count() const { return announced_count_; }
 
   // Makes at least `want` decompressed bytes available at data() unless the frame ends first.
   Status Fill(size_t want) {
@@ -205,8 +208,21 @@ class FrameReader {
     return Status::OK();
   }
 
+  Status ReadFooterCount() {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoError("stat " + path_, errno);
+    char footer[16];
+    if (st.st_size < 16 || ::pread(fd_, footer, 16, st.st_size - 16) != 16 ||
+        std::memcmp(footer + 8, kFooterMagic, 8) != 0) {
+      return Bad("bad footer");
+    }
+    std::memcpy(&announced_count_, footer, 8);
+    return Status::OK();
+  }
+
   std::string path_;
   int fd_ = -1;
+  uint64_t announced_count_ = 0;
   ZSTD_DCtx* dctx_ = nullptr;
   std::string raw_;
   size_t raw_pos_ = 0;
@@ -216,8 +232,6 @@ class FrameReader {
 };
 
 }  // namespace
-
-std::string ColumnHashPath(const std::string& state_path) { return state_path + ".colh"; }
 
 void AppendRowValue(std::string* row, std::string_view value, bool is_null) {
   if (is_null) {
@@ -251,7 +265,6 @@ bool DecodeRow(std::string_view row, size_t count, std::vector<std::string_view>
 class StateWriter::Impl {
  public:
   FrameWriter records;
-  FrameWriter hashes;
   StateMeta meta;
   std::string scratch;
   uint64_t count = 0;
@@ -262,13 +275,10 @@ StateWriter::~StateWriter() = default;
 
 Status StateWriter::Open(const std::string& state_path, const StateMeta& meta) {
   impl_->meta = meta;
-  std::string encoded = EncodeMeta(meta);
-  RETURN_IF_ERROR(impl_->records.Open(state_path, kStateMagic, encoded));
-  return impl_->hashes.Open(ColumnHashPath(state_path), kHashMagic, encoded);
+  return impl_->records.Open(state_path, kStateMagic, EncodeMeta(meta));
 }
 
-Status StateWriter::Add(std::string_view key, const Fingerprint& fp,
-                        std::span<const uint64_t> value_hashes, std::string_view row) {
+Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string_view row) {
   std::string& buf = impl_->scratch;
   buf.clear();
   PutLengthPrefixed(&buf, key);
@@ -276,16 +286,12 @@ Status StateWriter::Add(std::string_view key, const Fingerprint& fp,
   PutFixed64(&buf, fp.high);
   if (impl_->meta.before_images) PutLengthPrefixed(&buf, row);
   RETURN_IF_ERROR(impl_->records.Append(buf));
-  RETURN_IF_ERROR(impl_->hashes.Append(std::string_view(
-      reinterpret_cast<const char*>(value_hashes.data()), value_hashes.size_bytes())));
   ++impl_->count;
   return Status::OK();
 }
 
 Status StateWriter::Commit() {
   RETURN_IF_ERROR(impl_->records.Finish(impl_->count));
-  RETURN_IF_ERROR(impl_->hashes.Finish(impl_->count));
-  RETURN_IF_ERROR(impl_->hashes.Commit());
   return impl_->records.Commit();
 }
 
@@ -294,40 +300,30 @@ uint64_t StateWriter::record_count() const { return impl_->count; }
 class StateReader::Impl {
  public:
   FrameReader records;
-  std::unique_ptr<FrameReader> hashes;
   StateMeta meta;
-  std::vector<uint64_t> hash_buf;
   uint64_t count = 0;
 };
 
 StateReader::StateReader() : impl_(std::make_unique<Impl>()) {}
 StateReader::~StateReader() = default;
 
-Status StateReader::Open(const std::string& state_path, bool with_hashes) {
+Status StateReader::Open(const std::string& state_path) {
   std::string meta_text;
   RETURN_IF_ERROR(impl_->records.Open(state_path, kStateMagic, &meta_text));
-  RETURN_IF_ERROR(DecodeMeta(meta_text, state_path, &impl_->meta));
-  if (with_hashes) {
-    impl_->hashes = std::make_unique<FrameReader>();
-    std::string hash_meta;
-    RETURN_IF_ERROR(impl_->hashes->Open(ColumnHashPath(state_path), kHashMagic, &hash_meta));
-    if (hash_meta != meta_text) return impl_->hashes->Bad("does not match its state file");
-    impl_->hash_buf.resize(impl_->meta.compared.size());
-  }
-  return Status::OK();
+  return DecodeMeta(meta_text, state_path, &impl_->meta);
 }
 
 const StateMeta& StateReader::meta() const { return impl_->meta; }
 
+uint64_t StateReader::record_count() const { return impl_->records.announced_count(); }
+
 Status StateReader::Next(bool* has_record, std::string_view* key, Fingerprint* fp,
-                         std::string_view* row, std::span<const uint64_t>* value_hashes) {
+                         std::string_view* row) {
   FrameReader& in = impl_->records;
   RETURN_IF_ERROR(in.Fill(10));
   if (in.exhausted()) {
     *has_record = false;
-    RETURN_IF_ERROR(in.CheckFooter(impl_->count));
-    if (impl_->hashes) RETURN_IF_ERROR(impl_->hashes->CheckFooter(impl_->count));
-    return Status::OK();
+    return in.CheckFooter(impl_->count);
   }
   std::string_view view = in.data();
   uint64_t key_len = 0;
@@ -356,15 +352,6 @@ Status StateReader::Next(bool* has_record, std::string_view* key, Fingerprint* f
     used += len_bytes + row_len;
   }
   in.Consume(used);
-  *value_hashes = {};
-  if (impl_->hashes) {
-    size_t bytes = impl_->hash_buf.size() * sizeof(uint64_t);
-    RETURN_IF_ERROR(impl_->hashes->Fill(bytes));
-    if (impl_->hashes->data().size() < bytes) return impl_->hashes->Bad("truncated");
-    std::memcpy(impl_->hash_buf.data(), impl_->hashes->data().data(), bytes);
-    impl_->hashes->Consume(bytes);
-    *value_hashes = impl_->hash_buf;
-  }
   ++impl_->count;
   *has_record = true;
   return Status::OK();

@@ -35,9 +35,21 @@ void PruneStates(Registry* registry, const std::string& dir, const ImportRecord&
   committed.resize(committed.size() - static_cast<size_t>(keep));
   for (const std::string& version : committed) {
     std::string path = dir + "/" + version + std::string(kStateSuffix);
-    (void)RemoveFile(path + ".colh");
     (void)RemoveFile(path);
   }
+}
+
+// Where the export of the table's committed state lies in the landing zone (it may be gone).
+StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
+                                          const TableState& table) {
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
+                   registry->ListImports(table.tenant, table.table));
+  for (const ImportRecord& import : imports) {
+    if (import.id != table.import_id) continue;
+    return options.landing + "/" + import.tenant + "/" + import.table + "/" + import.version + "/" +
+           import.file;
+  }
+  return std::string();
 }
 
 // Other export files in the version folder: snapdelta expects one file per version.
@@ -94,7 +106,10 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   if (options.on_progress) {
     request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
   }
-  if (table) request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
+  if (table) {
+    request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
+    ASSIGN_OR_RETURN(request.previous_export, CommittedExportPath(registry, options, *table));
+  }
   std::string state_file = record.version + std::string(kStateSuffix);
 
   Differ differ(request);
@@ -120,8 +135,10 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   CrashPoint("import.before_commit");
   const DiffStats& stats = differ.stats();
   record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
-  if (!stats.schema_change.empty())
+  if (!stats.schema_change.empty()) {
     record.note = "schema change: " + stats.schema_change.ToString();
+    if (!stats.note.empty()) record.note += "; " + stats.note;
+  }
   if (context.lease_lost->load()) {
     return WithState(record, ImportState::kRunning, "lease lost before commit; not committed");
   }

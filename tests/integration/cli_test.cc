@@ -179,6 +179,19 @@ TEST_F(Cli, ReportsSchemaChangesOnceInOutputAndRegistry) {
   EXPECT_EQ(imports.back()["note"], "schema change: added columns [extra]");
 }
 
+TEST_F(Cli, StopsComparingARemovedColumnByReadingThePreviousExportAgain) {
+  Deliver("orders", "v1", "id,a,gone\n1,x,p\n2,x,q\n3,x,\n");
+  ASSERT_EQ(Run().exit_code, 0);
+  Deliver("orders", "v2", "id,a\n1,x\n2,CHANGED\n3,x\n");
+  CommandResult run = Run();
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  std::vector<nlohmann::json> events = ReadJsonLines(ChangeFile("orders", "v2"));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["op"], "UPDATE");
+  EXPECT_EQ(events[0]["key"]["id"], "2");
+  EXPECT_EQ(Status(home_).back()["note"], "schema change: removed columns [gone]");
+}
+
 TEST_F(Cli, TwoProcessesSharingAHomeImportEachExportExactlyOnce) {
   for (int table = 0; table < 6; ++table) {
     for (int version = 1; version <= 3; ++version) {

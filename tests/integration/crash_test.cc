@@ -156,11 +156,11 @@ bool StepCrashes(const CrashCase& c, const std::string& version) {
 
 std::vector<CrashCase> AllCrashCases() {
   std::vector<CrashCase> cases;
-  // Three atomic files per import (.state.colh, .state, change file): hits 1..9 cover every file
-  // of every import of a whole-chain run, 1..3 every file of a one-version run.
+  // Two atomic files per import (.state, change file): hits 1..6 cover every file of every
+  // import of a whole-chain run, 1..2 every file of a one-version run.
   for (const char* point : {"file.before_rename", "file.after_rename"}) {
-    for (int hit = 1; hit <= 9; ++hit) cases.push_back({point, hit, Delivery::kAllAtOnce});
-    for (int hit = 1; hit <= 3; ++hit) cases.push_back({point, hit, Delivery::kOneAtATime});
+    for (int hit = 1; hit <= 6; ++hit) cases.push_back({point, hit, Delivery::kAllAtOnce});
+    for (int hit = 1; hit <= 2; ++hit) cases.push_back({point, hit, Delivery::kOneAtATime});
   }
   cases.push_back({"sink.mid_file", 1, Delivery::kAllAtOnce});
   cases.push_back({"sink.mid_file", 1, Delivery::kOneAtATime});
