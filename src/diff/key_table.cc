@@ -114,11 +114,6 @@ void KeyTable::Resize(size_t capacity) {
   }
 }
 
-void KeyTable::SortByDigest(std::vector<size_t>* entry_indices) const {
-  std::sort(entry_indices->begin(), entry_indices->end(),
-            [this](size_t a, size_t b) { return entries_[a].digest < entries_[b].digest; });
-}
-
 size_t KeyTable::memory_bytes() const {
   return entries_.capacity() * sizeof(KeyEntry) + old_arena_.memory_bytes() +
          new_arena_.memory_bytes();

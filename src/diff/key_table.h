@@ -18,10 +18,12 @@
 #ifndef SNAPDELTA_DIFF_KEY_TABLE_H_
 #define SNAPDELTA_DIFF_KEY_TABLE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "diff/fingerprint.h"
@@ -35,6 +37,8 @@ class Arena {
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
   std::string_view Key(uint64_t ref) const;
+  // Starts loading a record into the cache (for a Key or Row call soon after).
+  void Prefetch(uint64_t ref) const { __builtin_prefetch(At(ref)); }
   // Copies the record's value hashes to `out` (records are unaligned).
   // REQUIRES: `count` equals the hash count the record was added with.
   void Hashes(uint64_t ref, size_t count, uint64_t* out) const;
@@ -51,7 +55,7 @@ class Arena {
   size_t used_ = 0;  // bytes used in the last chunk
 };
 
-struct KeyEntry {
+struct alignas(64) KeyEntry {  // one cache line
   static constexpr uint64_t kNone = ~uint64_t{0};
   KeyDigest digest;  // high == 0: an empty slot
   Fingerprint old_fp;
@@ -73,6 +77,11 @@ class KeyTable {
   // index. REQUIRES: after an insert, the caller sets old_ref or new_ref.
   size_t FindOrInsert(const KeyDigest& digest, bool* inserted);
 
+  // Starts loading the home slot of `digest` into the cache (for a FindOrInsert soon after).
+  void Prefetch(const KeyDigest& digest) const {
+    __builtin_prefetch(&entries_[HomeSlot(digest)], 1);
+  }
+
   KeyEntry& entry(size_t entry_idx) { return entries_[entry_idx]; }
   const KeyEntry& entry(size_t entry_idx) const { return entries_[entry_idx]; }
   size_t size() const { return size_; }
@@ -92,7 +101,6 @@ class KeyTable {
  private:
   size_t HomeSlot(const KeyDigest& digest) const { return digest.low >> shift_; }
   void Resize(size_t capacity);
-  void SortByDigest(std::vector<size_t>* entry_indices) const;
 
   std::vector<KeyEntry> entries_;
   size_t size_ = 0;
@@ -103,13 +111,18 @@ class KeyTable {
 
 template <typename Pick>
 std::vector<size_t> KeyTable::SortedEntries(Pick pick) const {
-  std::vector<size_t> picked;
+  // Slot order is nearly digest order (home slots are the digests' top bits), so sorting the
+  // (digest, index) pairs gathered in slot order is cheap and touches no entry twice.
+  std::vector<std::pair<KeyDigest, size_t>> picked;
   for (size_t entry_idx = 0; entry_idx < entries_.size(); ++entry_idx) {
     const KeyEntry& entry = entries_[entry_idx];
-    if (!entry.empty() && pick(entry)) picked.push_back(entry_idx);
+    if (!entry.empty() && pick(entry)) picked.emplace_back(entry.digest, entry_idx);
   }
-  SortByDigest(&picked);
-  return picked;
+  std::sort(picked.begin(), picked.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<size_t> order(picked.size());
+  for (size_t i = 0; i < picked.size(); ++i) order[i] = picked[i].second;
+  return order;
 }
 
 }  // namespace snapdelta

@@ -129,6 +129,7 @@ Status LoadExport(const DiffRequest& request, const std::string& path,
                   SchemaChange* change) {
   ExportReader reader;
   RETURN_IF_ERROR(reader.Open(path, request.options));
+  reader.SetPrefetch([table](const KeyDigest& digest) { table->Prefetch(digest); });
   RETURN_IF_ERROR(CheckDrift(request, path, reader.schema().key_names, reader.schema().columns,
                              new_schema, change));
   reader.RestrictComparison(new_schema.compared_names);

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
+#include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,10 +18,10 @@ namespace {
 constexpr char kStateMagic[9] = "SDSTATE1";
 constexpr char kFooterMagic[9] = "SDSTEND1";
 constexpr uint32_t kFormatVersion = 2;
-// zstd level 1: the state is rewritten every import, so speed beats ratio.
-constexpr int kZstdLevel = 1;
-// Compressed bytes read per refill.
+// Bytes read per refill.
 constexpr size_t kReadChunk = 1 << 20;
+// fixed64 count, fixed64 checksum, magic.
+constexpr size_t kFooterBytes = 24;
 
 std::string EncodeMeta(const StateMeta& meta) {
   nlohmann::json json = {{"columns", meta.columns},
@@ -44,191 +44,149 @@ Status DecodeMeta(std::string_view text, const std::string& path, StateMeta* met
   return Status::OK();
 }
 
-// Compresses appended bytes into one zstd frame written to an AtomicFile.
-class FrameWriter {
+// Writes header, records and footer through an AtomicFile, checksumming the records.
+class BodyWriter {
  public:
-  ~FrameWriter() { ZSTD_freeCCtx(cctx_); }
+  BodyWriter() : hash_(XXH3_createState()) { XXH3_64bits_reset(hash_); }
+  ~BodyWriter() { XXH3_freeState(hash_); }
 
-  Status Open(const std::string& path, const char* magic, const std::string& meta) {
-    cctx_ = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, kZstdLevel);
-    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
+  Status Open(const std::string& path, const std::string& meta) {
     RETURN_IF_ERROR(file_.Open(path));
-    std::string header(magic, 8);
+    std::string header(kStateMagic, 8);
     header.append(reinterpret_cast<const char*>(&kFormatVersion), 4);
     PutLengthPrefixed(&header, meta);
-    out_.resize(ZSTD_CStreamOutSize());
     return file_.Append(header);
   }
 
-  // Buffered: compressed once `pending_` is large.
   Status Append(std::string_view data) {
-    pending_.append(data);
-    if (pending_.size() >= ZSTD_CStreamInSize() * 8) return Compress(ZSTD_e_continue);
-    return Status::OK();
+    XXH3_64bits_update(hash_, data.data(), data.size());
+    return file_.Append(data);
   }
 
   Status Finish(uint64_t record_count) {
-    RETURN_IF_ERROR(Compress(ZSTD_e_end));
     std::string footer;
     PutFixed64(&footer, record_count);
+    PutFixed64(&footer, XXH3_64bits_digest(hash_));
     footer.append(kFooterMagic, 8);
-    return file_.Append(footer);
+    RETURN_IF_ERROR(file_.Append(footer));
+    return file_.Commit();
   }
-
-  Status Commit() { return file_.Commit(); }
 
  private:
-  Status Compress(ZSTD_EndDirective mode) {
-    ZSTD_inBuffer in{pending_.data(), pending_.size(), 0};
-    for (;;) {
-      ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-      size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, mode);
-      if (ZSTD_isError(remaining)) {
-        return IOError(file_.final_path() + ": zstd: " + ZSTD_getErrorName(remaining));
-      }
-      RETURN_IF_ERROR(file_.Append(std::string_view(out_.data(), out.pos)));
-      bool done = mode == ZSTD_e_end ? remaining == 0 : in.pos == in.size;
-      if (done) break;
-    }
-    pending_.clear();
-    return Status::OK();
-  }
-
-  ZSTD_CCtx* cctx_ = nullptr;
+  XXH3_state_t* hash_;
   AtomicFile file_;
-  std::string pending_;
-  std::string out_;
 };
 
-// Reads a header, then decompresses one zstd frame on demand, then checks the footer.
-class FrameReader {
+// Reads the header and footer, then the records on demand, checking the checksum at the end.
+class BodyReader {
  public:
-  ~FrameReader() {
-    ZSTD_freeDCtx(dctx_);
+  BodyReader() : hash_(XXH3_createState()) { XXH3_64bits_reset(hash_); }
+  ~BodyReader() {
+    XXH3_freeState(hash_);
     if (fd_ >= 0) ::close(fd_);
   }
 
-  Status Open(const std::string& path, const char* magic, std::string* meta) {
+  Status Open(const std::string& path, std::string* meta) {
     path_ = path;
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
       if (errno == ENOENT) return NotFoundError(path + ": state file missing");
       return ErrnoError("open " + path, errno);
     }
-    dctx_ = ZSTD_createDCtx();
-    RETURN_IF_ERROR(ReadCompressed(8 + 4 + 10));
-    std::string_view in(raw_.data() + raw_pos_, raw_.size() - raw_pos_);
-    uint32_t version = 0;
-    if (in.size() < 12 || std::memcmp(in.data(), magic, 8) != 0) return Bad("not a state file");
-    std::memcpy(&version, in.data() + 8, 4);
-    if (version != kFormatVersion) {
-      return Bad("state format version " + std::to_string(version) + ", this build reads " +
-                 std::to_string(kFormatVersion));
-    }
-    in.remove_prefix(12);
-    uint64_t meta_len = 0;
-    if (!GetVarint64(&in, &meta_len)) return Bad("truncated header");
-    raw_pos_ = raw_.size() - in.size();
-    RETURN_IF_ERROR(ReadCompressed(meta_len));
-    if (raw_.size() - raw_pos_ < meta_len) return Bad("truncated header");
-    meta->assign(raw_.data() + raw_pos_, meta_len);
-    raw_pos_ += meta_len;
-    return ReadFooterCount();
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoError("stat " + path, errno);
+    RETURN_IF_ERROR(ReadFooter(static_cast<uint64_t>(st.st_size)));
+    RETURN_IF_ERROR(ReadHeader(meta));
+    return Status::OK();
   }
 
-  // The record count the footer announces (checked again when the frame ends).
   uint64_t announced_count() const { return announced_count_; }
 
-  // Makes at least `want` decompressed bytes available at data() unless the frame ends first.
+  // Makes at least `want` bytes available at data() unless the records end first.
   Status Fill(size_t want) {
-    if (out_pos_ > 0 && out_pos_ * 2 > out_.size()) {
-      out_.erase(0, out_pos_);
-      out_pos_ = 0;
-    }
-    while (out_.size() - out_pos_ < want && !frame_done_) {
-      if (raw_pos_ == raw_.size()) {
-        RETURN_IF_ERROR(ReadCompressed(1));
-        if (raw_pos_ == raw_.size()) return Bad("truncated data");
-      }
-      size_t old_size = out_.size();
-      out_.resize(old_size + ZSTD_DStreamOutSize());
-      ZSTD_inBuffer in{raw_.data() + raw_pos_, raw_.size() - raw_pos_, 0};
-      ZSTD_outBuffer out{out_.data() + old_size, ZSTD_DStreamOutSize(), 0};
-      size_t ret = ZSTD_decompressStream(dctx_, &out, &in);
-      if (ZSTD_isError(ret)) return Bad(std::string("zstd: ") + ZSTD_getErrorName(ret));
-      raw_pos_ += in.pos;
-      out_.resize(old_size + out.pos);
-      if (ret == 0) frame_done_ = true;
+    if (buf_.size() - pos_ >= want || file_pos_ == body_end_) return Status::OK();
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    while (buf_.size() < want && file_pos_ < body_end_) {
+      size_t chunk = static_cast<size_t>(
+          std::min<uint64_t>(std::max(kReadChunk, want - buf_.size()), body_end_ - file_pos_));
+      size_t old_size = buf_.size();
+      buf_.resize(old_size + chunk);
+      ssize_t n = ::pread(fd_, buf_.data() + old_size, chunk, static_cast<off_t>(file_pos_));
+      if (n < 0 && errno == EINTR) n = 0;
+      if (n < 0) return ErrnoError("read " + path_, errno);
+      if (n == 0) return Bad("truncated");
+      buf_.resize(old_size + static_cast<size_t>(n));
+      XXH3_64bits_update(hash_, buf_.data() + old_size, static_cast<size_t>(n));
+      file_pos_ += static_cast<uint64_t>(n);
     }
     return Status::OK();
   }
 
-  std::string_view data() const {
-    return std::string_view(out_.data() + out_pos_, out_.size() - out_pos_);
-  }
-  void Consume(size_t n) { out_pos_ += n; }
-  bool exhausted() const { return frame_done_ && out_pos_ == out_.size(); }
+  std::string_view data() const { return std::string_view(buf_.data() + pos_, buf_.size() - pos_); }
+  void Consume(size_t n) { pos_ += n; }
+  bool exhausted() const { return file_pos_ == body_end_ && pos_ == buf_.size(); }
 
-  Status CheckFooter(uint64_t record_count) {
-    RETURN_IF_ERROR(Fill(1));
-    if (!exhausted()) return Bad("more data than records");
-    RETURN_IF_ERROR(ReadCompressed(16));
-    std::string_view rest(raw_.data() + raw_pos_, raw_.size() - raw_pos_);
-    uint64_t count = 0;
-    if (rest.size() != 16 || !GetFixed64(&rest, &count) ||
-        std::memcmp(rest.data(), kFooterMagic, 8) != 0) {
-      return Bad("bad footer");
-    }
-    if (count != record_count) {
-      return Bad("footer says " + std::to_string(count) + " records, found " +
+  Status CheckEnd(uint64_t record_count) const {
+    if (record_count != announced_count_) {
+      return Bad("footer says " + std::to_string(announced_count_) + " records, found " +
                  std::to_string(record_count));
     }
+    if (XXH3_64bits_digest(hash_) != checksum_) return Bad("checksum mismatch");
     return Status::OK();
   }
 
   Status Bad(const std::string& what) const { return CorruptionError(path_ + ": " + what); }
 
  private:
-  // Reads compressed bytes until at least `want` are buffered past raw_pos_ or EOF.
-  Status ReadCompressed(size_t want) {
-    if (raw_pos_ > 0) {
-      raw_.erase(0, raw_pos_);
-      raw_pos_ = 0;
+  Status ReadFooter(uint64_t file_size) {
+    char footer[kFooterBytes];
+    if (file_size < kFooterBytes ||
+        ::pread(fd_, footer, kFooterBytes, static_cast<off_t>(file_size - kFooterBytes)) !=
+            static_cast<ssize_t>(kFooterBytes)) {
+      return Bad("not a state file (too short)");
     }
-    while (raw_.size() < want || want == 1) {
-      size_t old_size = raw_.size();
-      raw_.resize(old_size + kReadChunk);
-      ssize_t n = ::read(fd_, raw_.data() + old_size, kReadChunk);
-      if (n < 0 && errno == EINTR) n = 0;
-      if (n < 0) return ErrnoError("read " + path_, errno);
-      raw_.resize(old_size + static_cast<size_t>(n));
-      if (n == 0 || want == 1) break;
-    }
+    std::memcpy(&announced_count_, footer, 8);
+    std::memcpy(&checksum_, footer + 8, 8);
+    body_end_ = file_size - kFooterBytes;
+    if (std::memcmp(footer + 16, kFooterMagic, 8) != 0) return Bad("not a state file (footer)");
     return Status::OK();
   }
 
-  Status ReadFooterCount() {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return ErrnoError("stat " + path_, errno);
-    char footer[16];
-    if (st.st_size < 16 || ::pread(fd_, footer, 16, st.st_size - 16) != 16 ||
-        std::memcmp(footer + 8, kFooterMagic, 8) != 0) {
-      return Bad("bad footer");
+  Status ReadHeader(std::string* meta) {
+    char head[12 + 10];
+    ssize_t n = ::pread(fd_, head, sizeof(head), 0);
+    if (n < 12 || std::memcmp(head, kStateMagic, 8) != 0) return Bad("not a state file");
+    uint32_t version = 0;
+    std::memcpy(&version, head + 8, 4);
+    if (version != kFormatVersion) {
+      return Bad("state format version " + std::to_string(version) + ", this build reads " +
+                 std::to_string(kFormatVersion) + "; remove the table's state folder and import " +
+                 "its latest export again");
     }
-    std::memcpy(&announced_count_, footer, 8);
+    std::string_view in(head + 12, static_cast<size_t>(n) - 12);
+    uint64_t meta_len = 0;
+    if (!GetVarint64(&in, &meta_len)) return Bad("truncated header");
+    uint64_t meta_start = 12 + (static_cast<size_t>(n) - 12 - in.size());
+    if (meta_start + meta_len > body_end_) return Bad("truncated header");
+    meta->resize(meta_len);
+    if (::pread(fd_, meta->data(), meta_len, static_cast<off_t>(meta_start)) !=
+        static_cast<ssize_t>(meta_len)) {
+      return Bad("truncated header");
+    }
+    file_pos_ = meta_start + meta_len;
     return Status::OK();
   }
 
   std::string path_;
   int fd_ = -1;
+  XXH3_state_t* hash_;
   uint64_t announced_count_ = 0;
-  ZSTD_DCtx* dctx_ = nullptr;
-  std::string raw_;
-  size_t raw_pos_ = 0;
-  std::string out_;
-  size_t out_pos_ = 0;
-  bool frame_done_ = false;
+  uint64_t checksum_ = 0;
+  uint64_t body_end_ = 0;
+  uint64_t file_pos_ = 0;
+  std::string buf_;
+  size_t pos_ = 0;
 };
 
 }  // namespace
@@ -264,7 +222,7 @@ bool DecodeRow(std::string_view row, size_t count, std::vector<std::string_view>
 
 class StateWriter::Impl {
  public:
-  FrameWriter records;
+  BodyWriter records;
   StateMeta meta;
   std::string scratch;
   uint64_t count = 0;
@@ -275,7 +233,7 @@ StateWriter::~StateWriter() = default;
 
 Status StateWriter::Open(const std::string& state_path, const StateMeta& meta) {
   impl_->meta = meta;
-  return impl_->records.Open(state_path, kStateMagic, EncodeMeta(meta));
+  return impl_->records.Open(state_path, EncodeMeta(meta));
 }
 
 Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string_view row) {
@@ -290,16 +248,13 @@ Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string
   return Status::OK();
 }
 
-Status StateWriter::Commit() {
-  RETURN_IF_ERROR(impl_->records.Finish(impl_->count));
-  return impl_->records.Commit();
-}
+Status StateWriter::Commit() { return impl_->records.Finish(impl_->count); }
 
 uint64_t StateWriter::record_count() const { return impl_->count; }
 
 class StateReader::Impl {
  public:
-  FrameReader records;
+  BodyReader records;
   StateMeta meta;
   uint64_t count = 0;
 };
@@ -309,7 +264,7 @@ StateReader::~StateReader() = default;
 
 Status StateReader::Open(const std::string& state_path) {
   std::string meta_text;
-  RETURN_IF_ERROR(impl_->records.Open(state_path, kStateMagic, &meta_text));
+  RETURN_IF_ERROR(impl_->records.Open(state_path, &meta_text));
   return DecodeMeta(meta_text, state_path, &impl_->meta);
 }
 
@@ -319,11 +274,11 @@ uint64_t StateReader::record_count() const { return impl_->records.announced_cou
 
 Status StateReader::Next(bool* has_record, std::string_view* key, Fingerprint* fp,
                          std::string_view* row) {
-  FrameReader& in = impl_->records;
+  BodyReader& in = impl_->records;
   RETURN_IF_ERROR(in.Fill(10));
   if (in.exhausted()) {
     *has_record = false;
-    return in.CheckFooter(impl_->count);
+    return in.CheckEnd(impl_->count);
   }
   std::string_view view = in.data();
   uint64_t key_len = 0;

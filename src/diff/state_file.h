@@ -3,16 +3,16 @@
 // its new export and this state.
 //
 // Format (doc/state-file.md has the same grammar):
-//   state file := header zstd-frame(record*) footer
+//   state file := header record* footer
 //   header     := magic(8) fixed32(format version = 2) varint(meta length) meta
 //   meta       := JSON {"columns":[..],"key":[..],"compared":[..],"before_images":bool}
 //   record     := varint(key length) key fixed64(fp.low) fixed64(fp.high) [varint(len) row]
 //   row        := for each of meta.columns: varint(0) for null | varint(len + 1) bytes
-//   footer     := fixed64(record count) magic(8)
-// Magics: "SDSTATE1" (header), "SDSTEND1" (footer). Version 1 also kept per-column value hashes
-// in a side file; it is not read any more (rerun the table's last export to rebuild a state).
-// Records are sorted by DigestKey(key) (low, then high); keys are unique. The zstd frame carries a
-// content checksum, so bit rot is detected (kCorruption).
+//   footer     := fixed64(record count) fixed64(XXH3-64 of the record bytes) magic(8)
+// Magics: "SDSTATE1" (header), "SDSTEND1" (footer). Version 1 (zstd-compressed, with a side file
+// of per-column hashes) is refused with a clear error.
+// Records are sorted by DigestKey(key) (low, then high); keys are unique. The checksum detects
+// bit rot (kCorruption). Records are not compressed: most of their bytes are fingerprints.
 //
 // Files are written through AtomicFile: a state appears complete or not at all.
 // Thread safety: one thread per reader or writer.
