@@ -5,9 +5,9 @@
 // against the table options (ExportSchema) and checks every key value (an empty or null key
 // is a located error). Views returned stay valid until the next call to Next().
 //
-// Rows are read in batches: a batch is parsed, copied and hashed ahead of the caller, and the
-// prefetch hook sees every row's key digest then, so the caller's hash-table slots for the
-// batch can be on their way to the cache before the caller asks for them.
+// Rows are read, copied and hashed in batches on a background thread (row_batch.h), ahead of
+// the caller; the prefetch hook sees each row's key digest some rows before Next() returns it,
+// so the caller's hash-table slot can be on its way to the cache by then.
 // Thread safety: one thread.
 #ifndef SNAPDELTA_DIFF_EXPORT_READER_H_
 #define SNAPDELTA_DIFF_EXPORT_READER_H_
@@ -22,6 +22,7 @@
 
 #include "csv/csv_reader.h"
 #include "diff/fingerprint.h"
+#include "diff/row_batch.h"
 #include "diff/schema.h"
 #include "snapdelta/change.h"
 #include "snapdelta/options.h"
@@ -39,7 +40,7 @@ class ExportReader {
 
   const ExportSchema& schema() const { return schema_; }
 
-  // Called with each row's key digest when its batch is read, before Next() returns the row.
+  // Called with each row's key digest a few rows before Next() returns the row.
   void SetPrefetch(std::function<void(const KeyDigest&)> prefetch) {
     prefetch_ = std::move(prefetch);
   }
@@ -62,23 +63,23 @@ class ExportReader {
   // 1-based line where the current row starts, and its 1-based row number.
   uint64_t line() const { return line_; }
   uint64_t rows_read() const { return row_number_; }
-  uint64_t raw_bytes_consumed() const { return reader_->raw_bytes_consumed(); }
+  uint64_t raw_bytes_consumed() const { return raw_bytes_; }
   // A located error for the current row ("<file>:<line>[:<column> (<name>)]: <what>").
   Status RowError(std::string_view what, int column_idx = -1) const;
 
  private:
-  // Reads up to kBatchRows rows ahead. An error is kept until the rows before it are consumed.
-  Status FillBatch();
-  // Copies the CSV reader's current record into the batch and hashes it.
-  Status AddToBatch();
-  // Makes batch row `row_idx` the current row.
+  // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
+  void PrefetchRow(size_t row_idx) const;
 
   std::string path_;
   TableOptions options_;
   std::function<void(const KeyDigest&)> prefetch_;
   std::unique_ptr<CsvReader> reader_;
   ExportSchema schema_;
+  std::unique_ptr<BatchProducer> producer_;  // started by the first Next()
+  const RowBatch* batch_ = nullptr;
+  size_t batch_pos_ = 0;
   std::string_view key_;
   KeyDigest key_digest_;
   std::vector<uint64_t> value_hashes_;
@@ -87,24 +88,7 @@ class ExportReader {
   std::vector<FieldValue> key_values_;
   uint64_t line_ = 0;
   uint64_t row_number_ = 0;
-
-  // The batch: row i's fields are field_*[i * columns .. (i + 1) * columns), its value hashes
-  // batch_hashes_[i * compared ..], its key batch_keys_[key_begin_[i] .. key_begin_[i + 1]].
-  std::string batch_text_;
-  std::vector<uint32_t> field_begin_;
-  std::vector<uint32_t> field_size_;
-  std::vector<bool> field_null_;
-  std::string batch_keys_;
-  std::vector<uint32_t> key_begin_;
-  std::vector<uint64_t> batch_hashes_;
-  std::vector<KeyDigest> batch_digests_;
-  std::vector<Fingerprint> batch_fingerprints_;
-  std::vector<uint64_t> batch_lines_;
-  std::vector<uint64_t> batch_row_numbers_;
-  size_t batch_rows_ = 0;
-  size_t batch_pos_ = 0;
-  Status pending_error_;
-  bool input_done_ = false;
+  uint64_t raw_bytes_ = 0;
 };
 
 // Finds the 1-based line of the first row of `path` whose encoded key is `key`, for duplicate

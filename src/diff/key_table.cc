@@ -89,6 +89,7 @@ size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
   for (size_t slot = HomeSlot(digest);; slot = (slot + 1) & mask) {
     KeyEntry& entry = entries_[slot];
     if (entry.empty()) {
+      entry = KeyEntry{};  // the array starts as zero bytes, not as KeyEntry{}
       entry.digest = digest;
       ++size_;
       *inserted = true;
@@ -102,11 +103,12 @@ size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
 }
 
 void KeyTable::Resize(size_t capacity) {
-  std::vector<KeyEntry> old = std::move(entries_);
-  entries_.assign(capacity, KeyEntry{});
+  HugeArray<KeyEntry> old = std::move(entries_);
+  entries_ = HugeArray<KeyEntry>(capacity);
   shift_ = 64 - std::countr_zero(capacity);
   size_t mask = capacity - 1;
-  for (const KeyEntry& entry : old) {
+  for (size_t old_idx = 0; old_idx < old.size(); ++old_idx) {
+    const KeyEntry& entry = old[old_idx];
     if (entry.empty()) continue;
     size_t slot = HomeSlot(entry.digest);
     while (!entries_[slot].empty()) slot = (slot + 1) & mask;
@@ -115,8 +117,7 @@ void KeyTable::Resize(size_t capacity) {
 }
 
 size_t KeyTable::memory_bytes() const {
-  return entries_.capacity() * sizeof(KeyEntry) + old_arena_.memory_bytes() +
-         new_arena_.memory_bytes();
+  return entries_.memory_bytes() + old_arena_.memory_bytes() + new_arena_.memory_bytes();
 }
 
 }  // namespace snapdelta

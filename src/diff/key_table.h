@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/huge_array.h"
 #include "diff/fingerprint.h"
 
 namespace snapdelta {
@@ -102,7 +103,7 @@ class KeyTable {
   size_t HomeSlot(const KeyDigest& digest) const { return digest.low >> shift_; }
   void Resize(size_t capacity);
 
-  std::vector<KeyEntry> entries_;
+  HugeArray<KeyEntry> entries_;
   size_t size_ = 0;
   int shift_ = 64;  // 64 - log2(capacity)
   Arena old_arena_;
