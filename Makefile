@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 HOME_DIR ?= .snapdelta
 
-.PHONY: all deps build run test test-asan bench format clean
+.PHONY: all deps build run test test-asan bench fuzz format clean
 
 all: build
 
@@ -31,6 +31,17 @@ test-asan: deps
 
 bench: build
 	@bench/compare.sh
+
+# The CSV reader and decompressors under libFuzzer with ASan and UBSan, FUZZ_SECONDS long.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_BUILD_TYPE=Debug -DSNAPDELTA_SANITIZE=ON -DSNAPDELTA_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target snapdelta_fuzz_csv
+	@mkdir -p $(FUZZ_DIR)/corpus
+	@$(FUZZ_DIR)/snapdelta_fuzz_csv -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  $(FUZZ_DIR)/corpus fuzz/corpus
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
