@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes through content sniffing, decompression (gzip, zstd) and
 // the CSV reader. Every input must end in a row stream or a Status, never a crash, a hang or a
 // sanitizer report. Run with `make fuzz` (clang, ASan + UBSan).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +20,7 @@ class MemorySource : public ByteSource {
  public:
   MemorySource(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   StatusOr<size_t> Read(char* buf, size_t capacity) override {
-    size_t n = std::min({capacity, size_ - offset_, size_t{1} + offset_ % 61});
+    size_t n = std::min(std::min(capacity, size_ - offset_), size_t{1} + offset_ % 61);
     std::memcpy(buf, data_ + offset_, n);
     offset_ += n;
     return n;
