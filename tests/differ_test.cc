@@ -112,23 +112,28 @@ DiffRequest Request(PreviousExport previous, std::string new_path, TableOptions 
 class DifferTest : public ::testing::Test {
  protected:
   Status Diff(const std::string& old_csv, const std::string& new_csv, TableOptions options,
-              std::vector<Event>* events, bool stateful) {
+              std::vector<Event>* events, bool stateful, uint64_t memory_limit = 0,
+              size_t* partitions = nullptr) {
     std::string old_path = dir_.Write("old.csv", old_csv);
     std::string new_path = dir_.Write("new.csv", new_csv);
     CollectingSink sink;
     DiffRequest request = Request({PreviousExport::Kind::kExport, old_path}, new_path, options);
+    request.memory_limit = memory_limit;
     if (stateful) {
       DiffRequest first = Request({}, old_path, options);
       first.build_state = true;
+      first.state_path = dir_.File("old.state");
+      first.memory_limit = memory_limit;
       Differ seed(first);
       CollectingSink ignored;
       RETURN_IF_ERROR(seed.Run(&ignored));
-      RETURN_IF_ERROR(seed.WriteState(dir_.File("old.state")));
+      RETURN_IF_ERROR(seed.CommitState());
       request.previous = {PreviousExport::Kind::kState, dir_.File("old.state")};
       request.previous_export = old_path;  // as the importer passes it
     }
     Differ differ(request);
     RETURN_IF_ERROR(differ.Run(&sink));
+    if (partitions != nullptr) *partitions = differ.partitions();
     *events = sink.events;
     return Status::OK();
   }
@@ -136,7 +141,7 @@ class DifferTest : public ::testing::Test {
   testing::ScratchDir dir_;
 };
 
-TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
+TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryModeSpilledOrNot) {
   std::mt19937_64 rng(42);
   std::vector<std::string> columns = {"id", "name", "note", "amount"};
   for (int round = 0; round < 8; ++round) {
@@ -160,14 +165,19 @@ TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
         new_table[key] = {{"id", key}, {"name", "new"}, {"note", "x"}, {"amount", "1"}};
     }
     std::vector<std::string> shuffled = {"amount", "id", "note", "name"};  // reordered columns
-    for (int mode = 0; mode < 3; ++mode) {
+    // Modes: 0 two files, 1 state, 2 state with before-images; 3-5 the same spilled to disk
+    // in partitions (a memory limit far below the data).
+    for (int mode = 0; mode < 6; ++mode) {
       TableOptions options;
       options.key = {"id"};
-      options.before_images = mode == 2;
+      options.before_images = mode % 3 == 2;
+      uint64_t memory_limit = mode >= 3 ? 16 << 10 : 0;
       std::vector<Event> events;
-      ASSERT_TRUE(
-          Diff(ToCsv(columns, old_table), ToCsv(shuffled, new_table), options, &events, mode > 0)
-              .ok());
+      size_t partitions = 0;
+      ASSERT_TRUE(Diff(ToCsv(columns, old_table), ToCsv(shuffled, new_table), options, &events,
+                       mode % 3 > 0, memory_limit, &partitions)
+                      .ok());
+      EXPECT_EQ(partitions > 1, mode >= 3) << "mode " << mode << ": " << partitions;
       EXPECT_EQ(EventOps(events), ModelDiff(old_table, new_table))
           << "round " << round << " mode " << mode;
       for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
@@ -176,9 +186,9 @@ TEST_F(DifferTest, MatchesTheReferenceModelOnRandomExportsInEveryMode) {
           EXPECT_EQ(event.row, new_table.at(event.key.at("id")));
         }
         if (event.op == "UPDATE") {
-          EXPECT_EQ(event.has_changed, mode != 1);
+          EXPECT_EQ(event.has_changed, mode % 3 != 1);
         }
-        if (mode == 2 && event.op != "INSERT") {
+        if (mode % 3 == 2 && event.op != "INSERT") {
           EXPECT_EQ(event.before, old_table.at(event.key.at("id")));
         }
       }
@@ -237,10 +247,11 @@ TEST_F(DifferTest, KeepsComparingARemovedColumnWhenThePreviousExportIsGoneAndSay
   std::string new_path = dir_.Write("new.csv", "id,a\n1,x\n2,x\n");
   DiffRequest first = Request({}, old_path, {});
   first.build_state = true;
+  first.state_path = dir_.File("gone.state");
   Differ seed(first);
   CollectingSink ignored;
   ASSERT_TRUE(seed.Run(&ignored).ok());
-  ASSERT_TRUE(seed.WriteState(dir_.File("gone.state")).ok());
+  ASSERT_TRUE(seed.CommitState().ok());
   std::filesystem::remove(old_path);
   DiffRequest request =
       Request({PreviousExport::Kind::kState, dir_.File("gone.state")}, new_path, {});
@@ -329,6 +340,31 @@ TEST_F(DifferTest, AppliesFirstAndLastDuplicatePolicies) {
     ASSERT_EQ(events.size(), 2u);
     for (const Event& event : events) {
       if (event.key.at("id") == "1") {
+        EXPECT_EQ(event.row.at("v"), expected);
+      }
+    }
+  }
+}
+
+TEST_F(DifferTest, AppliesDuplicatePoliciesAndReportsLinesWhenSpilled) {
+  std::string csv = "id,v\n";
+  for (int i = 1; i <= 300; ++i) csv += std::to_string(i) + ",a\n";
+  csv += "7,b\n";
+  std::vector<Event> events;
+  Status status = Diff("id,v\n", csv, {}, &events, false, 1 << 10);
+  EXPECT_EQ(status.code(), StatusCode::kCorruption);
+  EXPECT_NE(status.message().find("new.csv:302"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("first on line 8"), std::string::npos) << status.message();
+  for (auto [policy, expected] :
+       {std::pair{DuplicatePolicy::kFirst, "a"}, std::pair{DuplicatePolicy::kLast, "b"}}) {
+    TableOptions options;
+    options.on_duplicate = policy;
+    size_t partitions = 0;
+    ASSERT_TRUE(Diff("id,v\n", csv, options, &events, false, 1 << 10, &partitions).ok());
+    EXPECT_GT(partitions, 1u);
+    ASSERT_EQ(events.size(), 300u);
+    for (const Event& event : events) {
+      if (event.key.at("id") == "7") {
         EXPECT_EQ(event.row.at("v"), expected);
       }
     }

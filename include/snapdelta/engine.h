@@ -29,6 +29,13 @@
 
 namespace snapdelta {
 
+// A quarter of the physical memory: room for the rest of the machine, and the default of
+// --memory-limit.
+uint64_t DefaultMemoryLimit();
+
+// Parses "512MB", "2GiB", "1.5G", "1000000" (bytes); units are powers of 1024.
+StatusOr<uint64_t> ParseByteSize(std::string_view text);
+
 struct EngineOptions {
   // The landing folder. Required.
   std::string landing;
@@ -40,6 +47,11 @@ struct EngineOptions {
   int workers = 0;
   // A lease lives this long unless renewed (renewed every third of it). Default: 30 s.
   int64_t lease_ttl_ms = 30000;
+  // Memory budget of one import in bytes; past it, rows are spilled to spill_dir and diffed in
+  // partitions. Default: a quarter of the machine's memory (DefaultMemoryLimit).
+  uint64_t memory_limit = DefaultMemoryLimit();
+  // Where spill files go. Default: $TMPDIR or /tmp.
+  std::string spill_dir;
   // States kept per table (the newest committed ones). Default: 3.
   int keep_states = 3;
   // When set and true, workers stop between imports. Default: none.

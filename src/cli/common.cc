@@ -55,11 +55,28 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
         ->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
         ->capture_default_str()
         ->group("Common options");
+    AddMemoryFlags(command, &flags->memory_limit, &flags->spill_dir);
   }
+}
+
+void AddMemoryFlags(CLI::App* command, std::string* memory_limit, std::string* spill_dir) {
+  command
+      ->add_option("--memory-limit", *memory_limit,
+                   "Memory budget of an import, e.g. 512MB; past it, rows spill to disk "
+                   "(default: a quarter of RAM)")
+      ->group("Common options");
+  command->add_option("--spill-dir", *spill_dir, "Where spill files go (default: $TMPDIR or /tmp)")
+      ->group("Common options");
 }
 
 StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   EngineOptions options;
+  if (!flags.memory_limit.empty()) {
+    StatusOr<uint64_t> limit = ParseByteSize(flags.memory_limit);
+    if (!limit.ok()) return limit.status().WithContext("--memory-limit");
+    options.memory_limit = *limit;
+  }
+  options.spill_dir = flags.spill_dir;
   options.landing = flags.landing;
   options.home = flags.home;
   options.workers = flags.workers;

@@ -27,7 +27,12 @@ struct CommonFlags {
   std::string landing;
   std::string config;
   int workers = 0;
+  std::string memory_limit;  // empty: the engine's default
+  std::string spill_dir;
 };
+
+// Adds --memory-limit and --spill-dir (run, watch, diff).
+void AddMemoryFlags(CLI::App* command, std::string* memory_limit, std::string* spill_dir);
 void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing);
 
 // Builds engine options from the flags (loads the config file). kInvalidArgument on bad config.

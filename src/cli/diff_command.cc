@@ -18,6 +18,7 @@ struct DiffFlags {
   std::optional<std::string> null_marker, delimiter;
   bool before_images = false;
   std::string config, tenant = "local", table, version;
+  std::string memory_limit, spill_dir;
 };
 
 // "exports/orders.csv.gz" -> "orders"
@@ -53,6 +54,13 @@ StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
   if (!flags.on_duplicate.empty()) {
     ASSIGN_OR_RETURN(options.on_duplicate, ParseDuplicatePolicy(flags.on_duplicate));
   }
+  request.memory_limit = DefaultMemoryLimit();
+  if (!flags.memory_limit.empty()) {
+    StatusOr<uint64_t> limit = ParseByteSize(flags.memory_limit);
+    if (!limit.ok()) return limit.status().WithContext("--memory-limit");
+    request.memory_limit = *limit;
+  }
+  request.spill_dir = flags.spill_dir;
   request.ops = OpFilter{false, false, false};
   for (const std::string& op : SplitList(flags.ops)) {
     if (op == "insert")
@@ -137,6 +145,7 @@ CommandAction AddDiffCommand(CLI::App* app) {
   command->add_option("--tenant", flags->tenant, "Tenant in event ids")->capture_default_str();
   command->add_option("--table", flags->table, "Table in event ids (default: NEW's name)");
   command->add_option("--version", flags->version, "Version in event ids (default: NEW's name)");
+  AddMemoryFlags(command, &flags->memory_limit, &flags->spill_dir);
   return [flags]() { return RunDiff(*flags); };
 }
 

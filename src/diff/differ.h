@@ -6,6 +6,11 @@
 // deterministic order: INSERTs and UPDATEs in the new export's row order, then DELETEs in
 // (key hash, key) order, numbered from 1 — so a rerun yields identical events and ids.
 //
+// With a memory limit, the new export (and an old export) are first spilled to disk in
+// partitions by key digest, and the partitions are diffed one at a time; events then come
+// partition by partition (each as above), so the order depends on the partition count, which
+// depends on the memory limit: a rerun with the same limit yields the same events and ids.
+//
 // Schema drift keeps one invariant: applying the events to the previous export yields the new
 // export, on the new export's columns. A column added makes the rows where it is non-empty
 // UPDATEs; a removed (or newly ignored) column is no longer compared: the state's fingerprints
@@ -43,8 +48,15 @@ struct DiffRequest {
   TableOptions options;
   // Which events reach the sink; stats count all of them. Default: all.
   OpFilter ops;
-  // Keep what WriteState needs (rows with before-images). Default: false.
+  // Build the new export's state (committed by CommitState). Default: false.
   bool build_state = false;
+  // Where the new state goes. REQUIRES: set when build_state.
+  std::string state_path;
+  // Memory budget in bytes: past it (estimated from the inputs' sizes), the rows are spilled to
+  // files in spill_dir and diffed one key-digest partition at a time. Default: 0, no limit.
+  uint64_t memory_limit = 0;
+  // Default: $TMPDIR or /tmp.
+  std::string spill_dir;
   // With a kState previous side: the export that state was built from, read again when columns
   // were removed since. Default: none (then the removed columns stay in the comparison, and
   // DiffStats::note says so).
@@ -76,8 +88,12 @@ class Differ {
   // Errors: bad input (kCorruption, located), drift refused by policy, sink errors.
   Status Run(Sink* sink);
 
-  // Writes the new export's state. REQUIRES: Run returned OK, request.build_state.
-  Status WriteState(const std::string& state_path);
+  // Makes the new state written by Run durable under request.state_path (fsync, rename).
+  // REQUIRES: Run returned OK, request.build_state.
+  Status CommitState();
+
+  // The number of key-digest partitions Run used (1: all in memory).
+  size_t partitions() const;
 
   const DiffStats& stats() const;
 

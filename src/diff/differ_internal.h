@@ -2,12 +2,15 @@
 #ifndef SNAPDELTA_DIFF_DIFFER_INTERNAL_H_
 #define SNAPDELTA_DIFF_DIFFER_INTERNAL_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "diff/differ.h"
 #include "diff/export_reader.h"
 #include "diff/key_table.h"
+#include "diff/spill.h"
+#include "diff/state_file.h"
 
 namespace snapdelta {
 
@@ -22,10 +25,46 @@ struct PreviousSide {
   uint64_t rows = 0;
 };
 
-// Reads the previous side's header (state meta or export header) and checks it against the new
-// export's schema (key columns, drift policy), then loads every row into `table`'s old side.
-Status LoadPrevious(const DiffRequest& request, const ExportSchema& new_schema, KeyTable* table,
-                    PreviousSide* previous, SchemaChange* change);
+// Loads the previous side (a state file or an export) into a KeyTable's old side, all at once
+// or one partition at a time (spill.h). An export loaded in partitions is first spilled.
+class PreviousLoader {
+ public:
+  PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema);
+  ~PreviousLoader();
+
+  // Reads the header (state meta or export header), checks it against the new export's schema
+  // (key columns, drift policy) and fills `previous` (but for its row count) and `change`.
+  Status Open(PreviousSide* previous, SchemaChange* change);
+  // Rows of the previous side: exact for a state, estimated from the size for an export.
+  uint64_t estimated_rows() const { return estimated_rows_; }
+  // Loads the rows of `partition` (of `partitions`) into `table`. REQUIRES: partitions loaded
+  // in increasing order, each once; `spill` set when partitions > 1.
+  Status LoadPartition(size_t partition, size_t partitions, const SpillDir* spill, KeyTable* table);
+
+ private:
+  Status OpenState(SchemaChange* change);
+  Status OpenExport(const std::string& path, SchemaChange* change);
+  Status LoadRows(RowSource* rows, size_t partitions, KeyTable* table);
+  Status LoadStatePartition(size_t partition, size_t partitions, KeyTable* table);
+
+  const DiffRequest& request_;
+  const ExportSchema& new_schema_;
+  PreviousSide* previous_ = nullptr;
+  uint64_t estimated_rows_ = 0;
+  std::unique_ptr<StateReader> state_;
+  std::unique_ptr<ExportReader> export_;
+  std::string export_path_;
+  std::unique_ptr<SpillWriter> spilled_;
+  // The state record read ahead that belongs to a later partition.
+  bool has_pending_ = false;
+  std::string pending_key_;
+  std::string pending_row_;
+  KeyDigest pending_digest_;
+  Fingerprint pending_fp_;
+};
+
+// Rows of an export estimated from its file size (an overestimate for typical files).
+uint64_t EstimateRows(const std::string& export_path);
 
 // "(id=5, region=eu)" for messages.
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key);

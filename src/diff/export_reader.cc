@@ -105,11 +105,6 @@ Status ExportReader::RowError(std::string_view what, int column_idx) const {
   return CorruptionError(message + ": " + std::string(what));
 }
 
-void ExportReader::EncodeRow(std::string* out) const {
-  out->clear();
-  for (const FieldValue& value : values_) AppendRowValue(out, value.value, value.is_null);
-}
-
 uint64_t FindFirstLineOfKey(const std::string& path, const TableOptions& options,
                             std::string_view key) {
   ExportReader reader;

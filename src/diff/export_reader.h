@@ -23,6 +23,7 @@
 #include "csv/csv_reader.h"
 #include "diff/fingerprint.h"
 #include "diff/row_batch.h"
+#include "diff/row_source.h"
 #include "diff/schema.h"
 #include "snapdelta/change.h"
 #include "snapdelta/options.h"
@@ -30,7 +31,7 @@
 
 namespace snapdelta {
 
-class ExportReader {
+class ExportReader : public RowSource {
  public:
   Status Open(const std::string& path, const TableOptions& options);
 
@@ -47,25 +48,23 @@ class ExportReader {
   const std::string& path() const { return path_; }
 
   // Reads the next row; *has_row is false at the end.
-  Status Next(bool* has_row);
+  Status Next(bool* has_row) override;
 
-  std::string_view key() const { return key_; }
-  const KeyDigest& key_digest() const { return key_digest_; }
+  std::string_view key() const override { return key_; }
+  const KeyDigest& key_digest() const override { return key_digest_; }
   // One per compared column, canonical order; kAbsent for empty or null values.
-  std::span<const uint64_t> value_hashes() const { return value_hashes_; }
-  const Fingerprint& fingerprint() const { return fingerprint_; }
+  std::span<const uint64_t> value_hashes() const override { return value_hashes_; }
+  const Fingerprint& fingerprint() const override { return fingerprint_; }
   // All values, header order.
-  std::span<const FieldValue> values() const { return values_; }
-  std::span<const FieldValue> key_values() const { return key_values_; }
-  // The row encoded for a state file or arena (see state_file.h).
-  void EncodeRow(std::string* out) const;
+  std::span<const FieldValue> values() const override { return values_; }
+  std::span<const FieldValue> key_values() const override { return key_values_; }
 
   // 1-based line where the current row starts, and its 1-based row number.
-  uint64_t line() const { return line_; }
-  uint64_t rows_read() const { return row_number_; }
+  uint64_t line() const override { return line_; }
+  uint64_t rows_read() const override { return row_number_; }
   uint64_t raw_bytes_consumed() const { return raw_bytes_; }
   // A located error for the current row ("<file>:<line>[:<column> (<name>)]: <what>").
-  Status RowError(std::string_view what, int column_idx = -1) const;
+  Status RowError(std::string_view what, int column_idx = -1) const override;
 
  private:
   // Makes row `row_idx` of the current batch the current row.

@@ -70,7 +70,7 @@ std::string_view Arena::Row(uint64_t ref, size_t hash_count) const {
   return std::string_view(in.data(), len);
 }
 
-KeyTable::KeyTable() { Resize(kInitialSlots); }
+KeyTable::KeyTable(int partition_bits) : partition_bits_(partition_bits) { Resize(kInitialSlots); }
 
 void KeyTable::Reserve(size_t keys) {
   size_t capacity = kInitialSlots;

@@ -69,7 +69,10 @@ struct alignas(64) KeyEntry {  // one cache line
 
 class KeyTable {
  public:
-  KeyTable();
+  // `partition_bits`: the top bits of digest.low shared by every key of this table (a spill
+  // partition's); they are skipped when choosing home slots, or all keys would crowd into one
+  // corner of the table.
+  explicit KeyTable(int partition_bits = 0);
 
   // Sizes the table for `keys` distinct keys without growing.
   void Reserve(size_t keys);
@@ -100,11 +103,14 @@ class KeyTable {
   size_t memory_bytes() const;
 
  private:
-  size_t HomeSlot(const KeyDigest& digest) const { return digest.low >> shift_; }
+  size_t HomeSlot(const KeyDigest& digest) const {
+    return (digest.low << partition_bits_) >> shift_;
+  }
   void Resize(size_t capacity);
 
   HugeArray<KeyEntry> entries_;
   size_t size_ = 0;
+  int partition_bits_ = 0;
   int shift_ = 64;  // 64 - log2(capacity)
   Arena old_arena_;
   Arena new_arena_;

@@ -1,11 +1,18 @@
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "base/fs.h"
 #include "diff/differ_internal.h"
+#include "diff/spill.h"
 #include "diff/state_file.h"
 
 namespace snapdelta {
 namespace {
+
+// Rows are estimated from a file's size as if each took this many bytes: about the smallest a
+// compressed export gets, so estimates err towards more rows (more partitions, never too few).
+constexpr uint64_t kMinBytesPerRow = 16;
 
 bool Contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -43,7 +50,7 @@ Status CheckDrift(const DiffRequest& request, const std::string& previous_name,
 Status AddOldRow(const DiffRequest& request, const std::string& source, std::string_view key,
                  const KeyDigest& digest, const Fingerprint& fp, std::span<const uint64_t> hashes,
                  bool with_row, std::string_view row, KeyTable* table, PreviousSide* previous,
-                 const ExportReader* reader) {
+                 const RowSource* reader) {
   bool inserted = false;
   size_t entry_idx = table->FindOrInsert(digest, &inserted);
   if (!inserted) {
@@ -81,76 +88,6 @@ std::vector<uint64_t> HashesFromRow(std::string_view row, const std::vector<std:
   return hashes;
 }
 
-Status LoadExport(const DiffRequest& request, const std::string& path,
-                  const ExportSchema& new_schema, KeyTable* table, PreviousSide* previous,
-                  SchemaChange* change);
-
-Status LoadState(const DiffRequest& request, const ExportSchema& new_schema, KeyTable* table,
-                 PreviousSide* previous, SchemaChange* change) {
-  const std::string& path = request.previous.path;
-  StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path));
-  const StateMeta meta = reader.meta();
-  RETURN_IF_ERROR(
-      CheckDrift(request, "the previous export", meta.key, meta.columns, new_schema, change));
-  std::vector<std::string> kept = StillCompared(meta.compared, new_schema.compared_names);
-  if (kept.size() != meta.compared.size()) {
-    // The state's fingerprints cover columns no longer compared: compare against the export the
-    // state was built from, on the columns still compared.
-    if (!request.previous_export.empty() && PathExists(request.previous_export)) {
-      return LoadExport(request, request.previous_export, new_schema, table, previous, change);
-    }
-    previous->note =
-        "the previous export is no longer in the landing zone, so rows were "
-        "compared including the removed columns";
-  }
-  previous->columns = meta.columns;
-  previous->key = meta.key;
-  previous->compared = meta.compared;
-  previous->has_rows = meta.before_images;
-  previous->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
-  table->Reserve(reader.record_count());
-  for (;;) {
-    bool has_record = false;
-    std::string_view key, row;
-    Fingerprint fp;
-    RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row));
-    if (!has_record) break;
-    std::vector<uint64_t> hashes;
-    if (previous->has_hashes) hashes = HashesFromRow(row, meta.columns, meta.compared);
-    RETURN_IF_ERROR(AddOldRow(request, path, key, DigestKey(key), fp, hashes, previous->has_rows,
-                              row, table, previous, nullptr));
-  }
-  return Status::OK();
-}
-
-Status LoadExport(const DiffRequest& request, const std::string& path,
-                  const ExportSchema& new_schema, KeyTable* table, PreviousSide* previous,
-                  SchemaChange* change) {
-  ExportReader reader;
-  RETURN_IF_ERROR(reader.Open(path, request.options));
-  reader.SetPrefetch([table](const KeyDigest& digest) { table->Prefetch(digest); });
-  RETURN_IF_ERROR(CheckDrift(request, path, reader.schema().key_names, reader.schema().columns,
-                             new_schema, change));
-  reader.RestrictComparison(new_schema.compared_names);
-  previous->columns = reader.schema().columns;
-  previous->key = reader.schema().key_names;
-  previous->compared = reader.schema().compared_names;
-  previous->has_hashes = true;
-  previous->has_rows = request.options.before_images;
-  std::string row;
-  for (;;) {
-    bool has_row = false;
-    RETURN_IF_ERROR(reader.Next(&has_row));
-    if (!has_row) break;
-    if (previous->has_rows) reader.EncodeRow(&row);
-    RETURN_IF_ERROR(AddOldRow(request, path, reader.key(), reader.key_digest(),
-                              reader.fingerprint(), reader.value_hashes(), previous->has_rows, row,
-                              table, previous, &reader));
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key) {
@@ -164,18 +101,136 @@ std::string DescribeKey(const std::vector<std::string>& names, std::string_view 
   return out + ")";
 }
 
-Status LoadPrevious(const DiffRequest& request, const ExportSchema& new_schema, KeyTable* table,
-                    PreviousSide* previous, SchemaChange* change) {
-  switch (request.previous.kind) {
+PreviousLoader::PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema)
+    : request_(request), new_schema_(new_schema) {}
+
+PreviousLoader::~PreviousLoader() = default;
+
+Status PreviousLoader::Open(PreviousSide* previous, SchemaChange* change) {
+  previous_ = previous;
+  switch (request_.previous.kind) {
     case PreviousExport::Kind::kNone:
-      previous->key = new_schema.key_names;
+      previous->key = new_schema_.key_names;
       return Status::OK();
     case PreviousExport::Kind::kState:
-      return LoadState(request, new_schema, table, previous, change);
+      return OpenState(change);
     case PreviousExport::Kind::kExport:
-      return LoadExport(request, request.previous.path, new_schema, table, previous, change);
+      return OpenExport(request_.previous.path, change);
   }
   return Status::OK();
+}
+
+Status PreviousLoader::OpenState(SchemaChange* change) {
+  const std::string& path = request_.previous.path;
+  state_ = std::make_unique<StateReader>();
+  RETURN_IF_ERROR(state_->Open(path));
+  const StateMeta& meta = state_->meta();
+  RETURN_IF_ERROR(
+      CheckDrift(request_, "the previous export", meta.key, meta.columns, new_schema_, change));
+  std::vector<std::string> kept = StillCompared(meta.compared, new_schema_.compared_names);
+  if (kept.size() != meta.compared.size()) {
+    // The state's fingerprints cover columns no longer compared: compare against the export the
+    // state was built from, on the columns still compared.
+    if (!request_.previous_export.empty() && PathExists(request_.previous_export)) {
+      state_.reset();
+      return OpenExport(request_.previous_export, change);
+    }
+    previous_->note =
+        "the previous export is no longer in the landing zone, so rows were "
+        "compared including the removed columns";
+  }
+  previous_->columns = meta.columns;
+  previous_->key = meta.key;
+  previous_->compared = meta.compared;
+  previous_->has_rows = meta.before_images;
+  previous_->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
+  estimated_rows_ = state_->record_count();
+  return Status::OK();
+}
+
+Status PreviousLoader::OpenExport(const std::string& path, SchemaChange* change) {
+  export_path_ = path;
+  export_ = std::make_unique<ExportReader>();
+  RETURN_IF_ERROR(export_->Open(path, request_.options));
+  RETURN_IF_ERROR(CheckDrift(request_, path, export_->schema().key_names, export_->schema().columns,
+                             new_schema_, change));
+  export_->RestrictComparison(new_schema_.compared_names);
+  previous_->columns = export_->schema().columns;
+  previous_->key = export_->schema().key_names;
+  previous_->compared = export_->schema().compared_names;
+  previous_->has_hashes = true;
+  previous_->has_rows = request_.options.before_images;
+  estimated_rows_ = EstimateRows(path);
+  return Status::OK();
+}
+
+Status PreviousLoader::LoadPartition(size_t partition, size_t partitions, const SpillDir* spill,
+                                     KeyTable* table) {
+  if (state_ != nullptr) return LoadStatePartition(partition, partitions, table);
+  if (export_ == nullptr) return Status::OK();
+  if (partitions == 1) return LoadRows(export_.get(), partitions, table);
+  if (spilled_ == nullptr) {
+    spilled_ = std::make_unique<SpillWriter>();
+    RETURN_IF_ERROR(spilled_->Open(*spill, "old-", partitions));
+    for (;;) {
+      bool has_row = false;
+      RETURN_IF_ERROR(export_->Next(&has_row));
+      if (!has_row) break;
+      RETURN_IF_ERROR(spilled_->Add(*export_));
+    }
+    RETURN_IF_ERROR(spilled_->Close());
+  }
+  SpillReader rows(spilled_->PathOf(partition), export_path_, &export_->schema());
+  RETURN_IF_ERROR(rows.Open());
+  table->Reserve(spilled_->rows_written(partition));
+  return LoadRows(&rows, partitions, table);
+}
+
+Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* table) {
+  if (partitions == 1) {
+    export_->SetPrefetch([table](const KeyDigest& digest) { table->Prefetch(digest); });
+  }
+  std::string row;
+  for (;;) {
+    bool has_row = false;
+    RETURN_IF_ERROR(rows->Next(&has_row));
+    if (!has_row) break;
+    if (previous_->has_rows) rows->EncodeRow(&row);
+    RETURN_IF_ERROR(AddOldRow(request_, export_path_, rows->key(), rows->key_digest(),
+                              rows->fingerprint(), rows->value_hashes(), previous_->has_rows, row,
+                              table, previous_, rows));
+  }
+  return Status::OK();
+}
+
+Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, KeyTable* table) {
+  const StateMeta& meta = state_->meta();
+  table->Reserve(estimated_rows_ / partitions + estimated_rows_ / partitions / 8);
+  for (;;) {
+    if (!has_pending_) {
+      bool has_record = false;
+      std::string_view key, row;
+      RETURN_IF_ERROR(state_->Next(&has_record, &key, &pending_fp_, &row));
+      if (!has_record) return Status::OK();
+      pending_key_.assign(key);
+      pending_row_.assign(row);
+      pending_digest_ = DigestKey(key);
+      has_pending_ = true;
+    }
+    if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
+    has_pending_ = false;
+    std::vector<uint64_t> hashes;
+    if (previous_->has_hashes) hashes = HashesFromRow(pending_row_, meta.columns, meta.compared);
+    RETURN_IF_ERROR(AddOldRow(request_, request_.previous.path, pending_key_, pending_digest_,
+                              pending_fp_, hashes, previous_->has_rows, pending_row_, table,
+                              previous_, nullptr));
+  }
+}
+
+uint64_t EstimateRows(const std::string& export_path) {
+  struct stat st;
+  if (::stat(export_path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_size) / kMinBytesPerRow;
 }
 
 }  // namespace snapdelta

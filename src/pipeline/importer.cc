@@ -99,10 +99,14 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   std::string version_dir =
       options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version;
   std::string state_dir = StateDir(options.home, record.tenant, record.table);
+  std::string state_file = record.version + std::string(kStateSuffix);
   DiffRequest request;
   request.new_path = version_dir + "/" + record.file;
   request.options = options.config.ForTable(record.table);
   request.build_state = true;
+  request.state_path = state_dir + "/" + state_file;
+  request.memory_limit = options.memory_limit;
+  request.spill_dir = options.spill_dir;
   if (options.on_progress) {
     request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
   }
@@ -110,7 +114,6 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
     ASSIGN_OR_RETURN(request.previous_export, CommittedExportPath(registry, options, *table));
   }
-  std::string state_file = record.version + std::string(kStateSuffix);
 
   Differ differ(request);
   ImportIdentity identity{record.tenant, record.table, record.version};
@@ -122,7 +125,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     }
     RETURN_IF_ERROR(context.sink->Begin(identity));
     RETURN_IF_ERROR(differ.Run(context.sink));
-    RETURN_IF_ERROR(differ.WriteState(state_dir + "/" + state_file));
+    RETURN_IF_ERROR(differ.CommitState());
     CrashPoint("import.after_state");
     return context.sink->Finish();
   };
