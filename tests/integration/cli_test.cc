@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -190,6 +191,57 @@ TEST_F(Cli, StopsComparingARemovedColumnByReadingThePreviousExportAgain) {
   EXPECT_EQ(events[0]["op"], "UPDATE");
   EXPECT_EQ(events[0]["key"]["id"], "2");
   EXPECT_EQ(Status(home_).back()["note"], "schema change: removed columns [gone]");
+}
+
+TEST_F(Cli, SpillsUnderAMemoryLimitWithTheSameEventsAndStateAsInMemory) {
+  TempDir chain("snapdelta-cli-chain");
+  CommandResult gen =
+      RunCommand({GenBin().string(), chain.path().string(), "--rows", "20000", "--exports", "3",
+                  "--gzip", "--nasty", "--composite-key", "--landing", "acme/orders"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
+  WriteFile(tmp_ / "config.toml", "[tables.orders]\nkey = [\"region\", \"id\"]\n");
+  auto import_all = [&](const fs::path& home, const std::vector<std::string>& extra) {
+    for (const char* version : {"v0001", "v0002", "v0003"}) {
+      CopyTree(chain / "acme" / "orders" / version,
+               tmp_ / home.filename() / "landing" / "acme" / "orders" / version);
+      std::vector<std::string> args = {"run",
+                                       "--landing",
+                                       (tmp_ / home.filename() / "landing").string(),
+                                       "--home",
+                                       home.string(),
+                                       "--config",
+                                       (tmp_ / "config.toml").string()};
+      args.insert(args.end(), extra.begin(), extra.end());
+      CommandResult run = RunSnapdelta(args);
+      ASSERT_EQ(run.exit_code, 0) << run.Describe();
+    }
+  };
+  fs::path memory_home = tmp_ / "memory", spill_home = tmp_ / "spill";
+  import_all(memory_home, {});
+  import_all(spill_home, {"--memory-limit", "1MB", "--spill-dir", tmp_.path().string()});
+  for (const char* version : {"v0001", "v0002", "v0003"}) {
+    SCOPED_TRACE(version);
+    std::string name = std::string(version) + ".jsonl";
+    auto without_ids = [](const fs::path& file) {
+      std::multiset<std::string> events;
+      for (nlohmann::json event : ReadJsonLines(file)) {
+        event.erase("id");
+        event.erase("seq");
+        events.insert(event.dump());
+      }
+      return events;
+    };
+    std::multiset<std::string> in_memory =
+        without_ids(memory_home / "changes" / "acme" / "orders" / name);
+    EXPECT_FALSE(in_memory.empty());
+    EXPECT_EQ(in_memory, without_ids(spill_home / "changes" / "acme" / "orders" / name));
+  }
+  EXPECT_EQ(ReadFile(memory_home / "state" / "acme" / "orders" / "v0003.state"),
+            ReadFile(spill_home / "state" / "acme" / "orders" / "v0003.state"));
+  for (const auto& entry : fs::directory_iterator(tmp_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find("snapdelta-spill"), std::string::npos)
+        << "spill folder left behind: " << entry.path();
+  }
 }
 
 TEST_F(Cli, TwoProcessesSharingAHomeImportEachExportExactlyOnce) {
