@@ -230,7 +230,7 @@ for rows in $ROWS_LIST; do
 done
 
 # --- Optional: bounded memory (BENCH_SPILL=1) ---------------------------------------------------
-# `snapdelta diff --memory-limit` on a pair too big to hold, spilling sorted runs to disk; the
+# `snapdelta diff --memory-limit` on a pair too big to hold, spilling key-digest partitions; the
 # target is a peak RSS under the limit plus 20%. Off by default: the 20M-row pair takes ~1 GB of
 # disk and minutes to generate. Skipped with a note while the binary has no --memory-limit.
 spill_lines=()

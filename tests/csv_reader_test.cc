@@ -32,27 +32,7 @@ using Rows = std::vector<std::vector<std::string>>;
 
 // In-memory source named "orders.csv", returning at most `max_chunk` bytes per Read; fails with
 // kIOError after `fail_after` bytes.
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(std::string data, size_t max_chunk = SIZE_MAX, size_t fail_after = SIZE_MAX)
-      : data_(std::move(data)), max_chunk_(max_chunk), fail_after_(fail_after) {}
-  StatusOr<size_t> Read(char* buf, size_t capacity) override {
-    if (pos_ >= fail_after_) return IOError("orders.csv: disk on fire");
-    const size_t n = std::min({capacity, max_chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  const std::string& name() const override { return name_; }
-  uint64_t raw_bytes_consumed() const override { return pos_; }
-
- private:
-  std::string data_;
-  size_t max_chunk_;
-  size_t fail_after_;
-  size_t pos_ = 0;
-  std::string name_ = "orders.csv";
-};
+using testing::StringSource;
 
 struct Parsed {
   Status status;

@@ -47,25 +47,10 @@ class TempDir {
   std::string path_;
 };
 
-// In-memory source returning at most `max_chunk` bytes per Read.
-class StringSource : public ByteSource {
- public:
+// The shared in-memory source, named like a gzip export.
+struct StringSource : testing::StringSource {
   explicit StringSource(std::string data, size_t max_chunk = SIZE_MAX)
-      : data_(std::move(data)), max_chunk_(max_chunk) {}
-  StatusOr<size_t> Read(char* buf, size_t capacity) override {
-    const size_t n = std::min({capacity, max_chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  const std::string& name() const override { return name_; }
-  uint64_t raw_bytes_consumed() const override { return pos_; }
-
- private:
-  std::string data_;
-  size_t max_chunk_;
-  size_t pos_ = 0;
-  std::string name_ = "export.csv.gz";
+      : testing::StringSource(std::move(data), max_chunk, SIZE_MAX, "export.csv.gz") {}
 };
 
 // Compressible text with some randomness, so deflate emits several blocks.

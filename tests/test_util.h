@@ -2,13 +2,20 @@
 #ifndef SNAPDELTA_TESTS_TEST_UTIL_H_
 #define SNAPDELTA_TESTS_TEST_UTIL_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
 
+#include "snapdelta/source.h"
+
 namespace snapdelta::testing {
+
+using snapdelta::ByteSource;
 
 class ScratchDir {
  public:
@@ -33,6 +40,34 @@ class ScratchDir {
 
  private:
   std::string path_;
+};
+
+// An in-memory ByteSource that returns at most `max_chunk` bytes per Read and fails with an
+// I/O error once `fail_after` bytes were read.
+class StringSource : public ByteSource {
+ public:
+  explicit StringSource(std::string data, size_t max_chunk = SIZE_MAX, size_t fail_after = SIZE_MAX,
+                        std::string name = "orders.csv")
+      : data_(std::move(data)),
+        max_chunk_(max_chunk),
+        fail_after_(fail_after),
+        name_(std::move(name)) {}
+  StatusOr<size_t> Read(char* buf, size_t capacity) override {
+    if (pos_ >= fail_after_) return IOError(name_ + ": disk on fire");
+    const size_t n = std::min({capacity, max_chunk_, data_.size() - pos_});
+    std::memcpy(buf, data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  const std::string& name() const override { return name_; }
+  uint64_t raw_bytes_consumed() const override { return pos_; }
+
+ private:
+  std::string data_;
+  size_t max_chunk_;
+  size_t fail_after_;
+  std::string name_;
+  size_t pos_ = 0;
 };
 
 // `data` as one gzip member (zlib deflate at `level`).

@@ -97,12 +97,7 @@ void ExportReader::SelectRow(size_t row_idx) {
 }
 
 Status ExportReader::RowError(std::string_view what, int column_idx) const {
-  std::string message = path_ + ":" + std::to_string(line_);
-  if (column_idx >= 0) {
-    message += ":" + std::to_string(column_idx + 1) + " (" +
-               schema_.columns[static_cast<size_t>(column_idx)] + ")";
-  }
-  return CorruptionError(message + ": " + std::string(what));
+  return LocatedRowError(path_, line_, schema_.columns, column_idx, what);
 }
 
 uint64_t FindFirstLineOfKey(const std::string& path, const TableOptions& options,

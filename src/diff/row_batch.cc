@@ -28,56 +28,24 @@ void RowBatch::Clear() {
   error = Status::OK();
 }
 
+namespace {
+
+std::vector<std::unique_ptr<RowBatch>> MakeBatches() {
+  std::vector<std::unique_ptr<RowBatch>> batches;
+  for (size_t i = 0; i < kBatchesInFlight; ++i) batches.push_back(std::make_unique<RowBatch>());
+  return batches;
+}
+
+}  // namespace
+
 BatchProducer::BatchProducer(CsvReader* reader, const ExportSchema* schema,
                              const TableOptions* options)
-    : reader_(reader), schema_(schema), options_(options) {
-  for (size_t i = 0; i < kBatchesInFlight; ++i) free_.push_back(std::make_unique<RowBatch>());
-  thread_ = std::thread([this] { Produce(); });
-}
+    : reader_(reader),
+      schema_(schema),
+      options_(options),
+      producer_(MakeBatches(), [this](RowBatch* batch) { return Fill(batch); }) {}
 
-BatchProducer::~BatchProducer() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  changed_.notify_all();
-  thread_.join();
-}
-
-const RowBatch* BatchProducer::Next() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (current_ != nullptr) {
-    free_.push_back(std::move(current_));
-    changed_.notify_all();
-  }
-  changed_.wait(lock, [this] { return !ready_.empty(); });
-  current_ = std::move(ready_.front());
-  ready_.pop_front();
-  return current_.get();
-}
-
-void BatchProducer::Produce() {
-  for (;;) {
-    std::unique_ptr<RowBatch> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stop_ || !free_.empty(); });
-      if (stop_) return;
-      batch = std::move(free_.front());
-      free_.pop_front();
-    }
-    Fill(batch.get());
-    bool last = batch->end || !batch->error.ok();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ready_.push_back(std::move(batch));
-    }
-    changed_.notify_all();
-    if (last) return;
-  }
-}
-
-void BatchProducer::Fill(RowBatch* batch) {
+bool BatchProducer::Fill(RowBatch* batch) {
   batch->Clear();
   while (batch->rows < kBatchRows) {
     bool has_record = false;
@@ -93,6 +61,7 @@ void BatchProducer::Fill(RowBatch* batch) {
     }
   }
   batch->raw_bytes = reader_->raw_bytes_consumed();
+  return batch->end || !batch->error.ok();
 }
 
 Status BatchProducer::AddRow(RowBatch* batch) {

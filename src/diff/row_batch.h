@@ -11,15 +11,12 @@
 #ifndef SNAPDELTA_DIFF_ROW_BATCH_H_
 #define SNAPDELTA_DIFF_ROW_BATCH_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/producer_thread.h"
 #include "csv/csv_reader.h"
 #include "diff/fingerprint.h"
 #include "diff/schema.h"
@@ -51,29 +48,20 @@ struct RowBatch {
 class BatchProducer {
  public:
   BatchProducer(CsvReader* reader, const ExportSchema* schema, const TableOptions* options);
-  ~BatchProducer();
-  BatchProducer(const BatchProducer&) = delete;
-  BatchProducer& operator=(const BatchProducer&) = delete;
 
   // The next batch, in order; blocks until it is read. The batch returned by the previous call
   // is recycled. After a batch with `end` or a non-OK `error`, there are no more.
-  const RowBatch* Next();
+  const RowBatch* Next() { return producer_.Next(); }
 
  private:
-  void Produce();
-  void Fill(RowBatch* batch);
+  // Fills `batch`; true when it is the last (the input ended or failed).
+  bool Fill(RowBatch* batch);
   Status AddRow(RowBatch* batch);
 
   CsvReader* reader_;
   const ExportSchema* schema_;
   const TableOptions* options_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<RowBatch>> free_;   // guarded by mutex_
-  std::deque<std::unique_ptr<RowBatch>> ready_;  // guarded by mutex_
-  bool stop_ = false;                            // guarded by mutex_
-  std::unique_ptr<RowBatch> current_;            // consumer side
-  std::thread thread_;
+  ProducerThread<RowBatch> producer_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace snapdelta

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "diff/fingerprint.h"
 #include "snapdelta/change.h"
@@ -41,6 +42,12 @@ class RowSource {
   // The row's values encoded as in a state file (see state_file.h).
   void EncodeRow(std::string* out) const;
 };
+
+// The located error of RowSource::RowError, as kCorruption:
+// "<file>:<line>[:<column> (<name>)]: <what>" (column 1-based, named from `columns`).
+Status LocatedRowError(const std::string& file, uint64_t line,
+                       const std::vector<std::string>& columns, int column_idx,
+                       std::string_view what);
 
 }  // namespace snapdelta
 

@@ -18,11 +18,6 @@ constexpr size_t kSpillBufferBytes = 256 << 10;
 
 }  // namespace
 
-void RowSource::EncodeRow(std::string* out) const {
-  out->clear();
-  for (const FieldValue& value : values()) AppendRowValue(out, value.value, value.is_null);
-}
-
 SpillDir::~SpillDir() {
   if (path_.empty()) return;
   std::error_code ignored;
@@ -156,12 +151,7 @@ Status SpillReader::Next(bool* has_row) {
 }
 
 Status SpillReader::RowError(std::string_view what, int column_idx) const {
-  std::string message = export_path_ + ":" + std::to_string(line_);
-  if (column_idx >= 0) {
-    message += ":" + std::to_string(column_idx + 1) + " (" +
-               schema_->columns[static_cast<size_t>(column_idx)] + ")";
-  }
-  return CorruptionError(message + ": " + std::string(what));
+  return LocatedRowError(export_path_, line_, schema_->columns, column_idx, what);
 }
 
 }  // namespace snapdelta

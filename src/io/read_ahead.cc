@@ -1,11 +1,10 @@
 #include "io/read_ahead.h"
 
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <thread>
+#include <memory>
 #include <vector>
+
+#include "base/producer_thread.h"
 
 namespace snapdelta {
 namespace {
@@ -18,37 +17,30 @@ struct Chunk {
   bool end = false;        // the inner source ended after `size` bytes
 };
 
+std::vector<std::unique_ptr<Chunk>> MakeChunks(size_t chunk_bytes, size_t chunk_count) {
+  std::vector<std::unique_ptr<Chunk>> chunks;
+  for (size_t i = 0; i < chunk_count; ++i) {
+    chunks.push_back(std::make_unique<Chunk>());
+    chunks.back()->data.resize(chunk_bytes);
+  }
+  return chunks;
+}
+
 class ReadAheadSource : public ByteSource {
  public:
   ReadAheadSource(std::unique_ptr<ByteSource> inner, size_t chunk_bytes, size_t chunk_count)
-      : inner_(std::move(inner)), name_(inner_->name()) {
-    for (size_t i = 0; i < chunk_count; ++i) {
-      free_.push_back(std::make_unique<Chunk>());
-      free_.back()->data.resize(chunk_bytes);
-    }
-    thread_ = std::thread([this] { Produce(); });
-  }
-
-  ~ReadAheadSource() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
-  }
+      : inner_(std::move(inner)),
+        name_(inner_->name()),
+        producer_(MakeChunks(chunk_bytes, chunk_count),
+                  [this](Chunk* chunk) { return Fill(chunk); }) {}
 
   StatusOr<size_t> Read(char* buf, size_t capacity) override {
     while (current_ == nullptr || offset_ == current_->size) {
       if (current_ != nullptr) {
         if (!current_->status.ok()) return current_->status;
         if (current_->end) return size_t{0};
-        Recycle();
       }
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return !ready_.empty(); });
-      current_ = std::move(ready_.front());
-      ready_.pop_front();
+      current_ = producer_.Next();
       offset_ = 0;
       raw_bytes_ = current_->raw_bytes;
     }
@@ -62,38 +54,10 @@ class ReadAheadSource : public ByteSource {
   uint64_t raw_bytes_consumed() const override { return raw_bytes_; }
 
  private:
-  void Recycle() {
-    current_->size = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      free_.push_back(std::move(current_));
-    }
-    changed_.notify_all();
-  }
-
-  // Fills free chunks until the inner source ends or fails, or the reader goes away.
-  void Produce() {
-    for (;;) {
-      std::unique_ptr<Chunk> chunk;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [this] { return stop_ || !free_.empty(); });
-        if (stop_) return;
-        chunk = std::move(free_.front());
-        free_.pop_front();
-      }
-      bool last = Fill(chunk.get());
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        ready_.push_back(std::move(chunk));
-      }
-      changed_.notify_all();
-      if (last) return;
-    }
-  }
-
-  // Returns true when the inner source is done (ended or failed).
+  // Fills a chunk from the inner source (on the producer thread); true when the inner source is
+  // done (ended or failed).
   bool Fill(Chunk* chunk) {
+    chunk->size = 0;
     while (chunk->size < chunk->data.size()) {
       StatusOr<size_t> n =
           inner_->Read(chunk->data.data() + chunk->size, chunk->data.size() - chunk->size);
@@ -111,17 +75,12 @@ class ReadAheadSource : public ByteSource {
     return chunk->end || !chunk->status.ok();
   }
 
-  std::unique_ptr<ByteSource> inner_;  // used by the background thread only
+  std::unique_ptr<ByteSource> inner_;  // used by the producer thread only
   const std::string name_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<Chunk>> free_;   // guarded by mutex_
-  std::deque<std::unique_ptr<Chunk>> ready_;  // guarded by mutex_
-  bool stop_ = false;                         // guarded by mutex_
-  std::unique_ptr<Chunk> current_;            // reader side
-  size_t offset_ = 0;                         // reader side
-  uint64_t raw_bytes_ = 0;                    // reader side
+  Chunk* current_ = nullptr;        // reader side
+  size_t offset_ = 0;               // reader side
+  uint64_t raw_bytes_ = 0;          // reader side
+  ProducerThread<Chunk> producer_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace
