@@ -50,18 +50,6 @@ class ExportReader : public RowSource {
   // Reads the next row; *has_row is false at the end.
   Status Next(bool* has_row) override;
 
-  std::string_view key() const override { return key_; }
-  const KeyDigest& key_digest() const override { return key_digest_; }
-  // One per compared column, canonical order; kAbsent for empty or null values.
-  std::span<const uint64_t> value_hashes() const override { return value_hashes_; }
-  const Fingerprint& fingerprint() const override { return fingerprint_; }
-  // All values, header order.
-  std::span<const FieldValue> values() const override { return values_; }
-  std::span<const FieldValue> key_values() const override { return key_values_; }
-
-  // 1-based line where the current row starts, and its 1-based row number.
-  uint64_t line() const override { return line_; }
-  uint64_t rows_read() const override { return row_number_; }
   uint64_t raw_bytes_consumed() const { return raw_bytes_; }
   // A located error for the current row ("<file>:<line>[:<column> (<name>)]: <what>").
   Status RowError(std::string_view what, int column_idx = -1) const override;
@@ -79,14 +67,6 @@ class ExportReader : public RowSource {
   std::unique_ptr<BatchProducer> producer_;  // started by the first Next()
   const RowBatch* batch_ = nullptr;
   size_t batch_pos_ = 0;
-  std::string_view key_;
-  KeyDigest key_digest_;
-  std::vector<uint64_t> value_hashes_;
-  Fingerprint fingerprint_;
-  std::vector<FieldValue> values_;
-  std::vector<FieldValue> key_values_;
-  uint64_t line_ = 0;
-  uint64_t row_number_ = 0;
   uint64_t raw_bytes_ = 0;
 };
 

@@ -24,23 +24,34 @@ class RowSource {
 
   // Reads the next row; *has_row is false at the end.
   virtual Status Next(bool* has_row) = 0;
-
-  virtual std::string_view key() const = 0;
-  virtual const KeyDigest& key_digest() const = 0;
-  // One per compared column, canonical order; kAbsent for empty or null values.
-  virtual std::span<const uint64_t> value_hashes() const = 0;
-  virtual const Fingerprint& fingerprint() const = 0;
-  // All values, header order.
-  virtual std::span<const FieldValue> values() const = 0;
-  virtual std::span<const FieldValue> key_values() const = 0;
-  // 1-based line of the export where the row starts, and its 1-based row number.
-  virtual uint64_t line() const = 0;
-  virtual uint64_t rows_read() const = 0;
   // A located error for the current row ("<export>:<line>[:<column> (<name>)]: <what>").
   virtual Status RowError(std::string_view what, int column_idx = -1) const = 0;
 
+  std::string_view key() const { return key_; }
+  const KeyDigest& key_digest() const { return key_digest_; }
+  // One per compared column, canonical order; kAbsent for empty or null values.
+  std::span<const uint64_t> value_hashes() const { return value_hashes_; }
+  const Fingerprint& fingerprint() const { return fingerprint_; }
+  // All values, header order.
+  std::span<const FieldValue> values() const { return values_; }
+  std::span<const FieldValue> key_values() const { return key_values_; }
+  // 1-based line of the export where the row starts, and its 1-based row number.
+  uint64_t line() const { return line_; }
+  uint64_t rows_read() const { return row_number_; }
+
   // The row's values encoded as in a state file (see state_file.h).
   void EncodeRow(std::string* out) const;
+
+ protected:
+  // The current row, set by Next() of the implementation.
+  std::string_view key_;
+  KeyDigest key_digest_;
+  std::vector<uint64_t> value_hashes_;
+  Fingerprint fingerprint_;
+  std::vector<FieldValue> values_;
+  std::vector<FieldValue> key_values_;
+  uint64_t line_ = 0;
+  uint64_t row_number_ = 0;
 };
 
 // The located error of RowSource::RowError, as kCorruption:

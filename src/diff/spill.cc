@@ -131,7 +131,7 @@ Status SpillReader::Next(bool* has_row) {
   std::string_view in(record_);
   std::string_view row;
   if (!GetVarint64(&in, &row_number_) || !GetVarint64(&in, &line_) ||
-      !GetFixed64(&in, &digest_.low) || !GetFixed64(&in, &digest_.high) ||
+      !GetFixed64(&in, &key_digest_.low) || !GetFixed64(&in, &key_digest_.high) ||
       !GetFixed64(&in, &fingerprint_.low) || !GetFixed64(&in, &fingerprint_.high) ||
       !GetLengthPrefixed(&in, &key_) || !GetLengthPrefixed(&in, &row) ||
       !DecodeRow(row, values_.size(), &texts_, &nulls_)) {

@@ -80,14 +80,6 @@ class SpillReader : public RowSource {
   Status Open();
   Status Next(bool* has_row) override;
 
-  std::string_view key() const override { return key_; }
-  const KeyDigest& key_digest() const override { return digest_; }
-  std::span<const uint64_t> value_hashes() const override { return value_hashes_; }
-  const Fingerprint& fingerprint() const override { return fingerprint_; }
-  std::span<const FieldValue> values() const override { return values_; }
-  std::span<const FieldValue> key_values() const override { return key_values_; }
-  uint64_t line() const override { return line_; }
-  uint64_t rows_read() const override { return row_number_; }
   Status RowError(std::string_view what, int column_idx = -1) const override;
 
  private:
@@ -98,16 +90,8 @@ class SpillReader : public RowSource {
   const ExportSchema* schema_;
   std::FILE* file_ = nullptr;
   std::string record_;
-  std::string_view key_;
-  KeyDigest digest_;
-  Fingerprint fingerprint_;
-  uint64_t line_ = 0;
-  uint64_t row_number_ = 0;
   std::vector<std::string_view> texts_;
   std::vector<bool> nulls_;
-  std::vector<FieldValue> values_;
-  std::vector<FieldValue> key_values_;
-  std::vector<uint64_t> value_hashes_;
 };
 
 }  // namespace snapdelta
