@@ -16,6 +16,8 @@ namespace {
 // Progress is reported every this many rows (a power of two): often enough for a terminal,
 // rare enough to cost nothing.
 constexpr uint64_t kProgressEveryRows = 1 << 16;
+// After this many rows of a first export, its row count is extrapolated to size the table.
+constexpr uint64_t kSizingSampleRows = 1 << 16;
 // Records written in digest order are fetched from the arena this many records ahead.
 constexpr size_t kPrefetchAhead = 16;
 // Memory model for choosing partitions: a key costs a table slot at load <= 1/2 (2 x 64 bytes)
@@ -209,7 +211,14 @@ class Differ::Impl {
       bool has_row = false;
       RETURN_IF_ERROR(rows->Next(&has_row));
       if (!has_row) break;
-      if (rows == &reader_) ReportProgress(reader_);
+      if (rows == &reader_) {
+        ReportProgress(reader_);
+        // Without a previous side every row is a new key: size the table once, early.
+        if (request_.previous.kind == PreviousExport::Kind::kNone &&
+            reader_.rows_read() == kSizingSampleRows) {
+          table_.Reserve(reader_.EstimateTotalRows() * 105 / 100);
+        }
+      }
       if (IsEarlierOccurrence(*rows)) {
         ++stats_.duplicates_skipped;
         continue;

@@ -1,5 +1,7 @@
 #include "diff/export_reader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "diff/state_file.h"
@@ -17,6 +19,8 @@ Status ExportReader::Open(const std::string& path, const TableOptions& options) 
   path_ = path;
   options_ = options;
   ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, OpenExport(path));
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) file_size_ = static_cast<uint64_t>(st.st_size);
   CsvOptions csv_options;
   csv_options.delimiter = options.delimiter;
   reader_ = std::make_unique<CsvReader>(std::move(source), csv_options);
@@ -94,6 +98,12 @@ void ExportReader::SelectRow(size_t row_idx) {
   fingerprint_ = batch.fingerprints[row_idx];
   line_ = batch.lines[row_idx];
   row_number_ = batch.row_numbers[row_idx];
+}
+
+uint64_t ExportReader::EstimateTotalRows() const {
+  if (raw_bytes_ == 0 || row_number_ == 0) return 0;
+  return static_cast<uint64_t>(static_cast<double>(row_number_) * static_cast<double>(file_size_) /
+                               static_cast<double>(raw_bytes_));
 }
 
 Status ExportReader::RowError(std::string_view what, int column_idx) const {

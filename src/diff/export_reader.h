@@ -51,6 +51,9 @@ class ExportReader : public RowSource {
   Status Next(bool* has_row) override;
 
   uint64_t raw_bytes_consumed() const { return raw_bytes_; }
+  // The export's row count extrapolated from the rows read so far and the share of the file
+  // they took (0 before any row). Good to a few percent once some 10^4 rows are read.
+  uint64_t EstimateTotalRows() const;
   // A located error for the current row ("<file>:<line>[:<column> (<name>)]: <what>").
   Status RowError(std::string_view what, int column_idx = -1) const override;
 
@@ -68,6 +71,7 @@ class ExportReader : public RowSource {
   const RowBatch* batch_ = nullptr;
   size_t batch_pos_ = 0;
   uint64_t raw_bytes_ = 0;
+  uint64_t file_size_ = 0;
 };
 
 // Finds the 1-based line of the first row of `path` whose encoded key is `key`, for duplicate

@@ -118,17 +118,24 @@ class KeyTable {
 
 template <typename Pick>
 std::vector<size_t> KeyTable::SortedEntries(Pick pick) const {
-  // Slot order is nearly digest order (home slots are the digests' top bits), so sorting the
-  // (digest, index) pairs gathered in slot order is cheap and touches no entry twice.
-  std::vector<std::pair<KeyDigest, size_t>> picked;
+  // Slot order is digest order but for linear probing's local displacement and the cluster
+  // that wraps from the table's end to its start: gather in slot order with the wrapped
+  // entries moved last, then an insertion sort fixes the small local disorder.
+  std::vector<size_t> order;
+  std::vector<size_t> wrapped;
   for (size_t entry_idx = 0; entry_idx < entries_.size(); ++entry_idx) {
     const KeyEntry& entry = entries_[entry_idx];
-    if (!entry.empty() && pick(entry)) picked.emplace_back(entry.digest, entry_idx);
+    if (entry.empty() || !pick(entry)) continue;
+    (HomeSlot(entry.digest) > entry_idx ? wrapped : order).push_back(entry_idx);
   }
-  std::sort(picked.begin(), picked.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<size_t> order(picked.size());
-  for (size_t i = 0; i < picked.size(); ++i) order[i] = picked[i].second;
+  order.insert(order.end(), wrapped.begin(), wrapped.end());
+  for (size_t i = 1; i < order.size(); ++i) {
+    size_t moving = order[i];
+    const KeyDigest& digest = entries_[moving].digest;
+    size_t j = i;
+    for (; j > 0 && digest < entries_[order[j - 1]].digest; --j) order[j] = order[j - 1];
+    order[j] = moving;
+  }
   return order;
 }
 

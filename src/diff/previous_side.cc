@@ -13,6 +13,8 @@ namespace {
 // Rows are estimated from a file's size as if each took this many bytes: about the smallest a
 // compressed export gets, so estimates err towards more rows (more partitions, never too few).
 constexpr uint64_t kMinBytesPerRow = 16;
+// After this many rows of an export, its row count is extrapolated to size the table.
+constexpr uint64_t kSizingSampleRows = 1 << 16;
 
 bool Contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -195,6 +197,9 @@ Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* ta
     bool has_row = false;
     RETURN_IF_ERROR(rows->Next(&has_row));
     if (!has_row) break;
+    if (partitions == 1 && rows->rows_read() == kSizingSampleRows) {
+      table->Reserve(export_->EstimateTotalRows() * 105 / 100);  // one early resize, not many
+    }
     if (previous_->has_rows) rows->EncodeRow(&row);
     RETURN_IF_ERROR(AddOldRow(request_, export_path_, rows->key(), rows->key_digest(),
                               rows->fingerprint(), rows->value_hashes(), previous_->has_rows, row,
