@@ -44,7 +44,6 @@ class HugeArray {
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
   size_t size() const { return size_; }
-  size_t memory_bytes() const { return bytes_; }
 
  private:
   // x86-64's transparent huge page size.

@@ -116,8 +116,4 @@ void KeyTable::Resize(size_t capacity) {
   }
 }
 
-size_t KeyTable::memory_bytes() const {
-  return entries_.memory_bytes() + old_arena_.memory_bytes() + new_arena_.memory_bytes();
-}
-
 }  // namespace snapdelta

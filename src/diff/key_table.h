@@ -44,7 +44,6 @@ class Arena {
   // REQUIRES: `count` equals the hash count the record was added with.
   void Hashes(uint64_t ref, size_t count, uint64_t* out) const;
   std::string_view Row(uint64_t ref, size_t hash_count) const;
-  size_t memory_bytes() const { return chunks_.size() * kChunkBytes; }
 
  private:
   // Chunks of 4 MiB keep the waste of the last chunk small and allocation rare.
@@ -99,8 +98,6 @@ class KeyTable {
   // Indices of the entries selected by `pick`, in digest order: the state file's order.
   template <typename Pick>
   std::vector<size_t> SortedEntries(Pick pick) const;
-
-  size_t memory_bytes() const;
 
  private:
   size_t HomeSlot(const KeyDigest& digest) const {

@@ -250,8 +250,6 @@ Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string
 
 Status StateWriter::Commit() { return impl_->records.Finish(impl_->count); }
 
-uint64_t StateWriter::record_count() const { return impl_->count; }
-
 class StateReader::Impl {
  public:
   BodyReader records;

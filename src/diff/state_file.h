@@ -50,7 +50,6 @@ class StateWriter {
   Status Add(std::string_view key, const Fingerprint& fp, std::string_view row);
   // Finishes, fsyncs and renames the file into place.
   Status Commit();
-  uint64_t record_count() const;
 
  private:
   class Impl;
