@@ -1,5 +1,6 @@
 #include "diff/fingerprint.h"
 
+#define XXH_INLINE_ALL  // inlined: the hashes run on every value of every row
 #include <xxhash.h>
 
 #include "diff/coding.h"
