@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 HOME_DIR ?= .snapdelta
 
-.PHONY: all deps build run test test-asan bench fuzz format clean
+.PHONY: all deps build run test test-asan bench microbench fuzz format clean
 
 all: build
 
@@ -31,6 +31,10 @@ test-asan: deps
 
 bench: build
 	@bench/compare.sh
+
+# Google Benchmark loops for the inner loops (CSV scan, fingerprints, key table, partitions).
+microbench: build
+	@$(BUILD_DIR)/snapdelta-micro-bench
 
 # The CSV reader and decompressors under libFuzzer with ASan and UBSan, FUZZ_SECONDS long.
 FUZZ_DIR ?= build-fuzz
