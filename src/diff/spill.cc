@@ -1,9 +1,11 @@
 #include "diff/spill.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "diff/coding.h"
@@ -15,6 +17,8 @@ namespace {
 // Buffer per partition file: partitions are written in interleaved order, so each needs its
 // own; 256 KiB keeps the writes large without much memory for a few hundred partitions.
 constexpr size_t kSpillBufferBytes = 256 << 10;
+// Spill folders are named <prefix><pid>-<random>, so abandoned ones can be told by their pid.
+constexpr char kSpillPrefix[] = "snapdelta-spill-";
 
 }  // namespace
 
@@ -24,8 +28,23 @@ SpillDir::~SpillDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+// Removes <root>/snapdelta-spill-<pid>-* folders whose process is gone (killed mid-import).
+void RemoveAbandonedSpillDirs(const std::string& root) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(kSpillPrefix, 0) != 0) continue;
+    long pid = std::strtol(name.c_str() + std::strlen(kSpillPrefix), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    std::filesystem::remove_all(entry.path(), ignored);
+  }
+}
+
 Status SpillDir::Create(const std::string& root) {
-  std::string pattern = root + "/snapdelta-spill-XXXXXX";
+  RemoveAbandonedSpillDirs(root);
+  std::string pattern = root + "/" + kSpillPrefix + std::to_string(::getpid()) + "-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
     return ErrnoError("create a spill folder in " + root + " (set --spill-dir)", errno);
   }

@@ -8,7 +8,8 @@
 //                 fixed64(fp.low) fixed64(fp.high) varint(len) key varint(len) row
 //   row        := as in a state file (state_file.h)
 // Files are private to one import, live in a fresh folder under the spill root, and are removed
-// when the writer and readers are gone (SpillDir).
+// when the writer and readers are gone (SpillDir). Folders left by a process that was killed
+// are removed by the next SpillDir::Create under the same root.
 #ifndef SNAPDELTA_DIFF_SPILL_H_
 #define SNAPDELTA_DIFF_SPILL_H_
 
@@ -36,7 +37,8 @@ class SpillDir {
   SpillDir(const SpillDir&) = delete;
   SpillDir& operator=(const SpillDir&) = delete;
 
-  // Creates <root>/snapdelta-spill-XXXXXX.
+  // Creates <root>/snapdelta-spill-<pid>-XXXXXX, first removing the folders of processes that
+  // no longer exist.
   Status Create(const std::string& root);
   std::string File(const std::string& name) const { return path_ + "/" + name; }
 
