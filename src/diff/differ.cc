@@ -78,7 +78,7 @@ class Differ::Impl {
 
   Status RunInMemory() {
     RETURN_IF_ERROR(loader_->LoadPartition(0, 1, nullptr, &table_));
-    reader_.SetPrefetch([this](const KeyDigest& digest) { table_.Prefetch(digest); });
+    reader_.SetPrefetch(&table_);
     if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
       ExportReader pass;
       RETURN_IF_ERROR(pass.Open(request_.new_path, request_.options));

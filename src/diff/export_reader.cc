@@ -74,7 +74,7 @@ Status ExportReader::Next(bool* has_row) {
 }
 
 void ExportReader::PrefetchRow(size_t row_idx) const {
-  if (prefetch_ && row_idx < batch_->rows) prefetch_(batch_->digests[row_idx]);
+  if (prefetch_ != nullptr && row_idx < batch_->rows) prefetch_->Prefetch(batch_->digests[row_idx]);
 }
 
 void ExportReader::SelectRow(size_t row_idx) {

@@ -22,6 +22,7 @@
 
 #include "csv/csv_reader.h"
 #include "diff/fingerprint.h"
+#include "diff/key_table.h"
 #include "diff/row_batch.h"
 #include "diff/row_source.h"
 #include "diff/schema.h"
@@ -41,10 +42,9 @@ class ExportReader : public RowSource {
 
   const ExportSchema& schema() const { return schema_; }
 
-  // Called with each row's key digest a few rows before Next() returns the row.
-  void SetPrefetch(std::function<void(const KeyDigest&)> prefetch) {
-    prefetch_ = std::move(prefetch);
-  }
+  // Each row's slot in `table` is prefetched a few rows before Next() returns the row.
+  // `table` must outlive the reader's use.
+  void SetPrefetch(const KeyTable* table) { prefetch_ = table; }
   const std::string& path() const { return path_; }
 
   // Reads the next row; *has_row is false at the end.
@@ -64,7 +64,7 @@ class ExportReader : public RowSource {
 
   std::string path_;
   TableOptions options_;
-  std::function<void(const KeyDigest&)> prefetch_;
+  const KeyTable* prefetch_ = nullptr;
   std::unique_ptr<CsvReader> reader_;
   ExportSchema schema_;
   std::unique_ptr<BatchProducer> producer_;  // started by the first Next()

@@ -190,7 +190,7 @@ Status PreviousLoader::LoadPartition(size_t partition, size_t partitions, const 
 
 Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* table) {
   if (partitions == 1) {
-    export_->SetPrefetch([table](const KeyDigest& digest) { table->Prefetch(digest); });
+    export_->SetPrefetch(table);
   }
   std::string row;
   for (;;) {
