@@ -66,6 +66,7 @@ struct EngineOptions {
 struct RunReport {
   std::vector<ImportRecord> imports;     // every import this run finished, failed or skipped
   std::vector<std::string> busy_tables;  // tables whose lease another worker held
+  // True when an import failed or was held by a change guard (exit status 1).
   bool any_failed() const;
 };
 

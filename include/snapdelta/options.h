@@ -40,6 +40,15 @@ struct TableOptions {
   DuplicatePolicy on_duplicate = DuplicatePolicy::kFail;
   // Default: kAllow.
   SchemaChangePolicy schema_change = SchemaChangePolicy::kAllow;
+
+  // Change guards (imports only; the first import of a table is exempt from the ratios).
+  // An import that trips one is held: nothing published, state untouched, until released.
+  // DELETEs over the previous export's rows above this hold the import. Default: 0.5.
+  std::optional<double> max_delete_ratio = 0.5;
+  // INSERT + UPDATE + DELETE over the previous export's rows above this hold it. Default: off.
+  std::optional<double> max_change_ratio;
+  // An export with fewer rows than this is held (a header-only export has 0). Default: off.
+  std::optional<uint64_t> min_rows;
 };
 
 // Every table's options: the [tables.<table>] sections of the config file over its top-level

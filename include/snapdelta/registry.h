@@ -43,7 +43,15 @@ using Clock = std::function<int64_t()>;
 int64_t SystemClockMs();
 
 // Persisted as text ("discovered", ...): do not rename.
-enum class ImportState { kDiscovered, kRunning, kCommitted, kFailed, kSkipped };
+enum class ImportState {
+  kDiscovered,
+  kRunning,
+  kCommitted,
+  kFailed,
+  kSkipped,
+  kHeld,     // a change guard tripped; waits for `release` or `skip`
+  kRewound,  // was committed, then undone by `rewind`
+};
 std::string_view ImportStateName(ImportState state);
 std::optional<ImportState> ParseImportState(std::string_view name);
 
@@ -124,8 +132,16 @@ class Registry {
   virtual Status MarkRunning(int64_t import_id, const Lease& lease) = 0;
   // -> failed with `reason`; counts are left as they are.
   virtual Status MarkFailed(int64_t import_id, const std::string& reason) = 0;
-  // -> skipped with `reason` (from discovered or running).
+  // -> skipped with `reason` (from discovered, running or held).
   virtual Status MarkSkipped(int64_t import_id, const std::string& reason) = 0;
+  // running -> held with `reason` (the guard that tripped) and the counts it would have had.
+  virtual Status MarkHeld(int64_t import_id, const std::string& reason,
+                          const ImportCounts& counts) = 0;
+
+  // Atomically: checks `lease` as CommitImport does, makes `target` the table's committed
+  // state, and marks the committed imports listed in `undone` rewound.
+  virtual Status RewindTable(const Lease& lease, const TableState& target,
+                             const std::vector<int64_t>& undone) = 0;
 
   // Atomically: checks that `lease` is still the table's current, unexpired lease (kAborted
   // otherwise, and nothing changes), marks the import committed with `counts` and `note`, and

@@ -129,6 +129,13 @@ void PrintImport(const ImportRecord& record) {
     case ImportState::kSkipped:
       line = fmt::format("skipped    {}: {}", name, record.reason);
       break;
+    case ImportState::kHeld:
+      line = fmt::format(
+          "held       {}: {}; publish it anyway with `snapdelta release {}/{}/{}`, or drop it "
+          "with `snapdelta skip {}/{}/{}`",
+          name, record.reason, record.tenant, record.table, record.version, record.tenant,
+          record.table, record.version);
+      break;
     default:
       line = fmt::format("unfinished {}: {}", name, record.reason);
   }

@@ -35,14 +35,42 @@ StatusOr<std::vector<std::string>> StringList(const std::string& name, const tom
 }
 
 constexpr std::string_view kKnownKeys[] = {
-    "key", "ignore", "null_marker", "delimiter", "before_images", "on_duplicate", "schema_change"};
+    "key",          "ignore",        "null_marker",      "delimiter",        "before_images",
+    "on_duplicate", "schema_change", "max_delete_ratio", "max_change_ratio", "min_rows"};
+
+// A guard: a number, or false to turn it off.
+Status ApplyGuard(const std::string& name, std::string_view key, const toml::node& node,
+                  TableOptions* options) {
+  if (const auto* flag = node.as_boolean(); flag != nullptr && !flag->get()) {
+    if (key == "max_delete_ratio") options->max_delete_ratio.reset();
+    if (key == "max_change_ratio") options->max_change_ratio.reset();
+    if (key == "min_rows") options->min_rows.reset();
+    return Status::OK();
+  }
+  if (key == "min_rows") {
+    const auto* number = node.as_integer();
+    if (number == nullptr || number->get() < 0) {
+      return TypeError(name, node, key, "a row count or false");
+    }
+    options->min_rows = static_cast<uint64_t>(number->get());
+    return Status::OK();
+  }
+  std::optional<double> ratio = node.value<double>();
+  if (!ratio || *ratio < 0) return TypeError(name, node, key, "a ratio like 0.5, or false");
+  (key == "max_delete_ratio" ? options->max_delete_ratio : options->max_change_ratio) = *ratio;
+  return Status::OK();
+}
 
 Status ApplyKey(const std::string& name, std::string_view key, const toml::node& node,
                 TableOptions* options) {
   if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
     return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
                                 "' (known: key, ignore, null_marker, delimiter, before_images, "
-                                "on_duplicate, schema_change)");
+                                "on_duplicate, schema_change, max_delete_ratio, max_change_ratio, "
+                                "min_rows)");
+  }
+  if (key == "max_delete_ratio" || key == "max_change_ratio" || key == "min_rows") {
+    return ApplyGuard(name, key, node, options);
   }
   if (key == "key" || key == "ignore") {
     ASSIGN_OR_RETURN(std::vector<std::string> list, StringList(name, node, key));

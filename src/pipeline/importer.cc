@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "base/fs.h"
 #include "diff/differ.h"
 #include "pipeline/discovery.h"
+#include "pipeline/guards.h"
 
 namespace snapdelta {
 namespace {
@@ -117,6 +119,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
 
   Differ differ(request);
   ImportIdentity identity{record.tenant, record.table, record.version};
+  std::optional<std::string> held;
   auto attempt = [&]() -> Status {
     std::string others = OtherFilesInVersion(version_dir, record.file);
     if (!others.empty()) {
@@ -125,6 +128,12 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     }
     RETURN_IF_ERROR(context.sink->Begin(identity));
     RETURN_IF_ERROR(differ.Run(context.sink));
+    const DiffStats& stats = differ.stats();
+    record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
+    if (!context.lift_guards) {
+      held = TrippedGuard(request.options, record.counts, stats.old_rows, !table.has_value());
+      if (held) return Status::OK();
+    }
     RETURN_IF_ERROR(differ.CommitState());
     CrashPoint("import.after_state");
     return context.sink->Finish();
@@ -135,9 +144,13 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     RETURN_IF_ERROR(registry->MarkFailed(record.id, status.message()));
     return WithState(record, ImportState::kFailed, status.message());
   }
+  if (held) {  // nothing published, state untouched: it waits for release or skip
+    context.sink->Abort();
+    RETURN_IF_ERROR(registry->MarkHeld(record.id, *held, record.counts));
+    return WithState(record, ImportState::kHeld, *held);
+  }
   CrashPoint("import.before_commit");
   const DiffStats& stats = differ.stats();
-  record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
   if (!stats.schema_change.empty()) {
     record.note = "schema change: " + stats.schema_change.ToString();
     if (!stats.note.empty()) record.note += "; " + stats.note;

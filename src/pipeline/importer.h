@@ -27,6 +27,8 @@ struct ImportContext {
   const EngineOptions* options = nullptr;
   // Set by the lease keeper when a renewal failed: the import must not commit.
   const std::atomic<bool>* lease_lost = nullptr;
+  // Commit even when a change guard trips (`release`). Default: false.
+  bool lift_guards = false;
 };
 
 // Runs one import under `lease`. Returns the record as it ended (committed, failed, skipped,

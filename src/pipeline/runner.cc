@@ -176,7 +176,7 @@ Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Re
 
 bool RunReport::any_failed() const {
   return std::any_of(imports.begin(), imports.end(), [](const ImportRecord& record) {
-    return record.state == ImportState::kFailed;
+    return record.state == ImportState::kFailed || record.state == ImportState::kHeld;
   });
 }
 

@@ -24,13 +24,18 @@ std::string_view ImportStateName(ImportState state) {
       return "failed";
     case ImportState::kSkipped:
       return "skipped";
+    case ImportState::kHeld:
+      return "held";
+    case ImportState::kRewound:
+      return "rewound";
   }
   return "unknown";
 }
 
 std::optional<ImportState> ParseImportState(std::string_view name) {
-  for (ImportState state : {ImportState::kDiscovered, ImportState::kRunning,
-                            ImportState::kCommitted, ImportState::kFailed, ImportState::kSkipped}) {
+  for (ImportState state :
+       {ImportState::kDiscovered, ImportState::kRunning, ImportState::kCommitted,
+        ImportState::kFailed, ImportState::kSkipped, ImportState::kHeld, ImportState::kRewound}) {
     if (ImportStateName(state) == name) return state;
   }
   return std::nullopt;

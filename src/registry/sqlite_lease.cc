@@ -223,4 +223,36 @@ Status SqliteRegistry::CommitImport(const Lease& lease, int64_t import_id,
   return txn.Commit();
 }
 
+Status SqliteRegistry::RewindTable(const Lease& lease, const TableState& target,
+                                   const std::vector<int64_t>& undone) {
+  const std::string what = "rewind " + TableName(target.tenant, target.table);
+  if (target.tenant != lease.tenant || target.table != lease.table) {
+    return InvalidArgumentError(what + ": the lease is for " +
+                                TableName(lease.tenant, lease.table));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  RETURN_IF_ERROR(CheckLeaseHeld(lease, clock_()).WithContext(what));
+  ASSIGN_OR_RETURN(Statement update,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE tables SET version = ?1, import_id = ?2, "
+                                      "state_file = ?3 WHERE tenant = ?4 AND table_name = ?5"));
+  update.BindText(1, target.version)
+      .BindInt64(2, target.import_id)
+      .BindText(3, target.state_file)
+      .BindText(4, target.tenant)
+      .BindText(5, target.table);
+  RETURN_IF_ERROR(update.Run());
+  for (int64_t import_id : undone) {
+    ASSIGN_OR_RETURN(Statement mark,
+                     Statement::Prepare(db_.get(),
+                                        "UPDATE imports SET state = 'rewound', reason = ?1 "
+                                        "WHERE id = ?2 AND state = 'committed'"));
+    mark.BindText(1, "undone by rewind to version " + target.version).BindInt64(2, import_id);
+    RETURN_IF_ERROR(mark.Run());
+  }
+  return txn.Commit();
+}
+
 }  // namespace snapdelta

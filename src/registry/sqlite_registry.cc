@@ -44,8 +44,10 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   return record;
 }
 
+// States an import can still leave: pending ones, and held ones (released or skipped by hand).
 bool IsPending(ImportState state) {
-  return state == ImportState::kDiscovered || state == ImportState::kRunning;
+  return state == ImportState::kDiscovered || state == ImportState::kRunning ||
+         state == ImportState::kHeld;
 }
 
 }  // namespace
@@ -207,6 +209,28 @@ Status SqliteRegistry::MarkFailed(int64_t import_id, const std::string& reason) 
 
 Status SqliteRegistry::MarkSkipped(int64_t import_id, const std::string& reason) {
   return FinishWithReason(import_id, ImportState::kSkipped, reason);
+}
+
+Status SqliteRegistry::MarkHeld(int64_t import_id, const std::string& reason,
+                                const ImportCounts& counts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  RETURN_IF_ERROR(LoadPendingImport(import_id, "marked held").status());
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE imports SET state = 'held', reason = ?1, "
+                                      "row_count = ?2, inserts = ?3, updates = ?4, deletes = ?5, "
+                                      "finished_at_ms = ?6 WHERE id = ?7"));
+  stmt.BindText(1, reason)
+      .BindInt64(2, static_cast<int64_t>(counts.rows))
+      .BindInt64(3, static_cast<int64_t>(counts.inserts))
+      .BindInt64(4, static_cast<int64_t>(counts.updates))
+      .BindInt64(5, static_cast<int64_t>(counts.deletes))
+      .BindInt64(6, clock_())
+      .BindInt64(7, import_id);
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
 }
 
 StatusOr<std::optional<TableState>> SqliteRegistry::GetTableState(const std::string& tenant,

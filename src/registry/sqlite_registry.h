@@ -58,6 +58,10 @@ class SqliteRegistry final : public Registry {
   Status MarkRunning(int64_t import_id, const Lease& lease) override;
   Status MarkFailed(int64_t import_id, const std::string& reason) override;
   Status MarkSkipped(int64_t import_id, const std::string& reason) override;
+  Status MarkHeld(int64_t import_id, const std::string& reason,
+                  const ImportCounts& counts) override;
+  Status RewindTable(const Lease& lease, const TableState& target,
+                     const std::vector<int64_t>& undone) override;
   Status CommitImport(const Lease& lease, int64_t import_id, const ImportCounts& counts,
                       const std::string& note, const TableState& state) override;
   StatusOr<std::optional<TableState>> GetTableState(const std::string& tenant,
