@@ -56,6 +56,8 @@ struct TableOptions {
 struct Config {
   TableOptions defaults;
   std::map<std::string, TableOptions> tables;  // by table name
+  // Committed states kept per table, for `rewind` (top-level `keep_states`). Default: 3.
+  int keep_states = 3;
 
   // The options of `table`: its section, or the defaults.
   const TableOptions& ForTable(const std::string& table) const {

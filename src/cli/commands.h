@@ -14,6 +14,9 @@ CommandAction AddRunCommand(CLI::App* app);
 CommandAction AddWatchCommand(CLI::App* app);
 CommandAction AddStatusCommand(CLI::App* app);
 CommandAction AddDiffCommand(CLI::App* app);
+CommandAction AddReleaseCommand(CLI::App* app);
+CommandAction AddSkipCommand(CLI::App* app);
+CommandAction AddRewindCommand(CLI::App* app);
 
 }  // namespace snapdelta::cli
 

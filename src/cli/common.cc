@@ -82,6 +82,7 @@ StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   options.workers = flags.workers;
   if (!flags.config.empty()) {
     ASSIGN_OR_RETURN(options.config, LoadConfig(flags.config));
+    options.keep_states = options.config.keep_states;
   }
   return options;
 }

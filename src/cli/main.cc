@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   add(AddWatchCommand);
   add(AddStatusCommand);
   add(AddDiffCommand);
+  add(AddReleaseCommand);
+  add(AddSkipCommand);
+  add(AddRewindCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

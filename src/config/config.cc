@@ -134,6 +134,14 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
   Config config;
   const toml::table* tables = nullptr;
   for (const auto& [key, node] : root) {
+    if (key.str() == "keep_states") {
+      const auto* number = node.as_integer();
+      if (number == nullptr || number->get() < 1) {
+        return TypeError(name, node, "keep_states", "a count of at least 1");
+      }
+      config.keep_states = static_cast<int>(number->get());
+      continue;
+    }
     if (key.str() == "tables") {
       tables = node.as_table();
       if (tables == nullptr) return TypeError(name, node, "tables", "a table of tables");

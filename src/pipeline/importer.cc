@@ -120,6 +120,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   Differ differ(request);
   ImportIdentity identity{record.tenant, record.table, record.version};
   std::optional<std::string> held;
+  std::string released_past;  // the guard a `release` lifted, for the import's note
   auto attempt = [&]() -> Status {
     std::string others = OtherFilesInVersion(version_dir, record.file);
     if (!others.empty()) {
@@ -130,10 +131,10 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     RETURN_IF_ERROR(differ.Run(context.sink));
     const DiffStats& stats = differ.stats();
     record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
-    if (!context.lift_guards) {
-      held = TrippedGuard(request.options, record.counts, stats.old_rows, !table.has_value());
-      if (held) return Status::OK();
-    }
+    held = TrippedGuard(request.options, record.counts, stats.old_rows, !table.has_value());
+    if (held && !context.lift_guards) return Status::OK();
+    if (held) released_past = "released by hand past " + *held;
+    held.reset();
     RETURN_IF_ERROR(differ.CommitState());
     CrashPoint("import.after_state");
     return context.sink->Finish();
@@ -154,6 +155,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   if (!stats.schema_change.empty()) {
     record.note = "schema change: " + stats.schema_change.ToString();
     if (!stats.note.empty()) record.note += "; " + stats.note;
+  }
+  if (!released_past.empty()) {
+    record.note += (record.note.empty() ? "" : "; ") + released_past;
   }
   if (context.lease_lost->load()) {
     return WithState(record, ImportState::kRunning, "lease lost before commit; not committed");
