@@ -39,6 +39,33 @@ before_images = false
   EXPECT_TRUE(other.before_images);
 }
 
+TEST(Config, ReadsChangeGuardsAndKeepStates) {
+  StatusOr<Config> config = ParseConfig(R"(
+keep_states = 5
+max_change_ratio = 0.25
+
+[tables.orders]
+max_delete_ratio = false
+min_rows = 100
+
+[tables.users]
+max_delete_ratio = 0.1
+)",
+                                        "snapdelta.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->keep_states, 5);
+  const TableOptions& orders = config->ForTable("orders");
+  EXPECT_FALSE(orders.max_delete_ratio.has_value());
+  EXPECT_EQ(orders.max_change_ratio, 0.25);
+  EXPECT_EQ(orders.min_rows, 100u);
+  EXPECT_EQ(config->ForTable("users").max_delete_ratio, 0.1);
+  EXPECT_EQ(config->ForTable("other").max_delete_ratio, 0.5);  // the built-in default
+  for (const char* text :
+       {"max_delete_ratio = \"half\"\n", "min_rows = -1\n", "keep_states = 0\n"}) {
+    EXPECT_EQ(ParseConfig(text, "c.toml").status().code(), StatusCode::kInvalidArgument) << text;
+  }
+}
+
 TEST(Config, RejectsUnknownKeysWithTheirLocation) {
   StatusOr<Config> config = ParseConfig("[tables.orders]\nkeys = [\"id\"]\n", "c.toml");
   ASSERT_FALSE(config.ok());
