@@ -54,6 +54,44 @@ TEST_F(SqliteRegistryLeaseTest, AnExpiredLeaseIsGrantedAgainWithABiggerToken) {
   EXPECT_GT(second.token, first.token);
 }
 
+TEST_F(SqliteRegistryLeaseTest, AHeldImportKeepsItsCountsAndCanStillBeRunOrSkipped) {
+  auto [id, lease] = StartImport("v2", "w1");
+  ASSERT_TRUE(registry_->MarkHeld(id, "max_delete_ratio: too many", {1000, 0, 0, 9000}).ok());
+  StatusOr<std::optional<ImportRecord>> held =
+      registry_->FindImport("acme", "orders", "v2", "export.csv.gz");
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_EQ((*held)->state, ImportState::kHeld);
+  EXPECT_EQ((*held)->reason, "max_delete_ratio: too many");
+  EXPECT_EQ((*held)->counts.deletes, 9000u);
+  EXPECT_TRUE(registry_->ListPending()->empty());       // held waits for a person, not for `run`
+  ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());  // `release`
+  ASSERT_TRUE(registry_->MarkHeld(id, "again", {}).ok());
+  ASSERT_TRUE(registry_->MarkSkipped(id, "skipped by hand").ok());
+  ExpectError(registry_->MarkHeld(id, "late", {}), StatusCode::kAborted, "already skipped");
+}
+
+TEST_F(SqliteRegistryLeaseTest, RewindMovesTheTableStateBackAndMarksTheUndoneImports) {
+  auto [v1, first] = StartImport("v1", "w1");
+  ASSERT_TRUE(
+      registry_->CommitImport(first, v1, {}, "", {"acme", "orders", "v1", v1, "v1.state"}).ok());
+  auto [v2, second] = StartImport("v2", "w1");
+  ASSERT_TRUE(
+      registry_->CommitImport(second, v2, {}, "", {"acme", "orders", "v2", v2, "v2.state"}).ok());
+  ExpectError(registry_->RewindTable(first, {"acme", "orders", "v1", v1, "v1.state"}, {v2}),
+              StatusCode::kAborted, "stale");  // fenced like a commit
+  ASSERT_TRUE(registry_->ReleaseLease(second).ok());
+  Lease lease = Acquire("orders", "admin");
+  ASSERT_TRUE(registry_->RewindTable(lease, {"acme", "orders", "v1", v1, "v1.state"}, {v2}).ok());
+  StatusOr<std::optional<TableState>> state = registry_->GetTableState("acme", "orders");
+  ASSERT_TRUE(state.ok() && state->has_value());
+  EXPECT_EQ((*state)->version, "v1");
+  EXPECT_EQ((*state)->state_file, "v1.state");
+  std::vector<ImportRecord> imports = *registry_->ListImports("acme", "orders");
+  EXPECT_EQ(imports[0].state, ImportState::kCommitted);
+  EXPECT_EQ(imports[1].state, ImportState::kRewound);
+  EXPECT_NE(imports[1].reason.find("rewind to version v1"), std::string::npos);
+}
+
 TEST_F(SqliteRegistryLeaseTest, TakeOverGrantsAHeldLeaseOnlyFromTheNamedDeadOwner) {
   auto [id, dead] = StartImport("v1", "dead-worker");
   ExpectError(registry_->TakeOverLease("acme", "orders", "w2", kTtlMs, "someone-else").status(),
