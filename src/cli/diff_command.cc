@@ -1,11 +1,16 @@
 // `snapdelta diff OLD NEW`: a stateless diff of two export files.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "config/config.h"
 #include "diff/differ.h"
+#include "pipeline/dry_run.h"
+#include "pipeline/guards.h"
 #include "snapdelta/sink.h"
 
 namespace snapdelta::cli {
@@ -17,6 +22,7 @@ struct DiffFlags {
   std::string key, ignore, ops = "insert,update,delete", on_duplicate, output;
   std::optional<std::string> null_marker, delimiter;
   bool before_images = false;
+  bool stats_only = false, json = false;
   std::string config, tenant = "local", table, version;
   std::string memory_limit, spill_dir;
 };
@@ -75,14 +81,42 @@ StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
   return request;
 }
 
+// --stats-only: the counts and the share of OLD's rows deleted and changed, on stdout.
+void PrintStats(const DiffStats& stats, bool json) {
+  ImportCounts counts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
+  double delete_ratio = DeleteRatio(counts, stats.old_rows);
+  double change_ratio = ChangeRatio(counts, stats.old_rows);
+  if (json) {
+    nlohmann::json object{
+        {"old_rows", stats.old_rows},   {"new_rows", stats.new_rows},
+        {"inserts", stats.inserts},     {"updates", stats.updates},
+        {"deletes", stats.deletes},     {"delete_ratio", delete_ratio},
+        {"change_ratio", change_ratio}, {"schema_change", stats.schema_change.ToString()}};
+    std::printf("%s\n", object.dump().c_str());
+    return;
+  }
+  std::string line = fmt::format(
+      "{} -> {} rows: {} INSERT, {} UPDATE, {} DELETE; deletes {:.1f}% and changes {:.1f}% of "
+      "OLD's {} rows",
+      stats.old_rows, stats.new_rows, stats.inserts, stats.updates, stats.deletes,
+      100.0 * delete_ratio, 100.0 * change_ratio, stats.old_rows);
+  if (!stats.schema_change.empty()) line += "; schema change: " + stats.schema_change.ToString();
+  std::printf("%s\n", line.c_str());
+}
+
 int RunDiff(const DiffFlags& flags) {
   StatusOr<DiffRequest> request = BuildRequest(flags);
   if (!request.ok()) {
     PrintError(request.status());
     return kExitUsage;
   }
-  std::unique_ptr<Sink> sink =
-      flags.output.empty() ? NewJsonLinesSink(stdout, false) : NewJsonFileSink(flags.output);
+  if (flags.stats_only && !flags.output.empty()) {
+    PrintError(InvalidArgumentError("--stats-only writes no events; drop -o/--output"));
+    return kExitUsage;
+  }
+  std::unique_ptr<Sink> sink = flags.stats_only       ? NewDiscardSink()
+                               : flags.output.empty() ? NewJsonLinesSink(stdout, false)
+                                                      : NewJsonFileSink(flags.output);
   std::string table = flags.table.empty() ? Stem(request->new_path) : flags.table;
   ImportIdentity identity{flags.tenant, table,
                           flags.version.empty() ? Stem(request->new_path) : flags.version};
@@ -104,6 +138,10 @@ int RunDiff(const DiffFlags& flags) {
                                                                   start)
                 .count();
   const DiffStats& stats = differ.stats();
+  if (flags.stats_only) {
+    PrintStats(stats, flags.json);
+    return kExitOk;
+  }
   std::fprintf(
       stderr,
       "snapdelta diff: %llu -> %llu rows: %llu INSERT, %llu UPDATE, %llu DELETE in %lld ms%s%s\n",
@@ -127,7 +165,8 @@ CommandAction AddDiffCommand(CLI::App* app) {
       "Examples:\n"
       "  snapdelta diff old.csv.gz new.csv.gz --key id\n"
       "  snapdelta diff --first new.csv.gz -k region,id -o events.jsonl\n"
-      "  snapdelta diff a.csv b.csv -k id --ops delete --before-images | head\n\n" +
+      "  snapdelta diff a.csv b.csv -k id --ops delete --before-images | head\n"
+      "  snapdelta diff old.csv.gz new.csv.gz -k id --stats-only --json\n\n" +
       std::string(kExitCodesHelp));
   command->add_option("files", flags->files, "OLD NEW (or NEW with --first)")->required();
   command->add_flag("--first", flags->first, "NEW is a first export: every row is an INSERT");
@@ -141,6 +180,10 @@ CommandAction AddDiffCommand(CLI::App* app) {
   command->add_option("--on-duplicate", flags->on_duplicate, "fail (default), first or last");
   command->add_flag("--before-images", flags->before_images, "UPDATE and DELETE carry the old row");
   command->add_option("-o,--output", flags->output, "Write events to this file (atomically)");
+  command->add_flag("--stats-only", flags->stats_only,
+                    "No events: print the counts and the share of OLD's rows deleted and changed");
+  command->add_flag("--json", flags->json, "With --stats-only: one JSON object")
+      ->needs("--stats-only");
   command->add_option("--config", flags->config, "TOML file; options of --table apply");
   command->add_option("--tenant", flags->tenant, "Tenant in event ids")->capture_default_str();
   command->add_option("--table", flags->table, "Table in event ids (default: NEW's name)");

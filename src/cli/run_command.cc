@@ -1,10 +1,15 @@
-// `snapdelta run` and `snapdelta watch`.
+// `snapdelta run` (and its --dry-run) and `snapdelta watch`.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "pipeline/dry_run.h"
 
 namespace snapdelta::cli {
 namespace {
@@ -28,24 +33,100 @@ int RunPass(EngineOptions options) {
   return report->any_failed() ? kExitImportFailed : kExitOk;
 }
 
+// "deletes 90.0% of 10000 previous rows, changes 90.1%", or "first import" without a previous
+// state.
+std::string DescribeRatios(const DryRunImport& import) {
+  if (import.first_import) return "first import";
+  return fmt::format("deletes {:.1f}% of {} previous rows, changes {:.1f}%",
+                     100.0 * import.delete_ratio, import.previous_rows,
+                     100.0 * import.change_ratio);
+}
+
+void PrintDryRunLine(const DryRunImport& import) {
+  std::string name =
+      fmt::format("{}/{}/{}/{}", import.tenant, import.table, import.version, import.file);
+  std::string action(DryRunActionName(import.action));
+  std::string line;
+  if (import.action == DryRunAction::kSkip || import.action == DryRunAction::kFail) {
+    line = fmt::format("{:<7}{}: {}", action, name, import.reason);
+  } else {
+    line = fmt::format("{:<7}{}  rows={} insert={} update={} delete={}  {}", action, name,
+                       import.counts.rows, import.counts.inserts, import.counts.updates,
+                       import.counts.deletes, DescribeRatios(import));
+    if (!import.reason.empty()) line += "  (" + import.reason + ")";
+  }
+  std::printf("%s\n", line.c_str());
+}
+
+nlohmann::json DryRunJson(const DryRunImport& import) {
+  return nlohmann::json{{"tenant", import.tenant},
+                        {"table", import.table},
+                        {"version", import.version},
+                        {"file", import.file},
+                        {"action", DryRunActionName(import.action)},
+                        {"reason", import.reason},
+                        {"rows", import.counts.rows},
+                        {"inserts", import.counts.inserts},
+                        {"updates", import.counts.updates},
+                        {"deletes", import.counts.deletes},
+                        {"previous_rows", import.previous_rows},
+                        {"delete_ratio", import.delete_ratio},
+                        {"change_ratio", import.change_ratio}};
+}
+
+// Prints what a run would do; 1 when an import would be held or fail.
+int DryRunPass(const EngineOptions& options, bool json) {
+  StatusOr<std::vector<DryRunImport>> imports = DryRun(options);
+  if (!imports.ok()) {
+    PrintError(imports.status());
+    return kExitImportFailed;
+  }
+  if (json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const DryRunImport& import : *imports) array.push_back(DryRunJson(import));
+    std::printf("%s\n", array.dump(1).c_str());
+  } else {
+    for (const DryRunImport& import : *imports) PrintDryRunLine(import);
+    if (imports->empty()) std::printf("nothing pending\n");
+  }
+  bool blocked = std::any_of(imports->begin(), imports->end(), [](const DryRunImport& import) {
+    return import.action == DryRunAction::kHold || import.action == DryRunAction::kFail;
+  });
+  return blocked ? kExitImportFailed : kExitOk;
+}
+
 }  // namespace
 
 CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto json = std::make_shared<bool>(false);
   CLI::App* command =
       app->add_subcommand("run", "Process every pending export in the landing zone once.");
   command->footer(
       "Examples:\n"
       "  snapdelta run --landing ./landing --home ./.snapdelta\n"
-      "  snapdelta run --landing ./landing --config snapdelta.toml --workers 4\n\n" +
+      "  snapdelta run --landing ./landing --config snapdelta.toml --workers 4\n"
+      "  snapdelta run --landing ./landing --dry-run --json | jq '.[] | select(.action != "
+      "\"commit\")'\n\n"
+      "--dry-run prints, per pending import, what the run would do (commit, hold, skip or fail), "
+      "its counts and the share of the previous export's rows they delete and change; it "
+      "publishes nothing and changes nothing under --home. Its exit status is 0 when every "
+      "import would commit or be skipped, 1 when one would be held or fail, 2 for usage "
+      "errors.\n" +
       std::string(kExitCodesHelp));
   AddCommonFlags(command, flags.get(), true);
-  return [flags]() {
+  command->add_flag("--dry-run", *dry_run,
+                    "Show what the run would do without publishing or recording anything");
+  command->add_flag("--json", *json, "With --dry-run: a JSON array, one object per import")
+      ->needs("--dry-run");
+  return [flags, dry_run, json]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
       return kExitUsage;
     }
+    if (*dry_run) return DryRunPass(*options, *json);
     InstallStopHandlers();
     return RunPass(*options);
   };

@@ -10,17 +10,21 @@
 // folder under $TMPDIR (or /tmp), removed before DryRun returns. Events are counted and dropped.
 //
 // Nothing is written under options.home: a missing registry.db is an empty registry and is not
-// created; an existing one is only read. Tables are processed one after the other.
+// created; an existing one (with its write-ahead log) is copied into the temporary folder and
+// the copy is read, since SQLite may checkpoint a log left by a killed process even for a
+// connection that only reads. Nothing is registered. Tables are processed one after the other.
 #ifndef SNAPDELTA_PIPELINE_DRY_RUN_H_
 #define SNAPDELTA_PIPELINE_DRY_RUN_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "snapdelta/engine.h"
 #include "snapdelta/registry.h"
+#include "snapdelta/sink.h"
 #include "snapdelta/status.h"
 
 namespace snapdelta {
@@ -55,6 +59,9 @@ struct DryRunImport {
 // about the dry run itself (unreadable landing folder or registry, no temporary folder); a bad
 // export is a kFail entry.
 StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options);
+
+// A Sink that accepts every event and keeps none (the dry run's, and `diff --stats-only`).
+std::unique_ptr<Sink> NewDiscardSink();
 
 }  // namespace snapdelta
 

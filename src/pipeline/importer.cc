@@ -41,6 +41,8 @@ void PruneStates(Registry* registry, const std::string& dir, const ImportRecord&
   }
 }
 
+}  // namespace
+
 // Where the export of the table's committed state lies in the landing zone (it may be gone).
 StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
                                           const TableState& table) {
@@ -54,11 +56,10 @@ StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOption
   return std::string();
 }
 
-// Other export files in the version folder: snapdelta expects one file per version.
-std::string OtherFilesInVersion(const std::string& version_dir, const std::string& file) {
+Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file) {
   std::string others;
   DIR* handle = ::opendir(version_dir.c_str());
-  if (handle == nullptr) return others;
+  if (handle == nullptr) return Status::OK();  // the import reports the missing file
   while (struct dirent* entry = ::readdir(handle)) {
     std::string name = entry->d_name;
     if (name.empty() || name[0] == '.' || name == file || entry->d_type == DT_DIR) continue;
@@ -66,10 +67,10 @@ std::string OtherFilesInVersion(const std::string& version_dir, const std::strin
     others += (others.empty() ? "" : ", ") + name;
   }
   ::closedir(handle);
-  return others;
+  if (others.empty()) return Status::OK();
+  return InvalidArgumentError(version_dir + ": holds other files besides " + file + " (" + others +
+                              "); one export file per version is expected");
 }
-
-}  // namespace
 
 std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table) {
   return home + "/state/" + tenant + "/" + table;
@@ -122,11 +123,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   std::optional<std::string> held;
   std::string released_past;  // the guard a `release` lifted, for the import's note
   auto attempt = [&]() -> Status {
-    std::string others = OtherFilesInVersion(version_dir, record.file);
-    if (!others.empty()) {
-      return InvalidArgumentError(version_dir + ": holds other files besides " + record.file +
-                                  " (" + others + "); one export file per version is expected");
-    }
+    RETURN_IF_ERROR(CheckOneExportPerVersion(version_dir, record.file));
     RETURN_IF_ERROR(context.sink->Begin(identity));
     RETURN_IF_ERROR(differ.Run(context.sink));
     const DiffStats& stats = differ.stats();

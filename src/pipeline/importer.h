@@ -36,6 +36,15 @@ struct ImportContext {
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
                                  const Lease& lease);
 
+// Where the export of the table's committed state lies in the landing zone (it may be gone);
+// empty when the registry no longer has its import.
+StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
+                                          const TableState& table);
+
+// kInvalidArgument naming them when the version folder holds other export files besides
+// `file`: snapdelta expects one export file per version.
+Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file);
+
 // <home>/state/<tenant>/<table>
 std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table);
 

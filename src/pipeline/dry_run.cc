@@ -1,0 +1,307 @@
+#include "pipeline/dry_run.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <tuple>
+
+#include "base/fs.h"
+#include "diff/differ.h"
+#include "diff/spill.h"
+#include "pipeline/discovery.h"
+#include "pipeline/guards.h"
+#include "pipeline/importer.h"
+#include "snapdelta/landing.h"
+#include "snapdelta/sink.h"
+
+namespace snapdelta {
+namespace {
+
+constexpr std::string_view kStateSuffix = ".state";
+// Copies of the registry taken while another process changed it are retried this often, this
+// far apart: a commit takes milliseconds.
+constexpr int kSnapshotAttempts = 20;
+constexpr auto kSnapshotRetryDelay = std::chrono::milliseconds(50);
+
+using PathKey = std::tuple<std::string, std::string, std::string, std::string>;
+
+PathKey KeyOf(const ImportRecord& record) {
+  return {record.tenant, record.table, record.version, record.file};
+}
+
+class DiscardSink : public Sink {
+ public:
+  Status Begin(const ImportIdentity&) override { return Status::OK(); }
+  Status Put(const ChangeEvent&) override { return Status::OK(); }
+  Status Finish() override { return Status::OK(); }
+  void Abort() override {}
+};
+
+DryRunImport Entry(const ImportRecord& record, DryRunAction action, std::string reason) {
+  DryRunImport entry;
+  entry.tenant = record.tenant;
+  entry.table = record.table;
+  entry.version = record.version;
+  entry.file = record.file;
+  entry.action = action;
+  entry.reason = std::move(reason);
+  return entry;
+}
+
+bool IsPending(const ImportRecord& record) {
+  return record.state == ImportState::kDiscovered || record.state == ImportState::kRunning;
+}
+
+// The registry's answers, or those of an empty registry when there is none (null).
+StatusOr<std::optional<ImportRecord>> FindImport(Registry* registry, const LandingFile& file) {
+  if (registry == nullptr) return std::optional<ImportRecord>();
+  return registry->FindImport(file.tenant, file.table, file.version, file.file);
+}
+
+StatusOr<std::optional<TableState>> GetTableState(Registry* registry, const std::string& tenant,
+                                                  const std::string& table) {
+  if (registry == nullptr) return std::optional<TableState>();
+  return registry->GetTableState(tenant, table);
+}
+
+// The imports discovery would register: new landing files become `pending` (with id 0);
+// re-uploads of identical content and stale versions become kSkip entries in `out`.
+// Mirrors DiscoverExports (discovery.cc) without writing to the registry.
+Status FindNewExports(LandingZone* landing, Registry* registry, std::vector<ImportRecord>* pending,
+                      std::vector<DryRunImport>* out) {
+  ASSIGN_OR_RETURN(std::vector<LandingFile> files, landing->List());
+  for (const LandingFile& file : files) {
+    ASSIGN_OR_RETURN(std::optional<ImportRecord> existing, FindImport(registry, file));
+    if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms) continue;
+    ImportRecord record;
+    record.tenant = file.tenant;
+    record.table = file.table;
+    record.version = file.version;
+    record.file = file.file;
+    record.size = file.size;
+    record.mtime_ms = file.mtime_ms;
+    ASSIGN_OR_RETURN(record.checksum, landing->Checksum(file));
+    if (existing && existing->checksum == record.checksum) {
+      if (IsPending(*existing)) continue;  // listed by ListPending
+      out->push_back(Entry(record, DryRunAction::kSkip,
+                           "re-upload of identical content (import #" +
+                               std::to_string(existing->id) + ", " +
+                               std::string(ImportStateName(existing->state)) + ")"));
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::optional<TableState> table,
+                     GetTableState(registry, file.tenant, file.table));
+    std::string stale = table ? StaleReason(file.version, table->version) : "";
+    if (!stale.empty()) {
+      out->push_back(Entry(record, DryRunAction::kSkip, stale));
+      continue;
+    }
+    pending->push_back(record);
+  }
+  return Status::OK();
+}
+
+// The newest record of every pending path, grouped by table in version order, as RunOnce plans
+// them; older records of a path would be skipped as superseded (kSkip entries in `out`).
+std::map<std::pair<std::string, std::string>, std::vector<ImportRecord>> PlanTables(
+    const std::vector<ImportRecord>& registered, const std::vector<ImportRecord>& discovered,
+    std::vector<DryRunImport>* out) {
+  std::map<PathKey, ImportRecord> newest;
+  auto add = [&](const ImportRecord& record) {
+    auto [it, inserted] = newest.emplace(KeyOf(record), record);
+    if (inserted) return;
+    out->push_back(
+        Entry(it->second, DryRunAction::kSkip, "superseded by a re-upload of the same file"));
+    it->second = record;
+  };
+  for (const ImportRecord& record : registered) add(record);  // ordered by id
+  for (const ImportRecord& record : discovered) add(record);  // newer than any registered
+  std::map<std::pair<std::string, std::string>, std::vector<ImportRecord>> tables;
+  for (auto& [key, record] : newest) tables[{record.tenant, record.table}].push_back(record);
+  return tables;
+}
+
+std::string LandingPath(const EngineOptions& options, const ImportRecord& record) {
+  return options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version + "/" +
+         record.file;
+}
+
+// What one table's pending imports would do, one after the other.
+class TableDryRun {
+ public:
+  TableDryRun(const EngineOptions& options, const SpillDir& temp, int* temp_files)
+      : options_(options), temp_(temp), temp_files_(temp_files) {}
+
+  // Starts from the table's committed state, if any.
+  Status Start(Registry* registry, const std::string& tenant, const std::string& table) {
+    ASSIGN_OR_RETURN(std::optional<TableState> state, GetTableState(registry, tenant, table));
+    if (!state) return Status::OK();
+    committed_version_ = state->version;
+    previous_ = {PreviousExport::Kind::kState,
+                 StateDir(options_.home, tenant, table) + "/" + state->state_file};
+    ASSIGN_OR_RETURN(previous_export_, CommittedExportPath(registry, options_, *state));
+    return Status::OK();
+  }
+
+  // `build_state`: a later import diffs against this one's state.
+  DryRunImport Import(const ImportRecord& record, bool build_state) {
+    if (committed_version_) {
+      std::string stale = StaleReason(record.version, *committed_version_);
+      if (!stale.empty()) return Entry(record, DryRunAction::kSkip, stale);
+    }
+    std::string version_dir = DirName(LandingPath(options_, record));
+    Status one_file = CheckOneExportPerVersion(version_dir, record.file);
+    if (!one_file.ok()) return Entry(record, DryRunAction::kFail, one_file.message());
+    DiffRequest request;
+    request.previous = previous_;
+    request.previous_export = previous_export_;
+    request.new_path = LandingPath(options_, record);
+    request.options = options_.config.ForTable(record.table);
+    request.build_state = build_state;
+    if (build_state) {
+      request.state_path = temp_.File(std::to_string((*temp_files_)++) + std::string(kStateSuffix));
+    }
+    request.memory_limit = options_.memory_limit;
+    request.spill_dir = options_.spill_dir;
+    Differ differ(request);
+    DiscardSink sink;
+    Status status = differ.Run(&sink);
+    if (status.ok() && build_state) status = differ.CommitState();
+    if (!status.ok()) return Entry(record, DryRunAction::kFail, status.message());
+
+    const DiffStats& stats = differ.stats();
+    DryRunImport entry = Entry(record, DryRunAction::kCommit, "");
+    entry.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
+    entry.previous_rows = stats.old_rows;
+    entry.first_import = previous_.kind == PreviousExport::Kind::kNone;
+    entry.delete_ratio = DeleteRatio(entry.counts, entry.previous_rows);
+    entry.change_ratio = ChangeRatio(entry.counts, entry.previous_rows);
+    std::optional<std::string> guard =
+        TrippedGuard(request.options, entry.counts, entry.previous_rows, entry.first_import);
+    if (guard) {
+      entry.action = DryRunAction::kHold;
+      entry.reason = *guard;
+      return entry;  // a held import leaves the committed state as it was
+    }
+    committed_version_ = record.version;
+    previous_ = {PreviousExport::Kind::kState, request.state_path};
+    previous_export_ = request.new_path;
+    return entry;
+  }
+
+ private:
+  const EngineOptions& options_;
+  const SpillDir& temp_;
+  int* temp_files_;
+  std::optional<std::string> committed_version_;
+  PreviousExport previous_;      // kNone before the first commit
+  std::string previous_export_;  // the export previous_ was built from
+};
+
+// Size and modification time of the registry file and its write-ahead log (-1 when missing).
+using FileSignature = std::vector<std::pair<int64_t, int64_t>>;
+
+FileSignature SignatureOf(const std::vector<std::string>& paths) {
+  FileSignature signature;
+  for (const std::string& path : paths) {
+    std::error_code error;
+    auto size = std::filesystem::file_size(path, error);
+    auto mtime = std::filesystem::last_write_time(path, error);
+    if (error) {
+      signature.emplace_back(-1, -1);
+      continue;
+    }
+    signature.emplace_back(static_cast<int64_t>(size), mtime.time_since_epoch().count());
+  }
+  return signature;
+}
+
+// Opens a copy of the registry at `path` (with its write-ahead log, which holds commits not
+// yet checkpointed) made in `temp`. Opening the original, even only to read, would let SQLite
+// checkpoint and delete a log left by a killed process, rewriting registry.db. A copy taken
+// while another process changed the files is taken again.
+StatusOr<std::unique_ptr<Registry>> OpenRegistrySnapshot(const std::string& path,
+                                                         const SpillDir& temp) {
+  const std::vector<std::string> sources = {path, path + "-wal"};
+  const std::string copy = temp.File("registry.db");
+  for (int attempt = 1;; ++attempt) {
+    FileSignature before = SignatureOf(sources);
+    std::error_code error;
+    std::filesystem::copy_file(sources[0], copy, std::filesystem::copy_options::overwrite_existing,
+                               error);
+    if (error) return IOError("copy the registry " + path + ": " + error.message());
+    (void)RemoveFile(copy + "-wal");
+    if (before[1].first >= 0) {
+      std::filesystem::copy_file(sources[1], copy + "-wal",
+                                 std::filesystem::copy_options::overwrite_existing, error);
+    }
+    if (!error && SignatureOf(sources) == before) break;
+    if (attempt == kSnapshotAttempts) {
+      return UnavailableError("the registry " + path +
+                              " kept changing while it was read; retry the dry run");
+    }
+    std::this_thread::sleep_for(kSnapshotRetryDelay);
+  }
+  return OpenSqliteRegistry(copy);
+}
+
+}  // namespace
+
+std::string_view DryRunActionName(DryRunAction action) {
+  switch (action) {
+    case DryRunAction::kCommit:
+      return "commit";
+    case DryRunAction::kHold:
+      return "hold";
+    case DryRunAction::kSkip:
+      return "skip";
+    case DryRunAction::kFail:
+      return "fail";
+  }
+  return "unknown";
+}
+
+StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
+  const char* tmpdir = std::getenv("TMPDIR");
+  SpillDir temp;  // the registry's copy and the intermediate states; removed on return
+  RETURN_IF_ERROR(temp.Create(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp"));
+  std::unique_ptr<Registry> registry;
+  std::string registry_path = options.home + "/registry.db";
+  if (PathExists(registry_path)) {
+    ASSIGN_OR_RETURN(registry, OpenRegistrySnapshot(registry_path, temp));
+  }
+  std::vector<DryRunImport> out;
+  std::vector<ImportRecord> registered;
+  if (registry) {
+    ASSIGN_OR_RETURN(registered, registry->ListPending());
+  }
+  std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
+  std::vector<ImportRecord> discovered;
+  RETURN_IF_ERROR(FindNewExports(landing.get(), registry.get(), &discovered, &out));
+  auto tables = PlanTables(registered, discovered, &out);
+
+  int temp_files = 0;
+  for (const auto& [table_key, imports] : tables) {
+    TableDryRun table(options, temp, &temp_files);
+    RETURN_IF_ERROR(table.Start(registry.get(), table_key.first, table_key.second));
+    for (size_t import_idx = 0; import_idx < imports.size(); ++import_idx) {
+      out.push_back(table.Import(imports[import_idx], import_idx + 1 < imports.size()));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const DryRunImport& a, const DryRunImport& b) {
+    return std::tie(a.tenant, a.table, a.version, a.file) <
+           std::tie(b.tenant, b.table, b.version, b.file);
+  });
+  return out;
+}
+
+std::unique_ptr<Sink> NewDiscardSink() { return std::make_unique<DiscardSink>(); }
+
+}  // namespace snapdelta
