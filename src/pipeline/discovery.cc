@@ -25,14 +25,18 @@ std::string StaleReason(const std::string& version, const std::string& committed
   return "stale: version " + version + " is older than the committed version " + committed;
 }
 
-Status DiscoverExports(LandingZone* landing, Registry* registry,
-                       std::vector<ImportRecord>* skipped) {
+StatusOr<std::vector<DiscoveredExport>> ClassifyExports(LandingZone* landing, Registry* registry) {
+  std::vector<DiscoveredExport> found;
   ASSIGN_OR_RETURN(std::vector<LandingFile> files, landing->List());
   for (const LandingFile& file : files) {
-    ASSIGN_OR_RETURN(std::optional<ImportRecord> existing,
-                     registry->FindImport(file.tenant, file.table, file.version, file.file));
+    std::optional<ImportRecord> existing;
+    if (registry != nullptr) {
+      ASSIGN_OR_RETURN(existing,
+                       registry->FindImport(file.tenant, file.table, file.version, file.file));
+    }
     if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms) continue;
-    ImportRecord record;
+    DiscoveredExport item;
+    ImportRecord& record = item.record;
     record.tenant = file.tenant;
     record.table = file.table;
     record.version = file.version;
@@ -45,22 +49,28 @@ Status DiscoverExports(LandingZone* landing, Registry* registry,
       if (existing->state == ImportState::kDiscovered || existing->state == ImportState::kRunning) {
         continue;  // touched while pending: it will be imported once
       }
-      RETURN_IF_ERROR(RegisterSkipped(record,
-                                      "re-upload of identical content (import #" +
-                                          std::to_string(existing->id) + ", " +
-                                          std::string(ImportStateName(existing->state)) + ")",
-                                      registry, skipped));
+      item.skip_reason = "re-upload of identical content (import #" + std::to_string(existing->id) +
+                         ", " + std::string(ImportStateName(existing->state)) + ")";
+    } else if (registry != nullptr) {
+      ASSIGN_OR_RETURN(std::optional<TableState> table,
+                       registry->GetTableState(file.tenant, file.table));
+      if (table) item.skip_reason = StaleReason(file.version, table->version);
+    }
+    found.push_back(std::move(item));
+  }
+  return found;
+}
+
+Status DiscoverExports(LandingZone* landing, Registry* registry,
+                       std::vector<ImportRecord>* skipped) {
+  ASSIGN_OR_RETURN(std::vector<DiscoveredExport> found, ClassifyExports(landing, registry));
+  for (DiscoveredExport& item : found) {
+    if (!item.skip_reason.empty()) {
+      RETURN_IF_ERROR(RegisterSkipped(item.record, item.skip_reason, registry, skipped));
       continue;
     }
-    ASSIGN_OR_RETURN(std::optional<TableState> table,
-                     registry->GetTableState(file.tenant, file.table));
-    std::string stale = table ? StaleReason(file.version, table->version) : "";
-    if (!stale.empty()) {
-      RETURN_IF_ERROR(RegisterSkipped(record, stale, registry, skipped));
-      continue;
-    }
-    record.state = ImportState::kDiscovered;
-    ASSIGN_OR_RETURN(record.id, registry->RegisterImport(record));
+    item.record.state = ImportState::kDiscovered;
+    ASSIGN_OR_RETURN(item.record.id, registry->RegisterImport(item.record));
   }
   return Status::OK();
 }

@@ -9,6 +9,16 @@
 
 namespace snapdelta {
 
+// A landing file discovery would register: as pending, or (skip_reason set) as skipped.
+struct DiscoveredExport {
+  ImportRecord record;
+  std::string skip_reason;
+};
+
+// What discovery would do with the landing files, without writing anything (see
+// DiscoverExports for the rules). `registry` may be null: nothing is registered yet.
+StatusOr<std::vector<DiscoveredExport>> ClassifyExports(LandingZone* landing, Registry* registry);
+
 // Registers every landing file not registered yet. A file whose path, size and mtime match its
 // newest record is not looked at again. Otherwise its checksum decides: the same content as
 // the newest record is recorded as skipped (re-upload of identical content); new content for a

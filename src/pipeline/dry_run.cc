@@ -55,16 +55,7 @@ DryRunImport Entry(const ImportRecord& record, DryRunAction action, std::string 
   return entry;
 }
 
-bool IsPending(const ImportRecord& record) {
-  return record.state == ImportState::kDiscovered || record.state == ImportState::kRunning;
-}
-
-// The registry's answers, or those of an empty registry when there is none (null).
-StatusOr<std::optional<ImportRecord>> FindImport(Registry* registry, const LandingFile& file) {
-  if (registry == nullptr) return std::optional<ImportRecord>();
-  return registry->FindImport(file.tenant, file.table, file.version, file.file);
-}
-
+// The registry's answer, or that of an empty registry when there is none (null).
 StatusOr<std::optional<TableState>> GetTableState(Registry* registry, const std::string& tenant,
                                                   const std::string& table) {
   if (registry == nullptr) return std::optional<TableState>();
@@ -73,37 +64,15 @@ StatusOr<std::optional<TableState>> GetTableState(Registry* registry, const std:
 
 // The imports discovery would register: new landing files become `pending` (with id 0);
 // re-uploads of identical content and stale versions become kSkip entries in `out`.
-// Mirrors DiscoverExports (discovery.cc) without writing to the registry.
 Status FindNewExports(LandingZone* landing, Registry* registry, std::vector<ImportRecord>* pending,
                       std::vector<DryRunImport>* out) {
-  ASSIGN_OR_RETURN(std::vector<LandingFile> files, landing->List());
-  for (const LandingFile& file : files) {
-    ASSIGN_OR_RETURN(std::optional<ImportRecord> existing, FindImport(registry, file));
-    if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms) continue;
-    ImportRecord record;
-    record.tenant = file.tenant;
-    record.table = file.table;
-    record.version = file.version;
-    record.file = file.file;
-    record.size = file.size;
-    record.mtime_ms = file.mtime_ms;
-    ASSIGN_OR_RETURN(record.checksum, landing->Checksum(file));
-    if (existing && existing->checksum == record.checksum) {
-      if (IsPending(*existing)) continue;  // listed by ListPending
-      out->push_back(Entry(record, DryRunAction::kSkip,
-                           "re-upload of identical content (import #" +
-                               std::to_string(existing->id) + ", " +
-                               std::string(ImportStateName(existing->state)) + ")"));
-      continue;
+  ASSIGN_OR_RETURN(std::vector<DiscoveredExport> found, ClassifyExports(landing, registry));
+  for (const DiscoveredExport& item : found) {
+    if (item.skip_reason.empty()) {
+      pending->push_back(item.record);
+    } else {
+      out->push_back(Entry(item.record, DryRunAction::kSkip, item.skip_reason));
     }
-    ASSIGN_OR_RETURN(std::optional<TableState> table,
-                     GetTableState(registry, file.tenant, file.table));
-    std::string stale = table ? StaleReason(file.version, table->version) : "";
-    if (!stale.empty()) {
-      out->push_back(Entry(record, DryRunAction::kSkip, stale));
-      continue;
-    }
-    pending->push_back(record);
   }
   return Status::OK();
 }
