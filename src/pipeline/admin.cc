@@ -65,10 +65,17 @@ StatusOr<std::vector<std::string>> SplitPath(const std::string& text, size_t par
 StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::string& tenant,
                                    const std::string& table, const std::string& version) {
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenRegistry(options));
-  // A release killed half-way left its import running: releasing again finishes it.
-  ASSIGN_OR_RETURN(ImportRecord held,
-                   FindImportIn(registry.get(), tenant, table, version,
-                                {ImportState::kHeld, ImportState::kRunning}, "held"));
+  // A release killed half-way left its import running: releasing again finishes it. Killed
+  // after its commit, it is done: releasing again says so.
+  StatusOr<ImportRecord> found = FindImportIn(registry.get(), tenant, table, version,
+                                              {ImportState::kHeld, ImportState::kRunning}, "held");
+  if (!found.ok()) {
+    StatusOr<ImportRecord> done = FindImportIn(registry.get(), tenant, table, version,
+                                               {ImportState::kCommitted}, "committed");
+    if (done.ok() && done->note.find("released by hand") != std::string::npos) return done;
+    return found.status();
+  }
+  ImportRecord held = *found;
   ASSIGN_OR_RETURN(Lease lease, TakeLease(registry.get(), options, tenant, table, "release"));
   StatusOr<std::optional<TableState>> state = registry->GetTableState(tenant, table);
   Status status = state.status();

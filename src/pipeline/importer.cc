@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "base/fs.h"
@@ -24,6 +25,9 @@ ImportRecord WithState(ImportRecord record, ImportState state, std::string reaso
 }
 
 // Removes the state files of committed versions older than the newest `keep` ones.
+// Removes the state files the table no longer needs: all but those of the newest `keep`
+// committed versions (rewind targets) and those newer than the newest committed one (left by
+// an import still to finish). This also drops states left by held, skipped or failed imports.
 void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record, int keep) {
   auto imports = registry->ListImports(record.tenant, record.table);
   if (!imports.ok()) return;
@@ -33,11 +37,18 @@ void PruneStates(Registry* registry, const std::string& dir, const ImportRecord&
   }
   std::sort(committed.begin(), committed.end());
   committed.erase(std::unique(committed.begin(), committed.end()), committed.end());
-  if (static_cast<int>(committed.size()) <= keep) return;
-  committed.resize(committed.size() - static_cast<size_t>(keep));
-  for (const std::string& version : committed) {
-    std::string path = dir + "/" + version + std::string(kStateSuffix);
-    (void)RemoveFile(path);
+  if (committed.empty()) return;
+  std::vector<std::string> kept(
+      committed.end() - std::min<ptrdiff_t>(keep, static_cast<ptrdiff_t>(committed.size())),
+      committed.end());
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(kStateSuffix)) continue;
+    std::string version = name.substr(0, name.size() - kStateSuffix.size());
+    if (version > committed.back()) continue;
+    if (std::find(kept.begin(), kept.end(), version) != kept.end()) continue;
+    (void)RemoveFile(entry.path().string());
   }
 }
 
