@@ -330,4 +330,30 @@ nlohmann::json StableStatus(const nlohmann::json& status) {
   return entries;
 }
 
+Outcome ReadOutcome(const fs::path& home) {
+  return {SnapshotTree(home / "changes"), SnapshotTree(home / "state"),
+          StableStatus(ReadStatus(home))};
+}
+
+void ExpectSameFiles(const std::map<std::string, std::string>& got,
+                     const std::map<std::string, std::string>& want, const std::string& what) {
+  std::vector<std::string> got_names, want_names;
+  for (const auto& [path, content] : got) got_names.push_back(path);
+  for (const auto& [path, content] : want) want_names.push_back(path);
+  EXPECT_EQ(got_names, want_names) << what << ": not the same files";
+  for (const auto& [path, content] : got) {
+    auto it = want.find(path);
+    if (it != want.end() && it->second != content) {
+      ADD_FAILURE() << what << "/" << path << " differs (" << content.size() << " bytes, expected "
+                    << it->second.size() << ")";
+    }
+  }
+}
+
+void ExpectSameOutcome(const Outcome& got, const Outcome& want) {
+  ExpectSameFiles(got.changes, want.changes, "changes");
+  ExpectSameFiles(got.states, want.states, "state");
+  EXPECT_EQ(got.status, want.status);
+}
+
 }  // namespace snapdelta::testing

@@ -82,6 +82,20 @@ std::vector<nlohmann::json> StatusEntries(const nlohmann::json& status, const st
 // "a rerun changes nothing" checks.
 nlohmann::json StableStatus(const nlohmann::json& status);
 
+// Everything a finished command leaves in a home that a rerun after a crash must reproduce.
+struct Outcome {
+  std::map<std::string, std::string> changes;  // path under HOME/changes -> content
+  std::map<std::string, std::string> states;   // path under HOME/state -> content
+  nlohmann::json status;                       // StableStatus(snapdelta status --json)
+};
+Outcome ReadOutcome(const fs::path& home);
+
+// Compares file sets and contents without printing megabytes of content on a mismatch.
+void ExpectSameFiles(const std::map<std::string, std::string>& got,
+                     const std::map<std::string, std::string>& want, const std::string& what);
+// The same change files, state files and status.
+void ExpectSameOutcome(const Outcome& got, const Outcome& want);
+
 }  // namespace snapdelta::testing
 
 #endif  // SNAPDELTA_TESTS_INTEGRATION_CHANGE_CHECKS_H_

@@ -48,13 +48,6 @@ ChangeFileSpec SpecOf(const std::string& version) {
   return {kTenant, kTable, version, {"id"}, false};
 }
 
-// Everything a finished command leaves that a rerun after a crash must reproduce.
-struct Outcome {
-  std::map<std::string, std::string> changes;  // path under HOME/changes -> content
-  std::map<std::string, std::string> states;   // path under HOME/state -> content
-  nlohmann::json status;                       // StableStatus(snapdelta status --json)
-};
-
 // One landing zone and one snapdelta home, and the commands a user runs against them. The
 // config file is passed to every command that takes one once SetConfig wrote it.
 class Site {
@@ -106,10 +99,7 @@ class Site {
     }
     return entries.front();
   }
-  Outcome ReadOutcome() const {
-    return {SnapshotTree(home_ / "changes"), SnapshotTree(home_ / "state"),
-            StableStatus(ReadStatus(home_))};
-  }
+  Outcome ReadOutcome() const { return testing::ReadOutcome(home_); }
 
  private:
   static std::string Path(const std::string& version) {
@@ -127,27 +117,6 @@ class Site {
   fs::path landing_, home_, config_;
   bool with_config_ = false;
 };
-
-void ExpectSameFiles(const std::map<std::string, std::string>& got,
-                     const std::map<std::string, std::string>& want, const std::string& what) {
-  std::vector<std::string> got_names, want_names;
-  for (const auto& [path, content] : got) got_names.push_back(path);
-  for (const auto& [path, content] : want) want_names.push_back(path);
-  EXPECT_EQ(got_names, want_names) << what << ": not the same files";
-  for (const auto& [path, content] : got) {
-    auto it = want.find(path);
-    if (it != want.end() && it->second != content) {
-      ADD_FAILURE() << what << "/" << path << " differs (" << content.size() << " bytes, expected "
-                    << it->second.size() << ")";
-    }
-  }
-}
-
-void ExpectSameOutcome(const Outcome& got, const Outcome& want) {
-  ExpectSameFiles(got.changes, want.changes, "changes");
-  ExpectSameFiles(got.states, want.states, "state");
-  EXPECT_EQ(got.status, want.status);
-}
 
 class GuardTest : public ::testing::Test {
  protected:
