@@ -193,11 +193,12 @@ Status SqliteRegistry::CommitImport(const Lease& lease, int64_t import_id,
                                 TableName(head.tenant, head.table) + ", the lease to " +
                                 TableName(lease.tenant, lease.table));
   }
-  ASSIGN_OR_RETURN(Statement update,
-                   Statement::Prepare(db_.get(),
-                                      "UPDATE imports SET state = 'committed', reason = '', row_count = ?1, "
-                                      "inserts = ?2, updates = ?3, deletes = ?4, note = ?5, "
-                                      "finished_at_ms = ?6, fencing_token = ?7 WHERE id = ?8"));
+  ASSIGN_OR_RETURN(
+      Statement update,
+      Statement::Prepare(db_.get(),
+                         "UPDATE imports SET state = 'committed', reason = '', row_count = ?1, "
+                         "inserts = ?2, updates = ?3, deletes = ?4, note = ?5, "
+                         "finished_at_ms = ?6, fencing_token = ?7 WHERE id = ?8"));
   update.BindInt64(1, static_cast<int64_t>(counts.rows))
       .BindInt64(2, static_cast<int64_t>(counts.inserts))
       .BindInt64(3, static_cast<int64_t>(counts.updates))
