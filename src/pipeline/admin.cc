@@ -85,13 +85,16 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
                           "would undo that. Drop it with `snapdelta skip " + tenant + "/" + table +
                           "/" + version + "`");
   }
-  StatusOr<ImportRecord> done = status;
-  if (status.ok()) {
-    std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
+  if (!status.ok()) {
+    (void)registry->ReleaseLease(lease);
+    return status;
+  }
+  std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
+  StatusOr<ImportRecord> done = [&] {
     LeaseKeeper keeper(registry.get(), lease, options.lease_ttl_ms);
     ImportContext context{registry.get(), sink.get(), &options, &keeper.lost(), true};
-    done = RunImport(context, held, keeper.lease());
-  }
+    return RunImport(context, held, keeper.lease());
+  }();
   (void)registry->ReleaseLease(lease);
   return done;
 }
