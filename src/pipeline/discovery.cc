@@ -1,5 +1,7 @@
 #include "pipeline/discovery.h"
 
+#include <tuple>
+
 namespace snapdelta {
 namespace {
 
@@ -73,6 +75,21 @@ Status DiscoverExports(LandingZone* landing, Registry* registry,
     ASSIGN_OR_RETURN(item.record.id, registry->RegisterImport(item.record));
   }
   return Status::OK();
+}
+
+TablePlan PlanPending(const std::vector<ImportRecord>& pending,
+                      std::vector<ImportRecord>* superseded) {
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, ImportRecord> newest;
+  for (const ImportRecord& record : pending) {
+    auto [it, inserted] = newest.emplace(
+        std::make_tuple(record.tenant, record.table, record.version, record.file), record);
+    if (inserted) continue;
+    superseded->push_back(it->second);
+    it->second = record;
+  }
+  TablePlan plan;
+  for (auto& [key, record] : newest) plan[{record.tenant, record.table}].push_back(record);
+  return plan;
 }
 
 }  // namespace snapdelta

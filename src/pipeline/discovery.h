@@ -2,6 +2,9 @@
 #ifndef SNAPDELTA_PIPELINE_DISCOVERY_H_
 #define SNAPDELTA_PIPELINE_DISCOVERY_H_
 
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "snapdelta/landing.h"
@@ -26,6 +29,14 @@ StatusOr<std::vector<DiscoveredExport>> ClassifyExports(LandingZone* landing, Re
 // else is registered as discovered. Records skipped here are appended to `skipped`.
 Status DiscoverExports(LandingZone* landing, Registry* registry,
                        std::vector<ImportRecord>* skipped);
+
+// Pending imports grouped by (tenant, table), each table's in version order, keeping only the
+// newest record of each file: `pending` lists the records of one file oldest first (as
+// ListPending does); the older ones, superseded by a re-upload, go to `superseded`.
+using TablePlan = std::map<std::pair<std::string, std::string>, std::vector<ImportRecord>>;
+TablePlan PlanPending(const std::vector<ImportRecord>& pending,
+                      std::vector<ImportRecord>* superseded);
+inline constexpr char kSupersededReason[] = "superseded by a re-upload of the same file";
 
 // The skip reason for `version` when the table's committed version is `committed`, or "" when
 // `version` is newer and may be imported.

@@ -30,12 +30,6 @@ constexpr std::string_view kStateSuffix = ".state";
 constexpr int kSnapshotAttempts = 20;
 constexpr auto kSnapshotRetryDelay = std::chrono::milliseconds(50);
 
-using PathKey = std::tuple<std::string, std::string, std::string, std::string>;
-
-PathKey KeyOf(const ImportRecord& record) {
-  return {record.tenant, record.table, record.version, record.file};
-}
-
 class DiscardSink : public Sink {
  public:
   Status Begin(const ImportIdentity&) override { return Status::OK(); }
@@ -79,23 +73,6 @@ Status FindNewExports(LandingZone* landing, Registry* registry, std::vector<Impo
 
 // The newest record of every pending path, grouped by table in version order, as RunOnce plans
 // them; older records of a path would be skipped as superseded (kSkip entries in `out`).
-std::map<std::pair<std::string, std::string>, std::vector<ImportRecord>> PlanTables(
-    const std::vector<ImportRecord>& registered, const std::vector<ImportRecord>& discovered,
-    std::vector<DryRunImport>* out) {
-  std::map<PathKey, ImportRecord> newest;
-  auto add = [&](const ImportRecord& record) {
-    auto [it, inserted] = newest.emplace(KeyOf(record), record);
-    if (inserted) return;
-    out->push_back(
-        Entry(it->second, DryRunAction::kSkip, "superseded by a re-upload of the same file"));
-    it->second = record;
-  };
-  for (const ImportRecord& record : registered) add(record);  // ordered by id
-  for (const ImportRecord& record : discovered) add(record);  // newer than any registered
-  std::map<std::pair<std::string, std::string>, std::vector<ImportRecord>> tables;
-  for (auto& [key, record] : newest) tables[{record.tenant, record.table}].push_back(record);
-  return tables;
-}
 
 std::string LandingPath(const EngineOptions& options, const ImportRecord& record) {
   return options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version + "/" +
@@ -254,7 +231,13 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
   std::vector<ImportRecord> discovered;
   RETURN_IF_ERROR(FindNewExports(landing.get(), registry.get(), &discovered, &out));
-  auto tables = PlanTables(registered, discovered, &out);
+  std::vector<ImportRecord> pending = registered;                       // ordered by id
+  pending.insert(pending.end(), discovered.begin(), discovered.end());  // newer than any
+  std::vector<ImportRecord> superseded;
+  TablePlan tables = PlanPending(pending, &superseded);
+  for (const ImportRecord& older : superseded) {
+    out.push_back(Entry(older, DryRunAction::kSkip, kSupersededReason));
+  }
 
   int temp_files = 0;
   for (const auto& [table_key, imports] : tables) {

@@ -35,23 +35,15 @@ class Run {
   // Groups pending imports by table in version order, keeping only the newest record of a path
   // (an older one was superseded by a re-upload).
   Status Plan(const std::vector<ImportRecord>& pending) {
-    std::map<std::tuple<std::string, std::string, std::string, std::string>, ImportRecord> newest;
-    for (const ImportRecord& record : pending) {
-      auto key = std::make_tuple(record.tenant, record.table, record.version, record.file);
-      auto [it, inserted] = newest.emplace(key, record);
-      if (inserted) continue;
-      ImportRecord older = record;
-      if (it->second.id < record.id) std::swap(older, it->second);
-      std::string reason = "superseded by a re-upload of the same file";
-      Status marked = registry_->MarkSkipped(older.id, reason);
+    std::vector<ImportRecord> superseded;
+    queue_ = PlanPending(pending, &superseded);
+    for (ImportRecord& older : superseded) {
+      Status marked = registry_->MarkSkipped(older.id, kSupersededReason);
       if (marked.code() == StatusCode::kAborted) continue;  // another process finished it
       RETURN_IF_ERROR(marked);
       older.state = ImportState::kSkipped;
-      older.reason = reason;
+      older.reason = kSupersededReason;
       Finished(older);
-    }
-    for (auto& [key, record] : newest) {
-      queue_[{record.tenant, record.table}].push_back(record);
     }
     return Status::OK();
   }
