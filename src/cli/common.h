@@ -18,8 +18,8 @@ constexpr int kExitImportFailed = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char* kExitCodesHelp =
-    "Exit status: 0 when everything pending succeeded, 1 when an import failed (the others "
-    "still ran), 2 for usage errors.";
+    "Exit status: 0 when everything pending succeeded, 1 when an import failed or was held by a "
+    "change guard (the others still ran), 2 for usage errors.";
 
 // Flags shared by run, watch and status.
 struct CommonFlags {
