@@ -42,6 +42,9 @@ class LandingZone {
   virtual StatusOr<std::string> Checksum(const LandingFile& file) = 0;
 };
 
+// True for names a landing zone skips: empty, starting with '.', or ending in ".tmp" or ".part".
+bool IsIgnoredLandingName(const std::string& name);
+
 // The landing folder `dir`. Errors from List: kNotFound when `dir` does not exist.
 std::unique_ptr<LandingZone> OpenLocalLanding(const std::string& dir);
 

@@ -90,6 +90,11 @@ StatusOr<std::string> ReadSmallFile(const std::string& path) {
   return out;
 }
 
+std::string TempRoot() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
+
 std::string DirName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

@@ -31,6 +31,9 @@ Status RemoveFile(const std::string& path);
 // Reads a whole (small) file.
 StatusOr<std::string> ReadSmallFile(const std::string& path);
 
+// Where temporary files go: $TMPDIR when set and not empty, otherwise /tmp.
+std::string TempRoot();
+
 // The folder part of a path ("a/b/c" -> "a/b", "c" -> ".").
 std::string DirName(const std::string& path);
 

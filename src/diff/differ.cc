@@ -6,6 +6,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "base/fs.h"
 #include "diff/differ_internal.h"
 #include "diff/spill.h"
 #include "diff/state_file.h"
@@ -92,7 +93,7 @@ class Differ::Impl {
   // Spills the new export into partitions, then diffs partition by partition.
   Status RunPartitioned() {
     std::string root = request_.spill_dir;
-    if (root.empty()) root = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
+    if (root.empty()) root = TempRoot();
     RETURN_IF_ERROR(spill_dir_.Create(root));
     SpillWriter spill;
     RETURN_IF_ERROR(spill.Open(spill_dir_, "new-", partitions_));

@@ -46,6 +46,9 @@ class PreviousLoader {
   Status OpenExport(const std::string& path, SchemaChange* change);
   Status LoadRows(RowSource* rows, size_t partitions, KeyTable* table);
   Status LoadStatePartition(size_t partition, size_t partitions, KeyTable* table);
+  // Fills row_hashes_ with the value hashes of the compared columns of an encoded state row
+  // (for `changed` lists).
+  void HashesFromRow(std::string_view row, size_t column_count);
 
   const DiffRequest& request_;
   const ExportSchema& new_schema_;
@@ -61,6 +64,11 @@ class PreviousLoader {
   std::string pending_row_;
   KeyDigest pending_digest_;
   Fingerprint pending_fp_;
+  // Where the state's compared columns sit in its rows, and buffers for HashesFromRow.
+  std::vector<size_t> compared_pos_;
+  std::vector<std::string_view> row_values_;
+  std::vector<bool> row_nulls_;
+  std::vector<uint64_t> row_hashes_;
 };
 
 // Rows of an export estimated from its file size (an overestimate for typical files).

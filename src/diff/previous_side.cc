@@ -74,20 +74,14 @@ Status AddOldRow(const DiffRequest& request, const std::string& source, std::str
   return Status::OK();
 }
 
-// Value hashes of `names` taken from an encoded row of `columns` (for `changed` lists).
-std::vector<uint64_t> HashesFromRow(std::string_view row, const std::vector<std::string>& columns,
-                                    const std::vector<std::string>& names) {
-  std::vector<std::string_view> values;
-  std::vector<bool> nulls;
-  std::vector<uint64_t> hashes(names.size(), kAbsent);
-  if (!DecodeRow(row, columns.size(), &values, &nulls)) return hashes;
-  for (size_t i = 0; i < names.size(); ++i) {
-    size_t column_idx = std::find(columns.begin(), columns.end(), names[i]) - columns.begin();
-    if (column_idx < columns.size() && !nulls[column_idx] && !values[column_idx].empty()) {
-      hashes[i] = ValueHash(values[column_idx]);
-    }
+// The position of each of `names` in `columns` (columns.size() when absent).
+std::vector<size_t> PositionsOf(const std::vector<std::string>& names,
+                                const std::vector<std::string>& columns) {
+  std::vector<size_t> positions;
+  for (const std::string& name : names) {
+    positions.push_back(std::find(columns.begin(), columns.end(), name) - columns.begin());
   }
-  return hashes;
+  return positions;
 }
 
 }  // namespace
@@ -146,6 +140,7 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
   previous_->compared = meta.compared;
   previous_->has_rows = meta.before_images;
   previous_->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
+  compared_pos_ = PositionsOf(meta.compared, meta.columns);
   estimated_rows_ = state_->record_count();
   return Status::OK();
 }
@@ -224,11 +219,23 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
     }
     if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
     has_pending_ = false;
-    std::vector<uint64_t> hashes;
-    if (previous_->has_hashes) hashes = HashesFromRow(pending_row_, meta.columns, meta.compared);
+    if (previous_->has_hashes) HashesFromRow(pending_row_, meta.columns.size());
+    std::span<const uint64_t> hashes;
+    if (previous_->has_hashes) hashes = row_hashes_;
     RETURN_IF_ERROR(AddOldRow(request_, request_.previous.path, pending_key_, pending_digest_,
                               pending_fp_, hashes, previous_->has_rows, pending_row_, table,
                               previous_, nullptr));
+  }
+}
+
+void PreviousLoader::HashesFromRow(std::string_view row, size_t column_count) {
+  row_hashes_.assign(compared_pos_.size(), kAbsent);
+  if (!DecodeRow(row, column_count, &row_values_, &row_nulls_)) return;
+  for (size_t i = 0; i < compared_pos_.size(); ++i) {
+    size_t column_idx = compared_pos_[i];
+    if (column_idx < column_count && !row_nulls_[column_idx] && !row_values_[column_idx].empty()) {
+      row_hashes_[i] = ValueHash(row_values_[column_idx]);
+    }
   }
 }
 

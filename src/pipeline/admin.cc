@@ -119,7 +119,7 @@ Status RewindTable(const EngineOptions& options, const std::string& tenant,
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenRegistry(options));
   ASSIGN_OR_RETURN(ImportRecord target, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kCommitted}, "committed"));
-  std::string state_file = version + ".state";
+  std::string state_file = StateFileName(version);
   if (!PathExists(StateDir(options.home, tenant, table) + "/" + state_file)) {
     return NotFoundError(
         "the state of " + tenant + "/" + table + "/" + version +

@@ -1,7 +1,5 @@
 #include "pipeline/dry_run.h"
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -24,7 +22,6 @@
 namespace snapdelta {
 namespace {
 
-constexpr std::string_view kStateSuffix = ".state";
 // Copies of the registry taken while another process changed it are retried this often, this
 // far apart: a commit takes milliseconds.
 constexpr int kSnapshotAttempts = 20;
@@ -74,11 +71,6 @@ Status FindNewExports(LandingZone* landing, Registry* registry, std::vector<Impo
 // The newest record of every pending path, grouped by table in version order, as RunOnce plans
 // them; older records of a path would be skipped as superseded (kSkip entries in `out`).
 
-std::string LandingPath(const EngineOptions& options, const ImportRecord& record) {
-  return options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version + "/" +
-         record.file;
-}
-
 // What one table's pending imports would do, one after the other.
 class TableDryRun {
  public:
@@ -112,7 +104,7 @@ class TableDryRun {
     request.options = options_.config.ForTable(record.table);
     request.build_state = build_state;
     if (build_state) {
-      request.state_path = temp_.File(std::to_string((*temp_files_)++) + std::string(kStateSuffix));
+      request.state_path = temp_.File(StateFileName(std::to_string((*temp_files_)++)));
     }
     request.memory_limit = options_.memory_limit;
     request.spill_dir = options_.spill_dir;
@@ -215,9 +207,8 @@ std::string_view DryRunActionName(DryRunAction action) {
 }
 
 StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
-  const char* tmpdir = std::getenv("TMPDIR");
   SpillDir temp;  // the registry's copy and the intermediate states; removed on return
-  RETURN_IF_ERROR(temp.Create(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp"));
+  RETURN_IF_ERROR(temp.Create(TempRoot()));
   std::unique_ptr<Registry> registry;
   std::string registry_path = options.home + "/registry.db";
   if (PathExists(registry_path)) {

@@ -11,6 +11,7 @@
 #include "diff/differ.h"
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
+#include "snapdelta/landing.h"
 
 namespace snapdelta {
 namespace {
@@ -24,7 +25,6 @@ ImportRecord WithState(ImportRecord record, ImportState state, std::string reaso
   return record;
 }
 
-// Removes the state files of committed versions older than the newest `keep` ones.
 // Removes the state files the table no longer needs: all but those of the newest `keep`
 // committed versions (rewind targets) and those newer than the newest committed one (left by
 // an import still to finish). This also drops states left by held, skipped or failed imports.
@@ -61,8 +61,7 @@ StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOption
                    registry->ListImports(table.tenant, table.table));
   for (const ImportRecord& import : imports) {
     if (import.id != table.import_id) continue;
-    return options.landing + "/" + import.tenant + "/" + import.table + "/" + import.version + "/" +
-           import.file;
+    return LandingPath(options, import);
   }
   return std::string();
 }
@@ -73,8 +72,7 @@ Status CheckOneExportPerVersion(const std::string& version_dir, const std::strin
   if (handle == nullptr) return Status::OK();  // the import reports the missing file
   while (struct dirent* entry = ::readdir(handle)) {
     std::string name = entry->d_name;
-    if (name.empty() || name[0] == '.' || name == file || entry->d_type == DT_DIR) continue;
-    if (name.ends_with(".tmp") || name.ends_with(".part")) continue;
+    if (IsIgnoredLandingName(name) || name == file || entry->d_type == DT_DIR) continue;
     others += (others.empty() ? "" : ", ") + name;
   }
   ::closedir(handle);
@@ -85,6 +83,15 @@ Status CheckOneExportPerVersion(const std::string& version_dir, const std::strin
 
 std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table) {
   return home + "/state/" + tenant + "/" + table;
+}
+
+std::string StateFileName(const std::string& version) {
+  return version + std::string(kStateSuffix);
+}
+
+std::string LandingPath(const EngineOptions& options, const ImportRecord& record) {
+  return options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version + "/" +
+         record.file;
 }
 
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
@@ -110,12 +117,11 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   record.started_at_ms = SystemClockMs();
   CrashPoint("import.after_running");
 
-  std::string version_dir =
-      options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version;
   std::string state_dir = StateDir(options.home, record.tenant, record.table);
-  std::string state_file = record.version + std::string(kStateSuffix);
+  std::string state_file = StateFileName(record.version);
   DiffRequest request;
-  request.new_path = version_dir + "/" + record.file;
+  request.new_path = LandingPath(options, record);
+  std::string version_dir = DirName(request.new_path);
   request.options = options.config.ForTable(record.table);
   request.build_state = true;
   request.state_path = state_dir + "/" + state_file;

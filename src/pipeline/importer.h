@@ -45,6 +45,12 @@ StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOption
 // `file`: snapdelta expects one export file per version.
 Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file);
 
+// "<version>.state": a version's state file inside StateDir.
+std::string StateFileName(const std::string& version);
+
+// <landing>/<tenant>/<table>/<version>/<file>: where the engine reads an import's export.
+std::string LandingPath(const EngineOptions& options, const ImportRecord& record);
+
 // <home>/state/<tenant>/<table>
 std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table);
 

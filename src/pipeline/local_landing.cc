@@ -16,14 +16,6 @@ namespace {
 // Bytes read per call while checksumming.
 constexpr size_t kChecksumChunk = 1 << 20;
 
-bool Ignored(const std::string& name) {
-  auto ends_with = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return name.empty() || name[0] == '.' || ends_with(".tmp") || ends_with(".part");
-}
-
 // Names of the entries of `dir` that are folders (want_dirs) or regular files, sorted.
 StatusOr<std::vector<std::string>> ListDir(const std::string& dir, bool want_dirs) {
   DIR* handle = ::opendir(dir.c_str());
@@ -34,7 +26,7 @@ StatusOr<std::vector<std::string>> ListDir(const std::string& dir, bool want_dir
   std::vector<std::string> names;
   while (struct dirent* entry = ::readdir(handle)) {
     std::string name = entry->d_name;
-    if (Ignored(name)) continue;
+    if (IsIgnoredLandingName(name)) continue;
     struct stat st;
     if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
     if (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) names.push_back(name);
@@ -107,6 +99,10 @@ class LocalLanding : public LandingZone {
 };
 
 }  // namespace
+
+bool IsIgnoredLandingName(const std::string& name) {
+  return name.empty() || name[0] == '.' || name.ends_with(".tmp") || name.ends_with(".part");
+}
 
 std::unique_ptr<LandingZone> OpenLocalLanding(const std::string& dir) {
   return std::make_unique<LocalLanding>(dir);
