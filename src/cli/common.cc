@@ -69,13 +69,16 @@ void AddMemoryFlags(CLI::App* command, std::string* memory_limit, std::string* s
       ->group("Common options");
 }
 
+StatusOr<uint64_t> ResolveMemoryLimit(const std::string& flag) {
+  if (flag.empty()) return DefaultMemoryLimit();
+  StatusOr<uint64_t> limit = ParseByteSize(flag);
+  if (!limit.ok()) return limit.status().WithContext("--memory-limit");
+  return limit;
+}
+
 StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   EngineOptions options;
-  if (!flags.memory_limit.empty()) {
-    StatusOr<uint64_t> limit = ParseByteSize(flags.memory_limit);
-    if (!limit.ok()) return limit.status().WithContext("--memory-limit");
-    options.memory_limit = *limit;
-  }
+  ASSIGN_OR_RETURN(options.memory_limit, ResolveMemoryLimit(flags.memory_limit));
   options.spill_dir = flags.spill_dir;
   options.landing = flags.landing;
   options.home = flags.home;

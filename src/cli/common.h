@@ -33,6 +33,8 @@ struct CommonFlags {
 
 // Adds --memory-limit and --spill-dir (run, watch, diff).
 void AddMemoryFlags(CLI::App* command, std::string* memory_limit, std::string* spill_dir);
+// The --memory-limit flag's value in bytes; DefaultMemoryLimit() when the flag is empty.
+StatusOr<uint64_t> ResolveMemoryLimit(const std::string& flag);
 void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing);
 
 // Builds engine options from the flags (loads the config file). kInvalidArgument on bad config.

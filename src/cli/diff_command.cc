@@ -60,12 +60,7 @@ StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
   if (!flags.on_duplicate.empty()) {
     ASSIGN_OR_RETURN(options.on_duplicate, ParseDuplicatePolicy(flags.on_duplicate));
   }
-  request.memory_limit = DefaultMemoryLimit();
-  if (!flags.memory_limit.empty()) {
-    StatusOr<uint64_t> limit = ParseByteSize(flags.memory_limit);
-    if (!limit.ok()) return limit.status().WithContext("--memory-limit");
-    request.memory_limit = *limit;
-  }
+  ASSIGN_OR_RETURN(request.memory_limit, ResolveMemoryLimit(flags.memory_limit));
   request.spill_dir = flags.spill_dir;
   request.ops = OpFilter{false, false, false};
   for (const std::string& op : SplitList(flags.ops)) {
