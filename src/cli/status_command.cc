@@ -1,12 +1,12 @@
 // `snapdelta status`: the registry's imports, as a table or as JSON.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "pipeline/importer.h"
 #include "snapdelta/registry.h"
 
 namespace snapdelta::cli {
@@ -68,16 +68,10 @@ CommandAction AddStatusCommand(CLI::App* app) {
   AddCommonFlags(command, flags.get(), false);
   command->add_flag("--json", *json, "A JSON array, one object per import");
   return [flags, json]() {
-    std::string path = flags->home + "/registry.db";
-    if (::access(path.c_str(), F_OK) != 0) {
-      PrintError(NotFoundError(path + ": no registry here; run `snapdelta run` first or pass "
-                                      "--home"));
-      return kExitUsage;
-    }
-    StatusOr<std::unique_ptr<Registry>> registry = OpenSqliteRegistry(path);
+    StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistry(flags->home);
     if (!registry.ok()) {
       PrintError(registry.status());
-      return kExitImportFailed;
+      return registry.status().code() == StatusCode::kNotFound ? kExitUsage : kExitImportFailed;
     }
     StatusOr<std::vector<ImportRecord>> records = (*registry)->ListImports();
     if (!records.ok()) {

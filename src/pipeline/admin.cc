@@ -37,12 +37,6 @@ StatusOr<Lease> TakeLease(Registry* registry, const EngineOptions& options,
   return lease;
 }
 
-StatusOr<std::unique_ptr<Registry>> OpenRegistry(const EngineOptions& options) {
-  std::string path = options.home + "/registry.db";
-  if (!PathExists(path)) return NotFoundError(path + ": no registry here; check --home");
-  return OpenSqliteRegistry(path);
-}
-
 }  // namespace
 
 StatusOr<std::vector<std::string>> SplitPath(const std::string& text, size_t parts) {
@@ -64,7 +58,7 @@ StatusOr<std::vector<std::string>> SplitPath(const std::string& text, size_t par
 
 StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::string& tenant,
                                    const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenRegistry(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
   // A release killed half-way left its import running: releasing again finishes it. Killed
   // after its commit, it is done: releasing again says so.
   StatusOr<ImportRecord> found = FindImportIn(registry.get(), tenant, table, version,
@@ -101,7 +95,7 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
 
 StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::string& tenant,
                                   const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenRegistry(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
   ASSIGN_OR_RETURN(ImportRecord record,
                    FindImportIn(registry.get(), tenant, table, version,
                                 {ImportState::kHeld, ImportState::kDiscovered}, "held or pending"));
@@ -116,7 +110,7 @@ StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::strin
 
 Status RewindTable(const EngineOptions& options, const std::string& tenant,
                    const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenRegistry(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
   ASSIGN_OR_RETURN(ImportRecord target, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kCommitted}, "committed"));
   std::string state_file = StateFileName(version);

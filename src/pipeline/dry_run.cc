@@ -210,7 +210,7 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   SpillDir temp;  // the registry's copy and the intermediate states; removed on return
   RETURN_IF_ERROR(temp.Create(TempRoot()));
   std::unique_ptr<Registry> registry;
-  std::string registry_path = options.home + "/registry.db";
+  std::string registry_path = RegistryPath(options.home);
   if (PathExists(registry_path)) {
     ASSIGN_OR_RETURN(registry, OpenRegistrySnapshot(registry_path, temp));
   }

@@ -85,6 +85,16 @@ std::string StateDir(const std::string& home, const std::string& tenant, const s
   return home + "/state/" + tenant + "/" + table;
 }
 
+std::string RegistryPath(const std::string& home) { return home + "/registry.db"; }
+
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home) {
+  std::string path = RegistryPath(home);
+  if (!PathExists(path)) {
+    return NotFoundError(path + ": no registry here; run `snapdelta run` first, or check --home");
+  }
+  return OpenSqliteRegistry(path);
+}
+
 std::string StateFileName(const std::string& version) {
   return version + std::string(kStateSuffix);
 }

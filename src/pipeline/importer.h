@@ -13,6 +13,7 @@
 #define SNAPDELTA_PIPELINE_IMPORTER_H_
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "snapdelta/engine.h"
@@ -44,6 +45,13 @@ StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOption
 // kInvalidArgument naming them when the version folder holds other export files besides
 // `file`: snapdelta expects one export file per version.
 Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file);
+
+// <home>/registry.db
+std::string RegistryPath(const std::string& home);
+
+// The registry of `home`; kNotFound (saying to run `snapdelta run` first, or to check --home)
+// when there is none, instead of creating an empty one.
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home);
 
 // "<version>.state": a version's state file inside StateDir.
 std::string StateFileName(const std::string& version);

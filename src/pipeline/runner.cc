@@ -175,7 +175,7 @@ bool RunReport::any_failed() const {
 StatusOr<RunReport> RunOnce(const EngineOptions& options) {
   RETURN_IF_ERROR(MakeDirs(options.home));
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
-                   OpenSqliteRegistry(options.home + "/registry.db"));
+                   OpenSqliteRegistry(RegistryPath(options.home)));
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
   Run run(options, registry.get());
   std::vector<ImportRecord> skipped;
