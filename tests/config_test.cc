@@ -66,6 +66,16 @@ max_delete_ratio = 0.1
   }
 }
 
+TEST(Config, ReadsSettleSecondsAtTheTopLevelOnly) {
+  EXPECT_EQ(ParseConfig("", "c.toml")->settle_seconds, 2.0);  // the built-in default
+  EXPECT_EQ(ParseConfig("settle_seconds = 0\n", "c.toml")->settle_seconds, 0.0);
+  EXPECT_EQ(ParseConfig("settle_seconds = 0.25\n", "c.toml")->settle_seconds, 0.25);
+  for (const char* text : {"settle_seconds = -1\n", "settle_seconds = \"2s\"\n",
+                           "[tables.orders]\nsettle_seconds = 1\n"}) {
+    EXPECT_EQ(ParseConfig(text, "c.toml").status().code(), StatusCode::kInvalidArgument) << text;
+  }
+}
+
 TEST(Config, RejectsUnknownKeysWithTheirLocation) {
   StatusOr<Config> config = ParseConfig("[tables.orders]\nkeys = [\"id\"]\n", "c.toml");
   ASSERT_FALSE(config.ok());

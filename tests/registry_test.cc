@@ -125,11 +125,55 @@ TEST_F(SqliteRegistryTest, MarkFailedAndMarkSkippedRecordTheReasonAndTheFinishTi
 
 TEST_F(SqliteRegistryTest, AFinishedImportCannotChangeStateAgain) {
   const int64_t id = Register(MakeImport("orders", "V1"));
+  Lease lease = Acquire("orders", "w1");
+  ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());
+  ASSERT_TRUE(registry_->CommitImport(lease, id, {}, "", StateFor("orders", "V1")).ok());
+  ExpectError(registry_->MarkSkipped(id, "late"), StatusCode::kAborted, "is already committed");
+  ExpectError(registry_->MarkFailed(id, "late"), StatusCode::kAborted, "is already committed");
+  ExpectError(registry_->MarkRunning(id, lease), StatusCode::kAborted, "cannot be marked running");
+  EXPECT_EQ(Find("orders", "V1").state, ImportState::kCommitted);
+}
+
+TEST_F(SqliteRegistryTest, AFailedImportCanBeSkippedOrRetriedButNotRun) {
+  const int64_t id = Register(MakeImport("orders", "V1"));
   ASSERT_TRUE(registry_->MarkFailed(id, "bad csv").ok());
-  ExpectError(registry_->MarkSkipped(id, "late"), StatusCode::kAborted, "is already failed");
+  EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kContent);
   ExpectError(registry_->MarkRunning(id, Acquire("orders", "w1")), StatusCode::kAborted,
               "cannot be marked running");
-  EXPECT_EQ(Find("orders", "V1").reason, "bad csv");
+  ASSERT_TRUE(registry_->RetryImport(id).ok());
+  EXPECT_EQ(Find("orders", "V1").state, ImportState::kDiscovered);
+  EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kNone);
+  ExpectError(registry_->RetryImport(id), StatusCode::kAborted, "not failed");
+  ASSERT_TRUE(registry_->MarkFailed(id, "again").ok());
+  ASSERT_TRUE(registry_->MarkSkipped(id, "given up").ok());
+  EXPECT_EQ(Find("orders", "V1").state, ImportState::kSkipped);
+  EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kNone);
+}
+
+TEST_F(SqliteRegistryTest, EnvironmentAndCrashFailuresBlockTheirTableAndCountAttempts) {
+  const int64_t env = Register(MakeImport("orders", "V1"));
+  const int64_t crash = Register(MakeImport("items", "V1"));
+  const int64_t content = Register(MakeImport("users", "V1"));
+  Lease orders = Acquire("orders", "w1");
+  ASSERT_TRUE(registry_->MarkRunning(env, orders).ok());
+  ASSERT_TRUE(registry_->MarkRunning(env, orders).ok());  // a rerun after a crash
+  EXPECT_EQ(Find("orders", "V1").attempts, 2);
+  EXPECT_EQ(Find("orders", "V1").crashes, 1);
+  ASSERT_TRUE(
+      registry_->MarkFailed(env, Failure{"disk full", FailureKind::kEnvironment, kStartMs + 500})
+          .ok());
+  ASSERT_TRUE(registry_->MarkFailed(crash, Failure{"crashed", FailureKind::kCrash, 0}).ok());
+  ASSERT_TRUE(registry_->MarkFailed(content, "bad csv").ok());
+  StatusOr<std::vector<ImportRecord>> blocking = registry_->ListBlocking();
+  ASSERT_TRUE(blocking.ok());
+  ASSERT_EQ(blocking->size(), 2u);
+  EXPECT_EQ((*blocking)[0].table, "items");
+  EXPECT_EQ((*blocking)[0].failure, FailureKind::kCrash);
+  EXPECT_EQ((*blocking)[1].table, "orders");
+  EXPECT_EQ((*blocking)[1].retry_at_ms, kStartMs + 500);
+  ASSERT_TRUE(registry_->RetryImport(env).ok());
+  EXPECT_EQ(Find("orders", "V1").crashes, 0);
+  EXPECT_EQ(Find("orders", "V1").attempts, 2);
 }
 
 TEST_F(SqliteRegistryTest, MarkingAnUnknownImportIsNotFound) {
@@ -179,12 +223,47 @@ TEST_F(SqliteRegistryTest, OpeningARegistryWithAnUnknownSchemaVersionIsCorruptio
   registry_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ExpectError(OpenSqliteRegistry(path_).status(), StatusCode::kCorruption,
-              "registry schema version 2, this snapdelta reads 1");
+              "registry schema version 3, this snapdelta reads 2");
+}
+
+// A registry written before failures were classified: its failures are content failures.
+TEST_F(SqliteRegistryTest, AVersionOneRegistryIsMigratedOnOpen) {
+  const int64_t id = Register(MakeImport("orders", "V1"));
+  ASSERT_TRUE(registry_->MarkFailed(id, "bad csv").ok());
+  registry_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE imports DROP COLUMN failure; "
+                         "ALTER TABLE imports DROP COLUMN attempts; "
+                         "ALTER TABLE imports DROP COLUMN crashes; "
+                         "ALTER TABLE imports DROP COLUMN retry_at_ms; "
+                         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ExpectError(OpenSqliteRegistryReadOnly(path_).status(), StatusCode::kCorruption,
+              "a `snapdelta run` on a writable home migrates it");
+  registry_ = Open();
+  ASSERT_NE(registry_, nullptr);
+  EXPECT_EQ(Find("orders", "V1").state, ImportState::kFailed);
+  EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kContent);
+  EXPECT_EQ(Find("orders", "V1").reason, "bad csv");
+}
+
+TEST_F(SqliteRegistryTest, AReadOnlyOpenReadsButDoesNotWrite) {
+  Register(MakeImport("orders", "V1"));
+  StatusOr<std::unique_ptr<Registry>> reader = OpenSqliteRegistryReadOnly(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto imports = (*reader)->ListImports();
+  ASSERT_TRUE(imports.ok());
+  EXPECT_EQ(imports->size(), 1u);
+  EXPECT_FALSE((*reader)->RegisterImport(MakeImport("orders", "V2")).ok());
 }
 
 TEST_F(SqliteRegistryTest, OpeningAPathInAMissingDirectoryIsAnIOError) {

@@ -1,15 +1,20 @@
 // The engine: start here. RunOnce processes every pending export of a landing zone once:
 //
-//   1. discovery: every file under <tenant>/<table>/<version>/<file> not seen before is
-//      registered (discovered), or recorded as skipped when it is a re-upload of identical
-//      content or a version not newer than the table's committed one;
+//   1. discovery (pipeline/discovery.h): every file under <tenant>/<table>/<version>/<file>
+//      not seen before is registered (discovered) once it has settled (settle_ms), or recorded
+//      as skipped when it is a re-upload of identical content, a version not newer than the
+//      table's committed one or not a readable file, or as failed when its names are refused
+//      or it cannot be read;
 //   2. a worker pool takes the tables with pending imports; a worker holds the table's lease
 //      (renewed while it works, fenced at commit) and imports its exports in version order;
 //   3. each import diffs the new export against the table's committed state, writes the events
 //      to the sink (durably), writes the new state, and commits both in the registry.
 //
 // A failed import publishes nothing, leaves the state untouched and is recorded with its
-// reason; later exports of the table diff against the last committed state. A crash at any
+// reason. A content failure (the export is bad) stays failed and later exports of the table
+// diff against the last committed state. An environment failure (the machine or storage failed)
+// is retried by later runs with backoff and holds the table's later versions back until it
+// succeeds or is skipped, so versions are never published out of order. A crash at any
 // point leaves the old state (the import reruns and writes identical events) or the new one.
 //
 // Home folder layout (DESIGN.md): <home>/registry.db, <home>/state/<tenant>/<table>/<version>
@@ -54,6 +59,15 @@ struct EngineOptions {
   std::string spill_dir;
   // States kept per table (the newest committed ones). Default: 3.
   int keep_states = 3;
+  // The first wait before an import that failed for an environment reason (disk full, read-only
+  // or failing storage, an unreadable state, out of memory) is retried by a later run; it
+  // doubles with each attempt, up to an hour. Default: 30 s.
+  int64_t retry_backoff_ms = 30000;
+  // A landing file is imported only once it has settled: its size and mtime unchanged across
+  // two looks this far apart, or its mtime this far in the past (then at the first look). A
+  // run that finds a file not settled looks again once, when it could be, and otherwise leaves
+  // it (and its table's later versions) for a later run. 0: no waiting. Default: 2 s.
+  int64_t settle_ms = 2000;
   // When set and true, workers stop between imports. Default: none.
   const std::atomic<bool>* stop = nullptr;
   // Called once per finished import, from worker threads (serialized). Default: none.
@@ -66,7 +80,17 @@ struct EngineOptions {
 struct RunReport {
   std::vector<ImportRecord> imports;     // every import this run finished, failed or skipped
   std::vector<std::string> busy_tables;  // tables whose lease another worker held
-  // True when an import failed or was held by a change guard (exit status 1).
+  // What needs the operator's eye though nothing failed: the file of a committed import now
+  // holds other content (its published events came from the earlier content). `run --strict`
+  // exits 1 on any.
+  std::vector<std::string> warnings;
+  // Landing entries passed over (a FIFO, a symlink leaving the landing zone, a folder that
+  // cannot be read) and files left for a later run because they are still being written.
+  std::vector<std::string> notes;
+  // Imports held back behind an environment failure of their table that is not yet due for
+  // its retry, and those failures themselves: what waits, for what, and how to go on.
+  std::vector<std::string> waiting;
+  // True when an import failed, was held by a change guard, or waits (exit status 1).
   bool any_failed() const;
 };
 

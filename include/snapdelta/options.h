@@ -58,6 +58,9 @@ struct Config {
   std::map<std::string, TableOptions> tables;  // by table name
   // Committed states kept per table, for `rewind` (top-level `keep_states`). Default: 3.
   int keep_states = 3;
+  // Seconds a landing file's size and mtime must stay unchanged before it is imported
+  // (top-level `settle_seconds`, or --settle-seconds; 0 turns waiting off). Default: 2.
+  double settle_seconds = 2;
 
   // The options of `table`: its section, or the defaults.
   const TableOptions& ForTable(const std::string& table) const {

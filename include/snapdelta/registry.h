@@ -6,9 +6,15 @@
 //     discovered -> running -> committed
 //                          \-> failed (reason)
 //     discovered -> skipped (reason: re-upload of identical content, stale version)
-// and a running import whose worker died is picked up again by the next run (see
-// ListResumable). One row per table with the committed state: the export version the table's
-// state file describes.
+//     failed (environment) -> discovered (RetryImport: by hand, or by a run once retry_at_ms)
+// and a running import whose worker died is picked up again by the next run. A failure is of
+// one of two kinds (FailureKind): an environment failure (disk full, read-only or failing
+// storage, a missing or unreadable state, a lost lease, out of memory) is retried with backoff
+// and holds back the table's later versions; a content failure (bad CSV, duplicate key, drift
+// refused) stays failed until its file changes. An import whose worker died twice (a crash
+// failure) holds the table back too, but waits for `retry` or `skip` by hand: it may be the
+// export that kills the worker. One row
+// per table with the committed state: the export version the table's state file describes.
 //
 // Leases: AcquireLease grants the (tenant, table) lease to `owner` when nobody holds it or the
 // holder's lease has expired; every grant increments the table's fencing token (tokens only
@@ -55,6 +61,26 @@ enum class ImportState {
 std::string_view ImportStateName(ImportState state);
 std::optional<ImportState> ParseImportState(std::string_view name);
 
+// Persisted as text ("", "environment", "content", "crash"): do not rename.
+enum class FailureKind {
+  kNone,         // not failed
+  kEnvironment,  // the machine or storage failed; retried (with backoff) once it may be fixed
+  kContent,      // the export itself is bad; stays failed until its file changes
+  kCrash,        // two attempts died with their worker: retried only by hand (`retry`)
+};
+std::string_view FailureKindName(FailureKind kind);
+std::optional<FailureKind> ParseFailureKind(std::string_view name);
+
+// Which kind of failure a Status is. Bad input (kCorruption, kInvalidArgument, kNotFound) is
+// content; refused I/O, exhausted resources, lost leases and busy resources are environment.
+FailureKind ClassifyFailure(const Status& status);
+
+struct Failure {
+  std::string reason;
+  FailureKind kind = FailureKind::kContent;
+  int64_t retry_at_ms = 0;  // environment failures: retried automatically from then on
+};
+
 struct ImportCounts {
   uint64_t rows = 0;  // data rows in the export
   uint64_t inserts = 0;
@@ -76,9 +102,13 @@ struct ImportRecord {
   std::string note;    // e.g. the schema change this import carried; empty otherwise
   ImportCounts counts;
   int64_t discovered_at_ms = 0;
-  int64_t started_at_ms = 0;   // 0 until running
-  int64_t finished_at_ms = 0;  // 0 until committed, failed or skipped
-  int64_t fencing_token = 0;   // token of the lease it last ran under
+  int64_t started_at_ms = 0;                 // 0 until running
+  int64_t finished_at_ms = 0;                // 0 until committed, failed or skipped
+  int64_t fencing_token = 0;                 // token of the lease it last ran under
+  FailureKind failure = FailureKind::kNone;  // set while failed
+  int64_t retry_at_ms = 0;                   // environment failures: next automatic retry
+  int attempts = 0;                          // times marked running (backoff grows with it)
+  int crashes = 0;  // attempts that ended with the worker gone; reset by RetryImport
 };
 
 struct Lease {
@@ -127,11 +157,22 @@ class Registry {
   // The Mark* calls and CommitImport apply to a pending (discovered or running) import only:
   // kNotFound for an unknown id, kAborted when it already finished (committed, failed, skipped).
   //
-  // discovered/running -> running, recording the lease token and start time. kAborted when
-  // `lease` is not held (as in CommitImport); kInvalidArgument when it is another table's.
+  // discovered/running -> running, recording the lease token and start time, and counting the
+  // attempt (and, from running, the crash of the previous one). kAborted when `lease` is not
+  // held (as in CommitImport); kInvalidArgument when it is another table's.
   virtual Status MarkRunning(int64_t import_id, const Lease& lease) = 0;
-  // -> failed with `reason`; counts are left as they are.
-  virtual Status MarkFailed(int64_t import_id, const std::string& reason) = 0;
+  // -> failed with the failure's reason, kind and retry time; counts are left as they are.
+  virtual Status MarkFailed(int64_t import_id, const Failure& failure) = 0;
+  // A content failure with `reason`.
+  Status MarkFailed(int64_t import_id, const std::string& reason) {
+    return MarkFailed(import_id, Failure{reason, FailureKind::kContent, 0});
+  }
+  // failed -> discovered, so the next import of the table runs it; the crash count is reset.
+  // kNotFound for an unknown id, kAborted when the import is not failed.
+  virtual Status RetryImport(int64_t import_id) = 0;
+  // Failed imports that hold their table's later versions back (kinds environment and crash),
+  // ordered by (tenant, table, version, id).
+  virtual StatusOr<std::vector<ImportRecord>> ListBlocking() = 0;
   // -> skipped with `reason` (from discovered, running or held).
   virtual Status MarkSkipped(int64_t import_id, const std::string& reason) = 0;
   // running -> held with `reason` (the guard that tripped) and the counts it would have had.
@@ -183,6 +224,11 @@ class Registry {
 // such a file is left unchanged.
 StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
                                                        Clock clock = SystemClockMs);
+
+// Opens an existing SQLite registry for reading only (`status`, the dry run), which also works
+// on a read-only file system. Writes through it fail.
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistryReadOnly(const std::string& path,
+                                                               Clock clock = SystemClockMs);
 
 }  // namespace snapdelta
 

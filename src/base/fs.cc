@@ -11,6 +11,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "base/env.h"
+
 namespace snapdelta {
 namespace {
 
@@ -19,7 +21,7 @@ constexpr size_t kWriteBufferBytes = 1 << 20;
 
 Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
   while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
+    ssize_t n = Env::Default()->Write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("write " + path, errno);
@@ -41,18 +43,19 @@ Status MakeDirs(const std::string& path) {
   }
   std::string parent = DirName(path);
   if (parent != path && parent != "." && parent != "/") RETURN_IF_ERROR(MakeDirs(parent));
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+  if (Env::Default()->Mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoError("mkdir " + path, errno);
   }
   return Status::OK();
 }
 
 Status SyncDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  Env* env = Env::Default();
+  int fd = env->Open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return ErrnoError("open folder " + path, errno);
-  int rc = ::fsync(fd);
+  int rc = env->Fsync(fd);
   int err = errno;
-  ::close(fd);
+  env->Close(fd);
   if (rc != 0) return ErrnoError("fsync folder " + path, err);
   return Status::OK();
 }
@@ -63,12 +66,14 @@ bool PathExists(const std::string& path) {
 }
 
 Status RemoveFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("remove " + path, errno);
+  if (Env::Default()->Unlink(path.c_str()) != 0 && errno != ENOENT)
+    return ErrnoError("remove " + path, errno);
   return Status::OK();
 }
 
 StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  Env* env = Env::Default();
+  int fd = env->Open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
     if (errno == ENOENT) return NotFoundError(path + ": no such file");
     return ErrnoError("open " + path, errno);
@@ -76,17 +81,17 @@ StatusOr<std::string> ReadSmallFile(const std::string& path) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    ssize_t n = env->Read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
-      ::close(fd);
+      env->Close(fd);
       return ErrnoError("read " + path, err);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
+  env->Close(fd);
   return out;
 }
 
@@ -109,7 +114,7 @@ Status AtomicFile::Open(const std::string& final_path) {
   final_path_ = final_path;
   temp_path_ = final_path + ".tmp";
   RETURN_IF_ERROR(MakeDirs(DirName(final_path)));
-  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = Env::Default()->Open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return ErrnoError("create " + temp_path_, errno);
   bytes_written_ = 0;
   buffer_.clear();
@@ -132,12 +137,13 @@ Status AtomicFile::Flush() {
 
 Status AtomicFile::Commit() {
   RETURN_IF_ERROR(Flush());
-  if (::fsync(fd_) != 0) return ErrnoError("fsync " + temp_path_, errno);
-  int rc = ::close(fd_);
+  Env* env = Env::Default();
+  if (env->Fsync(fd_) != 0) return ErrnoError("fsync " + temp_path_, errno);
+  int rc = env->Close(fd_);
   fd_ = -1;
   if (rc != 0) return ErrnoError("close " + temp_path_, errno);
   CrashPoint("file.before_rename");
-  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+  if (env->Rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     return ErrnoError("rename " + temp_path_ + " to " + final_path_, errno);
   }
   temp_path_.clear();
@@ -147,11 +153,11 @@ Status AtomicFile::Commit() {
 
 void AtomicFile::Abort() {
   if (fd_ >= 0) {
-    ::close(fd_);
+    Env::Default()->Close(fd_);
     fd_ = -1;
   }
   if (!temp_path_.empty()) {
-    ::unlink(temp_path_.c_str());
+    Env::Default()->Unlink(temp_path_.c_str());
     temp_path_.clear();
   }
   buffer_.clear();

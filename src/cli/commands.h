@@ -17,6 +17,7 @@ CommandAction AddDiffCommand(CLI::App* app);
 CommandAction AddReleaseCommand(CLI::App* app);
 CommandAction AddSkipCommand(CLI::App* app);
 CommandAction AddRewindCommand(CLI::App* app);
+CommandAction AddRetryCommand(CLI::App* app);
 
 }  // namespace snapdelta::cli
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
@@ -55,6 +56,22 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
         ->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
         ->capture_default_str()
         ->group("Common options");
+    command
+        ->add_option("--retry-backoff", flags->retry_backoff_seconds,
+                     "Seconds before an import that failed for an environment reason (disk "
+                     "full, I/O error) is retried by a later run; doubles per attempt, up to an "
+                     "hour")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber)
+        ->group("Common options");
+    command
+        ->add_option("--settle-seconds", flags->settle_seconds,
+                     "A landing file is imported once its size and modification time stayed "
+                     "the same this long (0: at once). Default: $SNAPDELTA_SETTLE_SECONDS, else "
+                     "settle_seconds of the config, else 2")
+        ->envname("SNAPDELTA_SETTLE_SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Common options");
     AddMemoryFlags(command, &flags->memory_limit, &flags->spill_dir);
   }
 }
@@ -83,10 +100,13 @@ StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   options.landing = flags.landing;
   options.home = flags.home;
   options.workers = flags.workers;
+  options.retry_backoff_ms = static_cast<int64_t>(flags.retry_backoff_seconds * 1000);
   if (!flags.config.empty()) {
     ASSIGN_OR_RETURN(options.config, LoadConfig(flags.config));
     options.keep_states = options.config.keep_states;
   }
+  options.settle_ms =
+      std::llround(1000 * flags.settle_seconds.value_or(options.config.settle_seconds));
   return options;
 }
 
@@ -116,6 +136,27 @@ void PrintError(const Status& status) {
   std::fprintf(stderr, "snapdelta: %s\n", status.message().c_str());
 }
 
+std::string FailureNextStep(const ImportRecord& record) {
+  const std::string path = record.tenant + "/" + record.table + "/" + record.version;
+  if (record.failure == FailureKind::kEnvironment) {
+    int64_t wait_s = std::max<int64_t>(0, (record.retry_at_ms - SystemClockMs() + 999) / 1000);
+    return fmt::format(
+        "environment failure: retried automatically in {} s (later versions of the table wait "
+        "for it), or now with `snapdelta retry {}`; `snapdelta skip {}` gives it up",
+        wait_s, path, path);
+  }
+  if (record.failure == FailureKind::kCrash) {
+    return fmt::format(
+        "crash: later versions of the table wait; `snapdelta retry {}` once the cause is fixed, "
+        "or `snapdelta skip {}` gives it up",
+        path, path);
+  }
+  return fmt::format(
+      "content failure: stays failed until its file changes; later versions diff against the "
+      "last committed state; `snapdelta retry {}` retries it by hand",
+      path);
+}
+
 void PrintImport(const ImportRecord& record) {
   std::string name =
       fmt::format("{}/{}/{}/{}", record.tenant, record.table, record.version, record.file);
@@ -128,7 +169,7 @@ void PrintImport(const ImportRecord& record) {
       if (!record.note.empty()) line += "  (" + record.note + ")";
       break;
     case ImportState::kFailed:
-      line = fmt::format("failed     {}: {}", name, record.reason);
+      line = fmt::format("failed     {}: {} [{}]", name, record.reason, FailureNextStep(record));
       break;
     case ImportState::kSkipped:
       line = fmt::format("skipped    {}: {}", name, record.reason);

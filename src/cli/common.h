@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,8 @@ constexpr int kExitImportFailed = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char* kExitCodesHelp =
-    "Exit status: 0 when everything pending succeeded, 1 when an import failed or was held by a "
-    "change guard (the others still ran), 2 for usage errors.";
+    "Exit status: 0 when everything pending succeeded, 1 when an import failed, was held by a "
+    "change guard or waits behind a failed one (the others still ran), 2 for usage errors.";
 
 // Flags shared by run, watch and status.
 struct CommonFlags {
@@ -29,6 +30,8 @@ struct CommonFlags {
   int workers = 0;
   std::string memory_limit;  // empty: the engine's default
   std::string spill_dir;
+  double retry_backoff_seconds = 30;
+  std::optional<double> settle_seconds;  // unset: the config's (default 2)
 };
 
 // Adds --memory-limit and --spill-dir (run, watch, diff).
@@ -49,6 +52,9 @@ std::vector<std::string> SplitList(const std::string& text);
 
 // Prints "snapdelta: <message>" to stderr.
 void PrintError(const Status& status);
+
+// What happens next to a failed import, by its failure kind, and the command to step in.
+std::string FailureNextStep(const ImportRecord& record);
 
 // One line per finished import, for run and watch.
 void PrintImport(const ImportRecord& record);

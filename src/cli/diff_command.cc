@@ -1,14 +1,22 @@
 // `snapdelta diff OLD NEW`: a stateless diff of two export files.
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "base/fs.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_output.h"
 #include "config/config.h"
 #include "diff/differ.h"
+#include "diff/spill.h"
 #include "pipeline/dry_run.h"
 #include "pipeline/guards.h"
 #include "snapdelta/sink.h"
@@ -87,7 +95,7 @@ void PrintStats(const DiffStats& stats, bool json) {
         {"inserts", stats.inserts},     {"updates", stats.updates},
         {"deletes", stats.deletes},     {"delete_ratio", delete_ratio},
         {"change_ratio", change_ratio}, {"schema_change", stats.schema_change.ToString()}};
-    std::printf("%s\n", object.dump().c_str());
+    std::printf("%s\n", DumpJson(object, -1).c_str());
     return;
   }
   std::string line = fmt::format(
@@ -99,7 +107,25 @@ void PrintStats(const DiffStats& stats, bool json) {
   std::printf("%s\n", line.c_str());
 }
 
-int RunDiff(const DiffFlags& flags) {
+// SIGINT, SIGTERM and SIGHUP stop a diff on its way out: its spill folders and the -o temp file
+// are removed first (a spill of many GB must not outlive the process), then it exits 128 + the
+// signal. The signals are taken by one thread (sigwait), so no other thread is interrupted.
+void CleanUpOnStopSignals(const std::string& spill_root, const std::string& output) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by the differ's threads
+  std::thread([signals, spill_root, output] {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) return;
+    RemoveOwnSpillDirs(spill_root);
+    if (!output.empty()) (void)RemoveFile(output + ".tmp");
+    std::fprintf(stderr, "snapdelta: stopped by signal %d; temporary files removed\n", sig);
+    std::_Exit(128 + sig);
+  }).detach();
+}
+
+int RunDiffUnguarded(const DiffFlags& flags) {
   StatusOr<DiffRequest> request = BuildRequest(flags);
   if (!request.ok()) {
     PrintError(request.status());
@@ -115,6 +141,7 @@ int RunDiff(const DiffFlags& flags) {
   std::string table = flags.table.empty() ? Stem(request->new_path) : flags.table;
   ImportIdentity identity{flags.tenant, table,
                           flags.version.empty() ? Stem(request->new_path) : flags.version};
+  CleanUpOnStopSignals(request->spill_dir, flags.output);
   auto start = std::chrono::steady_clock::now();
   Differ differ(*request);
   Status status = sink->Begin(identity);
@@ -148,6 +175,18 @@ int RunDiff(const DiffFlags& flags) {
       stats.schema_change.empty() ? "" : "; schema change: ",
       stats.schema_change.ToString().c_str());
   return kExitOk;
+}
+
+// Allocation failure outside the differ (which reports its own) is an error, not an abort.
+int RunDiff(const DiffFlags& flags) {
+  try {
+    return RunDiffUnguarded(flags);
+  } catch (const std::bad_alloc&) {
+    PrintError(ResourceExhaustedError(
+        "out of memory; set a lower --memory-limit, so that more is spilled to disk "
+        "(--spill-dir), or free memory"));
+    return kExitImportFailed;
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(AddReleaseCommand);
   add(AddSkipCommand);
   add(AddRewindCommand);
+  add(AddRetryCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_output.h"
 #include "pipeline/dry_run.h"
 
 namespace snapdelta::cli {
@@ -17,8 +18,12 @@ namespace {
 // Polling sleeps are cut into slices this long so a stop signal is seen quickly.
 constexpr auto kStopCheckSlice = std::chrono::milliseconds(100);
 
-// Runs one pass and prints it; returns the exit status of that pass.
-int RunPass(EngineOptions options) {
+constexpr const char* kStrictHelp =
+    "Exit 1 also when a warning was printed (a committed export's file now holds other content)";
+
+// Runs one pass and prints it; returns the exit status of that pass (with `strict`, 1 when it
+// printed a warning).
+int RunPass(EngineOptions options, bool strict) {
   options.stop = &StopRequested();
   options.on_import_done = PrintImport;
   options.on_progress = PrintProgress;
@@ -27,10 +32,19 @@ int RunPass(EngineOptions options) {
     PrintError(report.status());
     return kExitImportFailed;
   }
+  for (const std::string& waiting : report->waiting) {
+    std::printf("waiting    %s\n", waiting.c_str());
+  }
+  for (const std::string& note : report->notes) std::printf("note       %s\n", note.c_str());
+  for (const std::string& warning : report->warnings) {
+    std::printf("warning    %s\n", warning.c_str());
+  }
+  std::fflush(stdout);
   for (const std::string& busy : report->busy_tables) {
     std::fprintf(stderr, "snapdelta: busy, left for later: %s\n", busy.c_str());
   }
-  return report->any_failed() ? kExitImportFailed : kExitOk;
+  if (report->any_failed()) return kExitImportFailed;
+  return strict && !report->warnings.empty() ? kExitImportFailed : kExitOk;
 }
 
 // "deletes 90.0% of 10000 previous rows, changes 90.1%", or "first import" without a previous
@@ -84,7 +98,7 @@ int DryRunPass(const EngineOptions& options, bool json) {
   if (json) {
     nlohmann::json array = nlohmann::json::array();
     for (const DryRunImport& import : *imports) array.push_back(DryRunJson(import));
-    std::printf("%s\n", array.dump(1).c_str());
+    std::printf("%s\n", DumpJson(array).c_str());
   } else {
     for (const DryRunImport& import : *imports) PrintDryRunLine(import);
     if (imports->empty()) std::printf("nothing pending\n");
@@ -101,6 +115,7 @@ CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
   auto dry_run = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
+  auto strict = std::make_shared<bool>(false);
   CLI::App* command =
       app->add_subcommand("run", "Process every pending export in the landing zone once.");
   command->footer(
@@ -120,7 +135,8 @@ CommandAction AddRunCommand(CLI::App* app) {
                     "Show what the run would do without publishing or recording anything");
   command->add_flag("--json", *json, "With --dry-run: a JSON array, one object per import")
       ->needs("--dry-run");
-  return [flags, dry_run, json]() {
+  command->add_flag("--strict", *strict, kStrictHelp);
+  return [flags, dry_run, json, strict]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
@@ -128,13 +144,14 @@ CommandAction AddRunCommand(CLI::App* app) {
     }
     if (*dry_run) return DryRunPass(*options, *json);
     InstallStopHandlers();
-    return RunPass(*options);
+    return RunPass(*options, *strict);
   };
 }
 
 CommandAction AddWatchCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
   auto interval = std::make_shared<double>(10.0);
+  auto strict = std::make_shared<bool>(false);
   CLI::App* command = app->add_subcommand(
       "watch", "Like run, in a loop: poll the landing zone until SIGINT or SIGTERM.");
   command->footer(
@@ -146,7 +163,8 @@ CommandAction AddWatchCommand(CLI::App* app) {
   command->add_option("--interval", *interval, "Seconds between polls")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  return [flags, interval]() {
+  command->add_flag("--strict", *strict, kStrictHelp);
+  return [flags, interval, strict]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
@@ -155,7 +173,7 @@ CommandAction AddWatchCommand(CLI::App* app) {
     InstallStopHandlers();
     int exit_code = kExitOk;
     while (!StopRequested().load()) {
-      if (RunPass(*options) != kExitOk) exit_code = kExitImportFailed;
+      if (RunPass(*options, *strict) != kExitOk) exit_code = kExitImportFailed;
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(*interval * 1000));
       while (!StopRequested().load() && std::chrono::steady_clock::now() < until) {

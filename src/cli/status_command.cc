@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_output.h"
 #include "pipeline/importer.h"
 #include "snapdelta/registry.h"
 
@@ -16,25 +17,30 @@ nlohmann::json ToJson(const ImportRecord& record) {
   int64_t duration = record.finished_at_ms > 0 && record.started_at_ms > 0
                          ? record.finished_at_ms - record.started_at_ms
                          : 0;
-  return nlohmann::json{{"id", record.id},
-                        {"tenant", record.tenant},
-                        {"table", record.table},
-                        {"version", record.version},
-                        {"file", record.file},
-                        {"size", record.size},
-                        {"checksum", record.checksum},
-                        {"state", ImportStateName(record.state)},
-                        {"reason", record.reason},
-                        {"note", record.note},
-                        {"rows", record.counts.rows},
-                        {"inserts", record.counts.inserts},
-                        {"updates", record.counts.updates},
-                        {"deletes", record.counts.deletes},
-                        {"discovered_at_ms", record.discovered_at_ms},
-                        {"started_at_ms", record.started_at_ms},
-                        {"finished_at_ms", record.finished_at_ms},
-                        {"duration_ms", duration},
-                        {"fencing_token", record.fencing_token}};
+  return nlohmann::json{
+      {"id", record.id},
+      {"tenant", record.tenant},
+      {"table", record.table},
+      {"version", record.version},
+      {"file", record.file},
+      {"size", record.size},
+      {"checksum", record.checksum},
+      {"state", ImportStateName(record.state)},
+      {"reason", record.reason},
+      {"note", record.note},
+      {"rows", record.counts.rows},
+      {"inserts", record.counts.inserts},
+      {"updates", record.counts.updates},
+      {"deletes", record.counts.deletes},
+      {"discovered_at_ms", record.discovered_at_ms},
+      {"started_at_ms", record.started_at_ms},
+      {"finished_at_ms", record.finished_at_ms},
+      {"duration_ms", duration},
+      {"fencing_token", record.fencing_token},
+      {"failure", FailureKindName(record.failure)},
+      {"retry_at_ms", record.retry_at_ms},
+      {"attempts", record.attempts},
+      {"next", record.state == ImportState::kFailed ? FailureNextStep(record) : std::string()}};
 }
 
 void PrintTable(const std::vector<ImportRecord>& records) {
@@ -43,6 +49,7 @@ void PrintTable(const std::vector<ImportRecord>& records) {
   for (const ImportRecord& record : records) {
     std::string name = fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
     std::string reason = record.reason.empty() ? record.note : record.reason;
+    if (record.state == ImportState::kFailed) reason += " [" + FailureNextStep(record) + "]";
     std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %s\n",
                 static_cast<long long>(record.id),
                 std::string(ImportStateName(record.state)).c_str(), name.c_str(),
@@ -68,7 +75,7 @@ CommandAction AddStatusCommand(CLI::App* app) {
   AddCommonFlags(command, flags.get(), false);
   command->add_flag("--json", *json, "A JSON array, one object per import");
   return [flags, json]() {
-    StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistry(flags->home);
+    StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistryReadOnly(flags->home);
     if (!registry.ok()) {
       PrintError(registry.status());
       return registry.status().code() == StatusCode::kNotFound ? kExitUsage : kExitImportFailed;
@@ -81,7 +88,7 @@ CommandAction AddStatusCommand(CLI::App* app) {
     if (*json) {
       nlohmann::json array = nlohmann::json::array();
       for (const ImportRecord& record : *records) array.push_back(ToJson(record));
-      std::printf("%s\n", array.dump(1).c_str());
+      std::printf("%s\n", DumpJson(array).c_str());
     } else {
       PrintTable(*records);
     }

@@ -142,6 +142,14 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
       config.keep_states = static_cast<int>(number->get());
       continue;
     }
+    if (key.str() == "settle_seconds") {
+      std::optional<double> seconds = node.value<double>();
+      if (!seconds || *seconds < 0) {
+        return TypeError(name, node, "settle_seconds", "a number of seconds, 0 or more");
+      }
+      config.settle_seconds = *seconds;
+      continue;
+    }
     if (key.str() == "tables") {
       tables = node.as_table();
       if (tables == nullptr) return TypeError(name, node, "tables", "a table of tables");

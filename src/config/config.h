@@ -1,7 +1,9 @@
 // Config: the TOML file that names each table's key, ignored columns, null marker, delimiter,
 // before-images, duplicate and schema-change policies.
 //
-//   # top-level keys are defaults for every table
+//   # top-level keys are defaults for every table, except these two, which are run-wide
+//   keep_states = 3                 # committed states kept per table, for rewind
+//   settle_seconds = 2              # a landing file must stay unchanged this long
 //   null_marker = "NULL"
 //   [tables.orders]
 //   key = ["region", "id"]          # or key = "id"

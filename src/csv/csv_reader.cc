@@ -2,9 +2,11 @@
 //
 // Input is read into one buffer. A record is parsed in place: fields_ holds each field's offset
 // and size relative to the record's first byte. When a record runs past the buffered bytes, the
-// partial record moves to the buffer start (the buffer doubles when it is already there), more
-// input is read, and the record is parsed again from its start. Doubled quotes are unescaped in
-// place only once the whole record is parsed, so a re-parse always sees the raw bytes.
+// parse stops where it got to (resume_, offsets from the record's start), the partial record
+// moves to the buffer start (the buffer grows when it is already there), more input is read, and
+// the parse resumes: a record is scanned once whatever its size. Doubled quotes are unescaped in
+// place only once the whole record is parsed. Runs of empty lines are counted and dropped from
+// the buffer as they are read (blank_lines_), so their length never matters.
 #include "csv/csv_reader.h"
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <utility>
 
 #include "csv/csv_scan.h"
+#include "csv/input_buffer.h"
 #include "fmt/format.h"
 
 namespace snapdelta {
@@ -21,13 +24,17 @@ namespace {
 
 // Room for a byte order mark and a few bytes of data.
 constexpr size_t kMinBufferSize = 16;
-// Bounds memory when a quote is never closed; no sane record is this long.
-constexpr size_t kMaxRecordSize = size_t{1} << 30;
 // Messages list the header up to about this many characters.
 constexpr size_t kMaxHeaderListChars = 80;
 
 // The buffer holds a sentinel LF and zero padding after the data, as FindDelimiterOrLf requires.
 constexpr size_t kPadding = 8;
+
+// "64 KiB", "1024 MiB": a size for messages.
+std::string SizeName(size_t bytes) {
+  if (bytes >= (size_t{1} << 20)) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} KiB", bytes >> 10);
+}
 
 // 'x' for a printable ASCII character, '\t', or 0xNN.
 std::string CharName(char c) {
@@ -43,8 +50,9 @@ class CsvReader::Impl {
   Impl(std::unique_ptr<ByteSource> source, CsvOptions options)
       : source_(std::move(source)),
         options_(std::move(options)),
-        capacity_(std::max(options_.buffer_size, kMinBufferSize)),
-        buf_(std::make_unique_for_overwrite<char[]>(capacity_ + kPadding)) {}
+        buffer_size_(std::max(options_.buffer_size, kMinBufferSize)),
+        max_record_size_(std::max(options_.max_record_size, buffer_size_)),
+        capacity_(buffer_size_) {}
 
   Status ReadHeader();
   Status Next(bool* has_record);
@@ -54,9 +62,10 @@ class CsvReader::Impl {
   size_t field_count() const { return num_fields_; }
   std::string_view field(size_t column_idx) const {
     const FieldRef& f = fields_[column_idx];
-    return std::string_view(buf_.get() + record_start_ + f.begin, f.size);
+    return std::string_view(buf_.data() + record_start_ + f.begin, f.size);
   }
   bool field_quoted(size_t column_idx) const { return fields_[column_idx].quoted; }
+  size_t record_bytes() const { return record_size_; }
   uint64_t record_line() const { return record_line_; }
   uint64_t record_number() const { return record_number_; }
   const std::string& file_name() const { return source_->name(); }
@@ -70,6 +79,16 @@ class CsvReader::Impl {
     bool escaped;  // contains doubled quotes still to be unescaped
   };
   enum class Parse { kRecord, kNeedMore, kEndOfInput, kError };
+  // Where the parse of a record that ran past the buffered input resumes. Offsets count from the
+  // record's first byte, so they stay valid when Refill moves the record.
+  struct Resume {
+    enum class At { kFieldStart, kUnquoted, kQuoted, kAfterQuote };
+    At at = At::kFieldStart;
+    size_t offset = 0;       // the next byte to look at
+    size_t field_begin = 0;  // kUnquoted: the field's first byte; kQuoted: its opening quote
+    bool escaped = false;    // kQuoted: a doubled quote was seen
+    uint64_t newlines = 0;   // line breaks inside the record so far
+  };
 
   void AddField(size_t begin, size_t size, bool quoted, bool escaped) {
     if (num_fields_ == fields_.size()) fields_.resize(fields_.size() * 2 + 16);
@@ -77,9 +96,13 @@ class CsvReader::Impl {
   }
   Status ReadRecord(bool* has_record);
   Parse ParseRecord();
-  Parse ParseQuotedField(const char* base, const char* end, const char** p, uint64_t* newlines);
-  Parse ParseBlankLine(const char* base, const char* end);
+  Parse ParseFields(const char* base, const char* end);
+  Parse ParseQuotedField(const char* base, const char* end, const char** p);
+  Parse FinishRecord(const char* base, const char* p);
+  Parse SkipBlankLines();
   Status Refill();
+  Status ResizeBuffer(size_t capacity);
+  Status ReleaseBuffer();
   void Unescape();
   Status CheckHeaderNames(const std::vector<std::string>& names) const;
   Status FieldCountError() const;
@@ -90,11 +113,18 @@ class CsvReader::Impl {
   std::unique_ptr<ByteSource> source_;
   const CsvOptions options_;
 
-  size_t capacity_;              // usable bytes of buf_; kPadding more follow
-  std::unique_ptr<char[]> buf_;  // [pos_, data_end_) is unparsed input
+  const size_t buffer_size_;
+  const size_t max_record_size_;
+  size_t capacity_;  // usable bytes of buf_; kPadding more follow
+  InputBuffer buf_;  // [pos_, data_end_) is unparsed input
   size_t pos_ = 0;
   size_t data_end_ = 0;
   bool eof_ = false;
+  bool resuming_ = false;  // resume_ holds a record's partial parse
+  Resume resume_;
+  // Empty lines read and dropped from the buffer but not yet returned as records: they are
+  // records when data follows, nothing when the input ends. line_ is still their first line.
+  uint64_t blank_lines_ = 0;
 
   std::vector<FieldRef> fields_;  // [0, num_fields_) is the current record, at buf_ + record_start_
   size_t num_fields_ = 0;
@@ -120,7 +150,7 @@ Status CsvReader::Impl::ReadHeader() {
   }
   header_read_ = true;
   RETURN_IF_ERROR(Refill());
-  if (data_end_ >= 3 && std::memcmp(buf_.get(), "\xef\xbb\xbf", 3) == 0) pos_ = 3;
+  if (data_end_ >= 3 && std::memcmp(buf_.data(), "\xef\xbb\xbf", 3) == 0) pos_ = 3;
   bool has_record = false;
   RETURN_IF_ERROR(ReadRecord(&has_record));
   if (!has_record) {
@@ -131,7 +161,7 @@ Status CsvReader::Impl::ReadHeader() {
                "{}:{}: empty line, expected a header row; the first line must name the columns",
                file_name(), record_line_));
   }
-  header_line_.assign(buf_.get() + record_start_, std::min<size_t>(record_size_, 1 << 16));
+  header_line_.assign(buf_.data() + record_start_, std::min<size_t>(record_size_, 1 << 16));
   Unescape();
   std::vector<std::string> names;
   names.reserve(num_fields_);
@@ -144,7 +174,7 @@ Status CsvReader::Impl::ReadHeader() {
 }
 
 Status CsvReader::Impl::CheckHeaderNames(const std::vector<std::string>& names) const {
-  const char* base = buf_.get() + record_start_;
+  const char* base = buf_.data() + record_start_;
   std::unordered_map<std::string_view, size_t> seen;
   for (size_t column_idx = 0; column_idx < names.size(); ++column_idx) {
     const std::string& name = names[column_idx];
@@ -185,7 +215,7 @@ Status CsvReader::Impl::ReadRecord(bool* has_record) {
   while (true) {
     const Parse parse = ParseRecord();
     if (parse == Parse::kRecord) break;
-    if (parse == Parse::kEndOfInput) return Status::OK();
+    if (parse == Parse::kEndOfInput) return ReleaseBuffer();
     if (parse == Parse::kError) return error_;
     Status status = Refill();
     if (!status.ok()) return error_ = status;
@@ -193,7 +223,7 @@ Status CsvReader::Impl::ReadRecord(bool* has_record) {
   record_start_ = pos_;
   pos_ += record_size_;
   line_ += record_newlines_;
-  const char* base = buf_.get() + record_start_;
+  const char* base = buf_.data() + record_start_;
   const size_t bad = csv_scan::FindInvalidUtf8(base, record_size_);
   if (bad < record_size_) {
     size_t column_idx = 0;
@@ -212,156 +242,233 @@ Status CsvReader::Impl::ReadRecord(bool* has_record) {
 }
 
 // Parses one record at pos_ into fields_, record_size_ and record_newlines_. Returns kNeedMore
-// when the buffered input ends before the record does (and the source has more).
+// when the buffered input ends before the record does (and the source has more); the next call
+// resumes where this one stopped.
 CsvReader::Impl::Parse CsvReader::Impl::ParseRecord() {
-  const char* const base = buf_.get() + pos_;
-  const char* const end = buf_.get() + data_end_;
-  num_fields_ = 0;
-  if (base == end) return eof_ ? Parse::kEndOfInput : Parse::kNeedMore;
-  if (*base == '\n' || (*base == '\r' && (base + 1 == end || base[1] == '\n'))) {
-    return ParseBlankLine(base, end);
+  if (!resuming_) {
+    num_fields_ = 0;
+    const char* const base = buf_.data() + pos_;
+    const char* const end = buf_.data() + data_end_;
+    const bool blank =
+        base < end && (*base == '\n' || (*base == '\r' && (base + 1 == end || base[1] == '\n')));
+    if (blank || blank_lines_ > 0) return SkipBlankLines();
+    if (base == end) return eof_ ? Parse::kEndOfInput : Parse::kNeedMore;
+    resume_ = Resume{};
+    resuming_ = true;
   }
-  const char delim = options_.delimiter;
-  const char* p = base;
-  uint64_t newlines = 0;
-  while (true) {      // one iteration per field
-    if (*p != '"') {  // also at the end: the sentinel is LF
-      const char* start = p;
-      p = csv_scan::FindDelimiterOrLf(p, delim);
-      if (p == end && !eof_) return Parse::kNeedMore;
-      if (p < end && *p == delim) {
-        AddField(size_t(start - base), size_t(p - start), false, false);
-        ++p;
-        continue;
-      }
-      const char* field_end = (p > start && p[-1] == '\r') ? p - 1 : p;
-      AddField(size_t(start - base), size_t(field_end - start), false, false);
-      if (p < end) {
-        ++newlines;
-        ++p;
-      }
-      break;
-    }
-    const Parse quoted = ParseQuotedField(base, end, &p, &newlines);
-    if (quoted != Parse::kRecord) return quoted;
-    if (p == end) break;
-    if (*p == delim) {
-      ++p;
-      continue;
-    }
-    if (*p == '\n') {
-      ++newlines;
-      ++p;
-      break;
-    }
-    if (*p == '\r' && p + 1 == end) {
-      if (!eof_) return Parse::kNeedMore;
-      ++p;
-      break;
-    }
-    if (*p == '\r' && p[1] == '\n') {
-      ++newlines;
-      p += 2;
-      break;
-    }
-    error_ =
-        PositionError(base, p - base, num_fields_ - 1,
-                      fmt::format("unexpected character {} after a closing quote", CharName(*p)),
-                      "a quote inside a quoted value must be doubled (\"\")");
-    return Parse::kError;
-  }
-  record_size_ = p - base;
-  record_newlines_ = newlines;
-  return Parse::kRecord;
+  const Parse parse = ParseFields(buf_.data() + pos_, buf_.data() + data_end_);
+  if (parse != Parse::kNeedMore) resuming_ = false;
+  return parse;
 }
 
-// Parses the quoted field whose opening quote is at *p, adding its line breaks to *newlines.
-// Returns kRecord with *p just past the closing quote, kNeedMore, or kError.
+// The field loop of ParseRecord, from resume_.
+CsvReader::Impl::Parse CsvReader::Impl::ParseFields(const char* base, const char* end) {
+  const char delim = options_.delimiter;
+  const char* p = base + resume_.offset;
+  while (true) {
+    switch (resume_.at) {
+      case Resume::At::kFieldStart:
+        if (p == end && !eof_) {  // whether the field is quoted is not known yet
+          resume_.offset = size_t(p - base);
+          return Parse::kNeedMore;
+        }
+        resume_.field_begin = size_t(p - base);
+        resume_.escaped = false;
+        // At the end of the input *p is the sentinel LF: an empty unquoted field.
+        resume_.at = *p == '"' ? Resume::At::kQuoted : Resume::At::kUnquoted;
+        if (*p == '"') ++p;
+        break;
+      case Resume::At::kUnquoted: {
+        p = csv_scan::FindDelimiterOrLf(p, delim);
+        if (p == end && !eof_) {
+          resume_.offset = size_t(p - base);
+          return Parse::kNeedMore;
+        }
+        const char* start = base + resume_.field_begin;
+        if (p < end && *p == delim) {
+          AddField(size_t(start - base), size_t(p - start), false, false);
+          ++p;
+          resume_.at = Resume::At::kFieldStart;
+          break;
+        }
+        const char* field_end = (p > start && p[-1] == '\r') ? p - 1 : p;
+        AddField(size_t(start - base), size_t(field_end - start), false, false);
+        if (p < end) {
+          ++resume_.newlines;
+          ++p;
+        }
+        return FinishRecord(base, p);
+      }
+      case Resume::At::kQuoted: {
+        const Parse quoted = ParseQuotedField(base, end, &p);
+        if (quoted != Parse::kRecord) return quoted;
+        resume_.at = Resume::At::kAfterQuote;
+        break;
+      }
+      case Resume::At::kAfterQuote:
+        if (p < end && *p == delim) {
+          ++p;
+          resume_.at = Resume::At::kFieldStart;
+          break;
+        }
+        if (p < end && *p == '\n') {
+          ++resume_.newlines;
+          return FinishRecord(base, p + 1);
+        }
+        if (p + 1 < end && *p == '\r' && p[1] == '\n') {
+          ++resume_.newlines;
+          return FinishRecord(base, p + 2);
+        }
+        if (p == end || (*p == '\r' && p + 1 == end)) {  // the end of input, or CR before it
+          if (!eof_) {
+            resume_.offset = size_t(p - base);
+            return Parse::kNeedMore;
+          }
+          return FinishRecord(base, end);
+        }
+        error_ = PositionError(
+            base, p - base, num_fields_ - 1,
+            fmt::format("unexpected character {} after a closing quote", CharName(*p)),
+            "a quote inside a quoted value must be doubled (\"\")");
+        return Parse::kError;
+    }
+  }
+}
+
+// Scans the quoted field opened at resume_.field_begin from *p. Returns kRecord with the field
+// added and *p just past the closing quote, kNeedMore (resume_ updated), or kError.
 CsvReader::Impl::Parse CsvReader::Impl::ParseQuotedField(const char* base, const char* end,
-                                                         const char** p, uint64_t* newlines) {
-  const char* open = *p;
-  const char* q = open + 1;
-  bool escaped = false;
+                                                         const char** p) {
+  const char* q = *p;
   while (true) {
     const char* close = static_cast<const char*>(std::memchr(q, '"', end - q));
     if (close == nullptr) {
-      if (!eof_) return Parse::kNeedMore;
-      error_ = PositionError(base, open - base, num_fields_, "unterminated quoted field",
+      if (!eof_) {
+        resume_.newlines += std::count(q, end, '\n');
+        resume_.offset = size_t(end - base);
+        return Parse::kNeedMore;
+      }
+      error_ = PositionError(base, resume_.field_begin, num_fields_, "unterminated quoted field",
                              "the quote opened here is never closed; close it, or double a quote "
                              "inside a quoted value (\"\")");
       return Parse::kError;
     }
-    *newlines += std::count(q, close, '\n');
-    if (close + 1 == end && !eof_) return Parse::kNeedMore;
+    resume_.newlines += std::count(q, close, '\n');
+    if (close + 1 == end && !eof_) {
+      resume_.offset = size_t(close - base);
+      return Parse::kNeedMore;
+    }
     if (close + 1 == end || close[1] != '"') {
-      AddField(size_t(open + 1 - base), size_t(close - open - 1), true, escaped);
+      const size_t open = resume_.field_begin;
+      AddField(open + 1, size_t(close - base) - open - 1, true, resume_.escaped);
       *p = close + 1;
       return Parse::kRecord;
     }
-    escaped = true;
+    resume_.escaped = true;
     q = close + 2;
   }
 }
 
-// At an empty line (LF, CRLF, or CR at the end of input): finds whether only line breaks remain
-// (kEndOfInput) or more data follows, which makes this line a record with one empty field.
-CsvReader::Impl::Parse CsvReader::Impl::ParseBlankLine(const char* base, const char* end) {
-  const char* p = base;
+CsvReader::Impl::Parse CsvReader::Impl::FinishRecord(const char* base, const char* p) {
+  record_size_ = size_t(p - base);
+  record_newlines_ = resume_.newlines;
+  return Parse::kRecord;
+}
+
+// At an empty line (LF, CRLF, or CR at the end of input) or with empty lines set aside: counts
+// and drops the empty lines in the buffer. When data follows them, the first of them becomes a
+// record with one empty field (kRecord); when only line breaks remain, kEndOfInput.
+CsvReader::Impl::Parse CsvReader::Impl::SkipBlankLines() {
+  const char* const end = buf_.data() + data_end_;
+  const char* p = buf_.data() + pos_;
   while (p < end) {
+    size_t line_break = 0;  // bytes of the line break at p, 0 when p starts data
     if (*p == '\n') {
-      ++p;
-    } else if (*p == '\r' && p + 1 == end) {
-      if (!eof_) return Parse::kNeedMore;
-      ++p;
-    } else if (*p == '\r' && p[1] == '\n') {
-      p += 2;
-    } else {
-      break;
+      const size_t run = csv_scan::CountLf(p, end);  // a run of LFs, eight at a time
+      blank_lines_ += run - 1;
+      p += run - 1;
+      line_break = 1;
+    } else if (*p == '\r' && p + 1 == end && eof_) {
+      line_break = 1;
+    } else if (*p == '\r' && p + 1 < end && p[1] == '\n') {
+      line_break = 2;
     }
+    if (line_break == 0) break;
+    p += line_break;
+    ++blank_lines_;
   }
-  if (p == end) return eof_ ? Parse::kEndOfInput : Parse::kNeedMore;
-  record_size_ = *base == '\n' ? 1 : 2;
+  pos_ = size_t(p - buf_.data());
+  if (p == end && eof_) {
+    blank_lines_ = 0;
+    return Parse::kEndOfInput;
+  }
+  if (p == end || (*p == '\r' && p + 1 == end)) return Parse::kNeedMore;
+  --blank_lines_;
+  record_size_ = 0;
   record_newlines_ = 1;
   AddField(0, 0, false, false);
   return Parse::kRecord;
 }
 
-// Moves the unparsed bytes to the buffer start, grows the buffer when they already fill it, then
-// reads until the buffer is full or the source ends.
+// Moves the unparsed bytes to the buffer start, shrinks a buffer grown for an earlier record,
+// grows it when the unparsed bytes already fill it, then reads up to buffer_size_ more bytes
+// (so a grown buffer is filled no further than a record needs).
 Status CsvReader::Impl::Refill() {
+  if (buf_.data() == nullptr) RETURN_IF_ERROR(ResizeBuffer(capacity_));
   if (pos_ > 0) {
-    std::memmove(buf_.get(), buf_.get() + pos_, data_end_ - pos_);
+    std::memmove(buf_.data(), buf_.data() + pos_, data_end_ - pos_);
     data_end_ -= pos_;
     pos_ = 0;
   }
-  if (data_end_ == capacity_) {
-    if (capacity_ >= kMaxRecordSize) {
-      return ResourceExhaustedError(
-          fmt::format("{}:{}: record is longer than {} MiB; is a quote left open?", file_name(),
-                      line_, kMaxRecordSize >> 20));
-    }
-    const size_t new_capacity = std::min(capacity_ * 2, kMaxRecordSize);
-    auto grown = std::make_unique_for_overwrite<char[]>(new_capacity + kPadding);
-    std::memcpy(grown.get(), buf_.get(), data_end_);
-    buf_ = std::move(grown);
-    capacity_ = new_capacity;
+  if (capacity_ > buffer_size_ && data_end_ < buffer_size_ / 2) {
+    RETURN_IF_ERROR(ResizeBuffer(buffer_size_));
   }
-  while (data_end_ < capacity_) {
-    ASSIGN_OR_RETURN(size_t n, source_->Read(buf_.get() + data_end_, capacity_ - data_end_));
+  if (data_end_ == capacity_) {
+    if (capacity_ >= max_record_size_) {
+      return ResourceExhaustedError(
+          fmt::format("{}:{}: record is longer than {}; is a quote left open?", file_name(), line_,
+                      SizeName(max_record_size_)));
+    }
+    RETURN_IF_ERROR(ResizeBuffer(std::min(capacity_ * 2, max_record_size_)));
+  }
+  const size_t target = std::min(capacity_, data_end_ + buffer_size_);
+  while (data_end_ < target) {
+    ASSIGN_OR_RETURN(size_t n, source_->Read(buf_.data() + data_end_, target - data_end_));
     if (n == 0) {
       eof_ = true;
       break;
     }
     data_end_ += n;
   }
-  buf_[data_end_] = '\n';
-  std::memset(buf_.get() + data_end_ + 1, 0, kPadding - 1);
+  buf_.data()[data_end_] = '\n';
+  std::memset(buf_.data() + data_end_ + 1, 0, kPadding - 1);
+  return Status::OK();
+}
+
+// At the end of the input: gives back what a large record grew the buffer to.
+Status CsvReader::Impl::ReleaseBuffer() {
+  if (capacity_ <= buffer_size_) return Status::OK();
+  pos_ = data_end_ = 0;
+  RETURN_IF_ERROR(ResizeBuffer(buffer_size_));
+  std::memset(buf_.data(), 0, kPadding);
+  buf_.data()[0] = '\n';
+  return Status::OK();
+}
+
+Status CsvReader::Impl::ResizeBuffer(size_t capacity) {
+  if (!buf_.Resize(capacity + kPadding)) {
+    return ResourceExhaustedError(
+        fmt::format("{}:{}: out of memory for a read buffer of {} (a record this long needs it); "
+                    "free memory or lower --memory-limit",
+                    file_name(), line_, SizeName(capacity)));
+  }
+  capacity_ = capacity;
   return Status::OK();
 }
 
 // Rewrites each field with doubled quotes in place, dropping the second quote of every pair.
 void CsvReader::Impl::Unescape() {
-  char* base = buf_.get() + record_start_;
+  char* base = buf_.data() + record_start_;
   for (size_t column_idx = 0; column_idx < num_fields_; ++column_idx) {
     FieldRef& f = fields_[column_idx];
     if (!f.escaped) continue;
@@ -389,7 +496,7 @@ Status CsvReader::Impl::FieldCountError() const {
     }
     columns += header_[column_idx];
   }
-  const std::string_view line(buf_.get() + record_start_, record_size_);
+  const std::string_view line(buf_.data() + record_start_, record_size_);
   std::string fix;
   for (char candidate : {';', '\t', '|', ','}) {
     if (candidate == options_.delimiter || line.find(candidate) == std::string_view::npos) {
@@ -448,6 +555,7 @@ Status CsvReader::Next(bool* has_record) { return impl_->Next(has_record); }
 size_t CsvReader::field_count() const { return impl_->field_count(); }
 std::string_view CsvReader::field(size_t column_idx) const { return impl_->field(column_idx); }
 bool CsvReader::field_quoted(size_t column_idx) const { return impl_->field_quoted(column_idx); }
+size_t CsvReader::record_bytes() const { return impl_->record_bytes(); }
 uint64_t CsvReader::record_line() const { return impl_->record_line(); }
 uint64_t CsvReader::record_number() const { return impl_->record_number(); }
 Status CsvReader::RecordError(std::string_view what, int column_idx) const {

@@ -7,7 +7,8 @@
 // A CR is a line break only before an LF; elsewhere it is data (a CR right before end of input
 // is dropped). Empty lines at the end of the input are not records; an empty line followed by
 // more data is a record with one empty field (so it fails the field count unless the header has
-// one column). An empty first line is reported as a missing header.
+// one column). An empty first line is reported as a missing header. A run of empty lines is
+// treated the same at any length: it is counted, never buffered.
 //
 // Rejects, with a kCorruption Status whose message is
 //   "<file>:<line>:<column>: <what is wrong>; <possible fix>"
@@ -24,9 +25,12 @@
 //     empty or duplicate column name (the duplicate's message names both columns).
 // Errors from the ByteSource (I/O, corrupt compression) are passed through unchanged.
 //
-// Memory: holds one buffer of input (grown only when a single record is larger than it), never
-// the whole file. A record larger than 1 GiB (usually an unterminated quote) is rejected with
-// kResourceExhausted. Views returned by field() stay valid until the next call to Next().
+// Memory: holds one buffer of input, never the whole file. A record larger than the buffer grows
+// it in place (mremap) to about the record's size plus one buffer_size of input, and the buffer
+// shrinks back after it; the record's bytes are never held twice. A record larger than
+// max_record_size (usually an unterminated quote) is rejected with kResourceExhausted, as is a
+// buffer the system cannot provide. Views returned by field() stay valid until the next call to
+// Next().
 // Thread safety: one thread at a time.
 #ifndef SNAPDELTA_CSV_CSV_READER_H_
 #define SNAPDELTA_CSV_CSV_READER_H_
@@ -46,9 +50,12 @@ struct CsvOptions {
   // Field separator; a quote, CR or LF is rejected by ReadHeader (kInvalidArgument).
   // Default: ','.
   char delimiter = ',';
-  // Size of the read buffer in bytes; grown when one record is larger. Values below 16 are
-  // raised to 16. Default: 1 MiB.
+  // Size of the read buffer in bytes, and the most input read ahead of the parse; grown when
+  // one record is larger. Values below 16 are raised to 16. Default: 1 MiB.
   size_t buffer_size = 1 << 20;
+  // Longest record accepted, in bytes (it bounds the memory an unterminated quote can take).
+  // Values below buffer_size are raised to it. Default: 1 GiB.
+  size_t max_record_size = size_t{1} << 30;
   // The table's name, used in suggested fixes ("set delimiter in [tables.<table_name>]").
   // Default: empty (the message then says "[tables.<table>]").
   std::string table_name;
@@ -78,6 +85,8 @@ class CsvReader {
   // is not quoted). Used for the null marker, which applies to unquoted fields only.
   bool field_quoted(size_t column_idx) const;
 
+  // Bytes of the current record as read (quotes and line break included).
+  size_t record_bytes() const;
   // 1-based line on which the current record starts.
   uint64_t record_line() const;
   // 1-based index of the current data record (the header is record 0).

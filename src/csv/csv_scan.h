@@ -35,6 +35,18 @@ inline const char* FindDelimiterOrLf(const char* p, char delimiter) {
   }
 }
 
+// The number of LF bytes from `p` on, before `end` or another byte: runs of empty lines are
+// skipped eight bytes at a time.
+inline size_t CountLf(const char* p, const char* end) {
+  const char* q = p;
+  for (uint64_t word; q + 8 <= end; q += 8) {
+    std::memcpy(&word, q, 8);
+    if (word != kLowBits * '\n') break;
+  }
+  while (q < end && *q == '\n') ++q;
+  return static_cast<size_t>(q - p);
+}
+
 // Returns the offset of the first byte in [data, data + size) that is NUL or starts an invalid
 // UTF-8 sequence (overlong, surrogate, above U+10FFFF, truncated), or `size` when there is none.
 inline size_t FindInvalidUtf8(const char* data, size_t size) {

@@ -1,15 +1,21 @@
 #include "diff/differ.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <new>
 #include <unordered_map>
 
 #include "base/fs.h"
 #include "diff/differ_internal.h"
+#include "diff/memory_plan.h"
 #include "diff/spill.h"
 #include "diff/state_file.h"
+#include "diff/table_spill.h"
 
 namespace snapdelta {
 namespace {
@@ -21,16 +27,20 @@ constexpr uint64_t kProgressEveryRows = 1 << 16;
 constexpr uint64_t kSizingSampleRows = 1 << 16;
 // Records written in digest order are fetched from the arena this many records ahead.
 constexpr size_t kPrefetchAhead = 16;
-// Memory model for choosing partitions: a key costs a table slot at load <= 1/2 (2 x 64 bytes)
-// plus its arena records; a before-image row about this much more; the table may take this
-// share of the memory limit (the rest: buffers, batches, spill writers).
-constexpr uint64_t kTableBytesPerKey = 128;
-constexpr uint64_t kArenaBytesPerKey = 48;
-constexpr uint64_t kRowBytesEstimate = 128;
-constexpr uint64_t kTableSharePercent = 60;
-// Each partition holds an open spill file per side (old and new): 256 stays well inside the
-// usual limit of 1024 open files.
-constexpr size_t kMaxPartitions = 256;
+// A partition that outgrows the table budget is split, down to 2^kMaxPartitionBits partitions
+// in all (then the table grows past the budget).
+constexpr int kMaxPartitionBits = 24;
+// Room for the varints of a new-side arena record beside its key and row.
+constexpr size_t kRecordOverheadBytes = 10;
+
+// Without a memory limit, Reserve may still not take more than this share of the machine's
+// memory on an estimate.
+uint64_t UnlimitedReserveBytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return uint64_t{1} << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 2;
+}
 
 }  // namespace
 
@@ -38,7 +48,29 @@ class Differ::Impl {
  public:
   explicit Impl(DiffRequest request) : request_(std::move(request)) {}
 
+  // Allocation failure anywhere below (a table, an arena, a buffer) becomes a Status here.
   Status Run(Sink* sink) {
+    try {
+      return RunUnguarded(sink);
+    } catch (const std::bad_alloc&) {
+      return OutOfMemory();
+    }
+  }
+
+  Status CommitState() {
+    try {
+      return state_.Commit();
+    } catch (const std::bad_alloc&) {
+      return OutOfMemory();
+    }
+  }
+
+  size_t partitions() const { return partitions_; }
+
+  const DiffStats& stats() const { return stats_; }
+
+ private:
+  Status RunUnguarded(Sink* sink) {
     sink_ = sink;
     RETURN_IF_ERROR(reader_.Open(request_.new_path, request_.options));
     loader_ = std::make_unique<PreviousLoader>(request_, reader_.schema());
@@ -47,54 +79,72 @@ class Differ::Impl {
     PrepareEventLayout();
     if (request_.build_state) {
       const ExportSchema& schema = reader_.schema();
-      RETURN_IF_ERROR(state_.Open(request_.state_path,
-                                  StateMeta{schema.columns, schema.key_names, schema.compared_names,
-                                            request_.options.before_images}));
+      RETURN_IF_ERROR(state_.Open(
+          request_.state_path, StateMeta{schema.columns, schema.key_names, schema.compared_names,
+                                         request_.options.before_images, request_.state_identity}));
     }
-    partitions_ = ChoosePartitions();
+    PlanPartitions();
+    table_ = NewTable(0);
     Status status = partitions_ == 1 ? RunInMemory() : RunPartitioned();
     stats_.old_rows = previous_.rows;
     return status;
   }
 
-  Status CommitState() { return state_.Commit(); }
-
-  size_t partitions() const { return partitions_; }
-
-  const DiffStats& stats() const { return stats_; }
-
- private:
-  // One partition when everything fits the memory limit, else enough that one partition's
-  // table does (a power of two).
-  size_t ChoosePartitions() const {
-    if (request_.memory_limit == 0) return 1;
-    uint64_t rows = std::max(loader_->estimated_rows(), EstimateRows(request_.new_path));
-    uint64_t per_row = kTableBytesPerKey + kArenaBytesPerKey +
-                       (request_.options.before_images ? kRowBytesEstimate : 0);
-    uint64_t budget = request_.memory_limit / 100 * kTableSharePercent;
-    size_t partitions = 1;
-    while (partitions < kMaxPartitions && partitions * budget < rows * per_row) partitions *= 2;
-    return partitions;
+  Status OutOfMemory() const {
+    std::string limit =
+        request_.memory_limit == 0
+            ? std::string("no --memory-limit")
+            : "--memory-limit " + std::to_string(request_.memory_limit >> 20) + "MB";
+    return ResourceExhaustedError(
+        request_.new_path + ": out of memory while diffing (" + limit +
+        "): the machine could not provide the memory; set a lower --memory-limit, so that more "
+        "is spilled to disk (--spill-dir), or free memory");
   }
 
+  // The first partition count and the table's budget (memory_plan.h), from samples of the
+  // inputs: one partition when everything is expected to fit.
+  void PlanPartitions() {
+    plan_ = PlanMemory(DemandOf(request_, loader_->estimated_rows(), old_hashes_.size(),
+                                previous_.has_rows, keep_rows()));
+    partitions_ = plan_.partitions;
+    spill_dir_.set_write_buffer_bytes(plan_.spill_buffer_bytes);
+  }
+
+  // A table for a partition chosen by the top `partition_bits` bits of the digest, which
+  // reserves no more than the budget allows.
+  KeyTable NewTable(int partition_bits) const {
+    KeyTable table(partition_bits);
+    table.set_reserve_limit(request_.memory_limit == 0 ? UnlimitedReserveBytes()
+                                                       : plan_.table_bytes / 2);
+    return table;
+  }
+
+  bool keep_rows() const { return request_.build_state && request_.options.before_images; }
+
   Status RunInMemory() {
-    RETURN_IF_ERROR(loader_->LoadPartition(0, 1, nullptr, &table_));
-    reader_.SetPrefetch(&table_);
     if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
       ExportReader pass;
       RETURN_IF_ERROR(pass.Open(request_.new_path, request_.options));
-      RETURN_IF_ERROR(FindLastOccurrences(&pass));
+      ASSIGN_OR_RETURN(uint64_t full_at, FindLastOccurrences(&pass, 0, true));
+      if (full_at > 0) {  // the keys outgrew the budget before anything was loaded or emitted
+        last_row_of_key_.clear();
+        double projected = static_cast<double>(full_at) *
+                           static_cast<double>(pass.EstimateTotalRows()) /
+                           static_cast<double>(std::max<uint64_t>(1, pass.rows_read()));
+        partitions_ = std::clamp<size_t>(
+            std::bit_ceil(static_cast<size_t>(2 * projected / plan_.table_bytes)), 2,
+            kMaxPartitions);
+        return RunPartitioned();
+      }
     }
-    RETURN_IF_ERROR(ScanRows(&reader_));
-    RETURN_IF_ERROR(EmitDeletes());
-    return AppendState();
+    RETURN_IF_ERROR(loader_->LoadPartition(0, 1, nullptr, &table_));
+    reader_.SetPrefetch(&table_);
+    return DiffPartition(&reader_, 0, 0);
   }
 
   // Spills the new export into partitions, then diffs partition by partition.
   Status RunPartitioned() {
-    std::string root = request_.spill_dir;
-    if (root.empty()) root = TempRoot();
-    RETURN_IF_ERROR(spill_dir_.Create(root));
+    RETURN_IF_ERROR(CreateSpillDir());
     SpillWriter spill;
     RETURN_IF_ERROR(spill.Open(spill_dir_, "new-", partitions_));
     for (;;) {
@@ -105,23 +155,93 @@ class Differ::Impl {
       RETURN_IF_ERROR(spill.Add(reader_));
     }
     RETURN_IF_ERROR(spill.Close());
-    for (size_t partition = 0; partition < partitions_; ++partition) {
-      table_ = KeyTable(std::countr_zero(partitions_));
+    const size_t partitions = partitions_;  // splits below count in partitions_
+    const int bits = std::countr_zero(partitions);
+    for (size_t partition = 0; partition < partitions; ++partition) {
+      table_ = NewTable(bits);
       last_row_of_key_.clear();
-      RETURN_IF_ERROR(loader_->LoadPartition(partition, partitions_, &spill_dir_, &table_));
-      table_.Reserve(table_.size() + spill.rows_written(partition));
       if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
         SpillReader pass(spill.PathOf(partition), request_.new_path, &reader_.schema());
         RETURN_IF_ERROR(pass.Open());
-        RETURN_IF_ERROR(FindLastOccurrences(&pass));
+        RETURN_IF_ERROR(FindLastOccurrences(&pass, bits, false).status());
       }
+      RETURN_IF_ERROR(loader_->LoadPartition(partition, partitions, &spill_dir_, &table_));
+      table_.Reserve(table_.size() + spill.rows_written(partition));
       SpillReader rows(spill.PathOf(partition), request_.new_path, &reader_.schema());
       RETURN_IF_ERROR(rows.Open());
-      RETURN_IF_ERROR(ScanRows(&rows));
-      RETURN_IF_ERROR(EmitDeletes());
-      RETURN_IF_ERROR(AppendState());
+      RETURN_IF_ERROR(DiffPartition(&rows, bits, spill.rows_written(partition)));
+      std::remove(spill.PathOf(partition).c_str());  // its disk space, early
     }
     return Status::OK();
+  }
+
+  Status CreateSpillDir() {
+    if (spill_dir_.created()) return Status::OK();
+    std::string root = request_.spill_dir;
+    if (root.empty()) root = TempRoot();
+    return spill_dir_.Create(root);
+  }
+
+  // Diffs `rows` (`row_count` rows, 0 when unknown) against table_, which holds the old side of
+  // the partition chosen by the top `bits` bits of the digest: INSERT and UPDATE events in row
+  // order, then the DELETEs, then the partition's state. When the table is about to outgrow
+  // the budget, the rest of the partition is split (SplitPartition).
+  Status DiffPartition(RowSource* rows, int bits, uint64_t row_count) {
+    ASSIGN_OR_RETURN(bool full, ScanRows(rows, bits < kMaxPartitionBits));
+    if (full) return SplitPartition(rows, bits, row_count);
+    RETURN_IF_ERROR(EmitDeletes());
+    return AppendState();
+  }
+
+  // The table is full at the current row of `rows`, not yet diffed: writes the table's entries
+  // and the rest of `rows` into 2^split sub-partitions (table_spill.h, spill.h), then diffs
+  // them one after the other, in digest order.
+  Status SplitPartition(RowSource* rows, int bits, uint64_t row_count) {
+    const int split = SplitBitsFor(*rows, bits, row_count);
+    const size_t parts = size_t{1} << split;
+    const std::string prefix = "split-" + std::to_string(splits_++) + "-";
+    RETURN_IF_ERROR(CreateSpillDir());
+    spill_dir_.set_write_buffer_bytes(
+        std::min<uint64_t>(plan_.spill_buffer_bytes, plan_.table_bytes / 8 / parts));
+    SpillWriter carried, rest;
+    RETURN_IF_ERROR(carried.Open(spill_dir_, prefix + "table-", parts, bits));
+    ArenaLayout layout{old_hashes_.size(), previous_.has_rows, keep_rows()};
+    RETURN_IF_ERROR(SpillTable(table_, layout, &carried));
+    RETURN_IF_ERROR(carried.Close());
+    table_ = NewTable(0);
+    RETURN_IF_ERROR(rest.Open(spill_dir_, prefix + "rows-", parts, bits));
+    for (bool has_row = true; has_row;) {  // the current row first
+      if (rows == &reader_) ReportProgress(reader_);
+      RETURN_IF_ERROR(rest.Add(*rows));
+      RETURN_IF_ERROR(rows->Next(&has_row));
+    }
+    RETURN_IF_ERROR(rest.Close());
+    for (size_t part = 0; part < parts; ++part) {
+      table_ = NewTable(bits + split);
+      table_.Reserve(carried.rows_written(part) + rest.rows_written(part));
+      RETURN_IF_ERROR(LoadTableSpill(carried.PathOf(part), &table_));
+      std::remove(carried.PathOf(part).c_str());
+      SpillReader part_rows(rest.PathOf(part), request_.new_path, &reader_.schema());
+      RETURN_IF_ERROR(part_rows.Open());
+      RETURN_IF_ERROR(DiffPartition(&part_rows, bits + split, rest.rows_written(part)));
+      std::remove(rest.PathOf(part).c_str());
+    }
+    partitions_ = std::max(partitions_, size_t{1} << (bits + split));
+    return Status::OK();
+  }
+
+  // SplitBits (memory_plan.h) for a partition full at the current row of `rows`.
+  int SplitBitsFor(const RowSource& rows, int bits, uint64_t row_count) const {
+    double remaining = 2;  // the share of the partition still to come, unknown: as much again
+    if (&rows == &reader_ && reader_.raw_bytes_consumed() > 0) {
+      remaining = static_cast<double>(reader_.EstimateTotalRows()) /
+                  static_cast<double>(std::max<uint64_t>(1, reader_.rows_read()));
+    } else if (row_count > 0) {
+      remaining = static_cast<double>(row_count) /
+                  static_cast<double>(std::max<uint64_t>(1, rows.rows_read()));
+    }
+    int split = SplitBits(remaining, table_.memory_bytes(), plan_.table_bytes);
+    return std::min(split, kMaxPartitionBits - bits);
   }
 
   void ReportProgress(const ExportReader& reader) const {
@@ -153,24 +273,26 @@ class Differ::Impl {
     const ExportSchema& schema = reader_.schema();
     compared_pos_by_column_.assign(schema.columns.size(), -1);
     old_pos_by_compared_.assign(schema.compared_names.size(), -1);
+    std::vector<size_t> old_positions = PositionsIn(schema.compared_names, previous_.compared);
     for (size_t i = 0; i < schema.compared_idx.size(); ++i) {
       compared_pos_by_column_[schema.compared_idx[i]] = static_cast<int>(i);
-      auto it =
-          std::find(previous_.compared.begin(), previous_.compared.end(), schema.compared_names[i]);
-      if (it != previous_.compared.end()) {
-        old_pos_by_compared_[i] = static_cast<int>(it - previous_.compared.begin());
+      if (old_positions[i] != kNoPosition) {
+        old_pos_by_compared_[i] = static_cast<int>(old_positions[i]);
       }
     }
     old_hashes_.resize(previous_.has_hashes ? previous_.compared.size() : 0);
   }
 
   // on_duplicate = last: a first pass notes, for every key seen twice, its last row number.
-  Status FindLastOccurrences(RowSource* pass) {
-    KeyTable seen(partitions_ > 1 ? std::countr_zero(partitions_) : 0);
+  // Returns 0, or, with `stop_when_full`, the bytes its table of keys had taken when it outgrew
+  // the budget (the pass then stopped).
+  StatusOr<uint64_t> FindLastOccurrences(RowSource* pass, int bits, bool stop_when_full) {
+    KeyTable seen = NewTable(bits);
     for (;;) {
       bool has_row = false;
       RETURN_IF_ERROR(pass->Next(&has_row));
       if (!has_row) break;
+      if (stop_when_full && IsFull(seen, *pass, pass->key().size())) return seen.memory_bytes();
       bool inserted = false;
       size_t entry_idx = seen.FindOrInsert(pass->key_digest(), &inserted);
       if (inserted) {
@@ -179,7 +301,14 @@ class Differ::Impl {
         last_row_of_key_[std::string(pass->key())] = pass->rows_read();
       }
     }
-    return Status::OK();
+    return 0;
+  }
+
+  // True when adding the current row's key (a record of `record_bytes`) to `table` may take it
+  // past the budget.
+  bool IsFull(const KeyTable& table, const RowSource& rows, size_t record_bytes) const {
+    return table.PeakBytesOfNextInsert(record_bytes + kRecordOverheadBytes) > plan_.table_bytes &&
+           !table.Contains(rows.key_digest());
   }
 
   // on_duplicate = last: true for every row of a repeated key but its last.
@@ -203,18 +332,20 @@ class Differ::Impl {
     return true;
   }
 
-  // Diffs every row of `rows` against the table: INSERT and UPDATE events in row order.
-  Status ScanRows(RowSource* rows) {
+  // Diffs the rows of `rows` against the table: INSERT and UPDATE events in row order. With
+  // `may_split`, stops at the first row whose key would take the table past the budget and
+  // returns true: that row is the current row of `rows`, not yet diffed.
+  StatusOr<bool> ScanRows(RowSource* rows, bool may_split) {
     rows_ = rows;
     std::string row;
-    bool keep_rows = request_.build_state && request_.options.before_images;
     for (;;) {
       bool has_row = false;
       RETURN_IF_ERROR(rows->Next(&has_row));
       if (!has_row) break;
       if (rows == &reader_) {
         ReportProgress(reader_);
-        // Without a previous side every row is a new key: size the table once, early.
+        // Without a previous side every row is a new key: size the table once, early (as far
+        // as the budget allows).
         if (request_.previous.kind == PreviousExport::Kind::kNone &&
             reader_.rows_read() == kSizingSampleRows) {
           table_.Reserve(reader_.EstimateTotalRows() * 105 / 100);
@@ -224,6 +355,11 @@ class Differ::Impl {
         ++stats_.duplicates_skipped;
         continue;
       }
+      if (keep_rows()) rows->EncodeRow(&row);
+      if (may_split && table_.size() > 1 &&
+          IsFull(table_, *rows, rows->key().size() + row.size())) {
+        return true;
+      }
       bool inserted = false;
       size_t entry_idx = table_.FindOrInsert(rows->key_digest(), &inserted);
       ASSIGN_OR_RETURN(bool skip, IsDuplicateToSkip(*rows, table_.entry(entry_idx)));
@@ -231,8 +367,7 @@ class Differ::Impl {
         ++stats_.duplicates_skipped;
         continue;
       }
-      if (keep_rows) rows->EncodeRow(&row);
-      uint64_t ref = table_.new_arena().Add(rows->key(), {}, keep_rows, row);
+      uint64_t ref = table_.new_arena().Add(rows->key(), {}, keep_rows(), row);
       KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
       entry.new_ref = ref;
       entry.new_fp = rows->fingerprint();
@@ -245,7 +380,7 @@ class Differ::Impl {
         if (request_.ops.update) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kUpdate, entry));
       }
     }
-    return Status::OK();
+    return false;
   }
 
   Status EmitUpsert(ChangeOp op, const KeyEntry& entry) {
@@ -320,6 +455,8 @@ class Differ::Impl {
   ExportReader reader_;
   std::unique_ptr<PreviousLoader> loader_;
   size_t partitions_ = 1;
+  MemoryPlan plan_;
+  uint64_t splits_ = 0;  // partitions split so far (names their spill files)
   SpillDir spill_dir_;
   StateWriter state_;
   RowSource* rows_ = nullptr;  // the rows being scanned

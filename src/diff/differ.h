@@ -19,8 +19,11 @@
 //
 // Memory: one KeyTable entry per distinct key of both sides plus the key bytes (and, with
 // before-images, the rows; in a two-file diff, the old side's value hashes for `changed`):
-// exports are never held as text. Spilling partitions to disk past a budget arrives with the
-// performance issue. Thread safety: one thread per Differ.
+// exports are never held as text. With a memory limit, the first partition count comes from
+// samples of the inputs (memory_plan.h), and a partition whose table outgrows the budget while
+// it is diffed is split (its table and the rest of its rows spilled); events of the rows
+// already diffed stand. A large field costs its size about once (the CSV reader's buffer), and
+// once more in an event. Thread safety: one thread per Differ.
 #ifndef SNAPDELTA_DIFF_DIFFER_H_
 #define SNAPDELTA_DIFF_DIFFER_H_
 
@@ -30,6 +33,7 @@
 #include <string>
 
 #include "diff/schema.h"
+#include "diff/state_file.h"
 #include "snapdelta/options.h"
 #include "snapdelta/sink.h"
 #include "snapdelta/status.h"
@@ -52,14 +56,26 @@ struct DiffRequest {
   bool build_state = false;
   // Where the new state goes. REQUIRES: set when build_state.
   std::string state_path;
-  // Memory budget in bytes: past it (estimated from the inputs' sizes), the rows are spilled to
-  // files in spill_dir and diffed one key-digest partition at a time. Default: 0, no limit.
+  // Memory budget in bytes, buffers included: past it (estimated from samples of the inputs,
+  // then measured), the rows are spilled to files in spill_dir and diffed one key-digest
+  // partition at a time. Default: 0, no limit.
   uint64_t memory_limit = 0;
   // Default: $TMPDIR or /tmp.
   std::string spill_dir;
+  // With a kState previous side: the committed state the registry says previous.path holds. A
+  // state file that names another one is refused (kCorruption; see StateReader::Open); a
+  // version 2 state file names none and is accepted. Default: empty, nothing checked.
+  StateIdentity previous_identity;
+  // Recorded in the new state (build_state), to be checked by the import that reads it next.
+  // Default: empty.
+  StateIdentity state_identity;
   // With a kState previous side: the export that state was built from, read again when columns
-  // were removed since. Default: none (then the removed columns stay in the comparison, and
-  // DiffStats::note says so).
+  // were removed since. It is used only when its checksum equals the one expected
+  // (previous_identity.export_checksum, else the one the state file records; a checksum pass
+  // over the file first, and the bytes are hashed again as they are read); a replaced or missing
+  // file is not used: the removed columns stay in the comparison, and DiffStats::note says so.
+  // With no checksum known at all (neither given nor recorded), it is read unverified.
+  // Default: none (the removed columns stay in the comparison).
   std::string previous_export;
   // Called now and then while the new export is read, with the compressed bytes consumed so
   // far (compare with the file size). Default: none.
@@ -85,14 +101,16 @@ class Differ {
   Differ& operator=(const Differ&) = delete;
 
   // Computes the delta and Puts every event into `sink` (Begin and Finish are the caller's).
-  // Errors: bad input (kCorruption, located), drift refused by policy, sink errors.
+  // Errors: bad input (kCorruption, located), drift refused by policy, sink errors, and
+  // kResourceExhausted when memory cannot be had (never an exception or an abort).
   Status Run(Sink* sink);
 
   // Makes the new state written by Run durable under request.state_path (fsync, rename).
-  // REQUIRES: Run returned OK, request.build_state.
+  // REQUIRES: Run returned OK, request.build_state. Errors as Run's.
   Status CommitState();
 
-  // The number of key-digest partitions Run used (1: all in memory).
+  // The number of key-digest partitions Run used (1: all in memory; after a split, the count
+  // of the finest split).
   size_t partitions() const;
 
   const DiffStats& stats() const;

@@ -43,7 +43,14 @@ class PreviousLoader {
 
  private:
   Status OpenState(SchemaChange* change);
-  Status OpenExport(const std::string& path, SchemaChange* change);
+  // Whether request_.previous_export is still the export the state was built from: present
+  // and, when `checksum` is not empty, holding exactly those bytes. When not, sets
+  // previous_->note to say why the removed columns stay compared.
+  StatusOr<bool> PreviousExportUnchanged(const std::string& checksum);
+  // Opens an export as the previous side; with `expected_checksum`, its bytes are checked as
+  // they are read (ExportReader::Open).
+  Status OpenExport(const std::string& path, const std::string& expected_checksum,
+                    SchemaChange* change);
   Status LoadRows(RowSource* rows, size_t partitions, KeyTable* table);
   Status LoadStatePartition(size_t partition, size_t partitions, KeyTable* table);
   // Fills row_hashes_ with the value hashes of the compared columns of an encoded state row
@@ -64,7 +71,8 @@ class PreviousLoader {
   std::string pending_row_;
   KeyDigest pending_digest_;
   Fingerprint pending_fp_;
-  // Where the state's compared columns sit in its rows, and buffers for HashesFromRow.
+  // Where the state's compared columns sit in its rows (kNoPosition: absent), and buffers for
+  // HashesFromRow.
   std::vector<size_t> compared_pos_;
   std::vector<std::string_view> row_values_;
   std::vector<bool> row_nulls_;

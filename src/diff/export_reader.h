@@ -32,12 +32,20 @@
 
 namespace snapdelta {
 
+class HashingSource;
+
 class ExportReader : public RowSource {
  public:
-  Status Open(const std::string& path, const TableOptions& options);
+  // When `expected_checksum` (hex XXH3-128 of the file's bytes, as the registry records it) is
+  // not empty, the file's bytes are hashed as they are read, and the end of the rows is
+  // kUnavailable when they do not match it: the file changed while it was read (a later run
+  // sees the change before reading).
+  Status Open(const std::string& path, const TableOptions& options,
+              const std::string& expected_checksum = {});
 
   // Limits the comparison to the compared columns also named in `allowed` (used on the old
   // side of a two-file diff when the new export lost columns). Call before the first Next().
+  // Linear in the number of columns.
   void RestrictComparison(const std::vector<std::string>& allowed);
 
   const ExportSchema& schema() const { return schema_; }
@@ -61,11 +69,16 @@ class ExportReader : public RowSource {
   // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
   void PrefetchRow(size_t row_idx) const;
+  // At the end of the rows: kUnavailable when the bytes read do not match expected_checksum_.
+  Status CheckChecksum();
 
   std::string path_;
   TableOptions options_;
   const KeyTable* prefetch_ = nullptr;
   std::unique_ptr<CsvReader> reader_;
+  std::string expected_checksum_;
+  HashingSource* hashing_ = nullptr;  // in reader_'s source chain, when checking a checksum
+  bool checksum_checked_ = false;
   ExportSchema schema_;
   std::unique_ptr<BatchProducer> producer_;  // started by the first Next()
   const RowBatch* batch_ = nullptr;
@@ -73,6 +86,10 @@ class ExportReader : public RowSource {
   uint64_t raw_bytes_ = 0;
   uint64_t file_size_ = 0;
 };
+
+// Hex XXH3-128 of the bytes of `path`: the checksum the registry records for an export
+// (snapdelta/landing.h). Errors: kNotFound (no such file), kIOError.
+StatusOr<std::string> FileChecksum(const std::string& path);
 
 // Finds the 1-based line of the first row of `path` whose encoded key is `key`, for duplicate
 // key messages. Returns 0 when not found or unreadable.

@@ -25,14 +25,8 @@ uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes
   if (with_row) PutVarint64(&row_len, row.size());
   size_t size = header.size() + key.size() + value_hashes.size_bytes() + row_len.size() +
                 (with_row ? row.size() : 0);
-  if (chunks_.empty() || used_ + size > chunk_sizes_.back()) {
-    size_t chunk_size = std::max(kChunkBytes, size);
-    chunks_.push_back(std::make_unique<char[]>(chunk_size));
-    chunk_sizes_.push_back(chunk_size);
-    used_ = 0;
-  }
-  char* out = chunks_.back().get() + used_;
-  uint64_t ref = (static_cast<uint64_t>(chunks_.size() - 1) << 32) | used_;
+  uint64_t ref = Allocate(size);
+  char* out = chunks_.back().get() + (ref & 0xffffffffu);
   std::memcpy(out, header.data(), header.size());
   out += header.size();
   std::memcpy(out, key.data(), key.size());
@@ -44,6 +38,26 @@ uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes
     out += row_len.size();
     if (!row.empty()) std::memcpy(out, row.data(), row.size());
   }
+  return ref;
+}
+
+uint64_t Arena::AddRecord(std::string_view record) {
+  uint64_t ref = Allocate(record.size());
+  if (!record.empty()) {
+    std::memcpy(chunks_.back().get() + (ref & 0xffffffffu), record.data(), record.size());
+  }
+  return ref;
+}
+
+uint64_t Arena::Allocate(size_t size) {
+  if (chunks_.empty() || used_ + size > chunk_sizes_.back()) {
+    size_t chunk_size = std::max(kChunkBytes, size);
+    chunks_.push_back(std::make_unique_for_overwrite<char[]>(chunk_size));
+    chunk_sizes_.push_back(chunk_size);
+    bytes_ += chunk_size;
+    used_ = 0;
+  }
+  uint64_t ref = (static_cast<uint64_t>(chunks_.size() - 1) << 32) | used_;
   used_ += size;
   return ref;
 }
@@ -70,12 +84,29 @@ std::string_view Arena::Row(uint64_t ref, size_t hash_count) const {
   return std::string_view(in.data(), len);
 }
 
+std::string_view Arena::Record(uint64_t ref, size_t hash_count, bool with_row) const {
+  const char* begin = At(ref);
+  const char* end = with_row ? Row(ref, hash_count).end() : Key(ref).end() + hash_count * 8;
+  return std::string_view(begin, static_cast<size_t>(end - begin));
+}
+
 KeyTable::KeyTable(int partition_bits) : partition_bits_(partition_bits) { Resize(kInitialSlots); }
 
 void KeyTable::Reserve(size_t keys) {
   size_t capacity = kInitialSlots;
-  while (capacity * kMaxLoadTenths < keys * 10) capacity *= 2;
+  while (capacity * kMaxLoadTenths / 10 < keys &&
+         2 * capacity * sizeof(KeyEntry) <= reserve_limit_) {
+    capacity *= 2;
+  }
   if (capacity > entries_.size()) Resize(capacity);
+}
+
+size_t KeyTable::PeakBytesOfNextInsert(size_t record_bytes) const {
+  size_t bytes = memory_bytes() + new_arena_.BytesToAdd(record_bytes);
+  if ((size_ + 1) * 10 > entries_.size() * kMaxLoadTenths) {
+    bytes += 2 * entries_.size() * sizeof(KeyEntry);  // the doubled entries, beside the old ones
+  }
+  return bytes;
 }
 
 std::string_view KeyTable::Key(const KeyEntry& entry) const {
@@ -99,6 +130,15 @@ size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
       *inserted = false;
       return slot;
     }
+  }
+}
+
+bool KeyTable::Contains(const KeyDigest& digest) const {
+  size_t mask = entries_.size() - 1;
+  for (size_t slot = HomeSlot(digest);; slot = (slot + 1) & mask) {
+    const KeyEntry& entry = entries_[slot];
+    if (entry.empty()) return false;
+    if (entry.digest == digest) return true;
   }
 }
 

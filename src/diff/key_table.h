@@ -14,11 +14,17 @@
 // A lookup touches one entry (one cache line) and never the key bytes. Arenas are chunked so
 // records never move: refs stay valid while the table lives. Entry indices are valid until the
 // next FindOrInsert (which may grow the table).
+//
+// Memory: entries plus arena chunks (memory_bytes()). Reserve, which sizes the table from an
+// estimate, never goes past the reserve limit: an estimate can be wildly high (a compressible
+// export of one repeated key), while growth by FindOrInsert follows the keys really inserted.
+// Allocation failure throws std::bad_alloc (the differ turns it into a Status).
 // Thread safety: none; one differ thread owns a table.
 #ifndef SNAPDELTA_DIFF_KEY_TABLE_H_
 #define SNAPDELTA_DIFF_KEY_TABLE_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,6 +40,9 @@ namespace snapdelta {
 // Append-only storage of records in fixed chunks; a ref is (chunk << 32) | offset.
 class Arena {
  public:
+  // Chunks of 4 MiB keep the waste of the last chunk small and allocation rare.
+  static constexpr size_t kChunkBytes = 4 << 20;
+
   // Returns the ref of a new record: key, the value hashes, and the row (when with_row).
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
@@ -44,15 +53,27 @@ class Arena {
   // REQUIRES: `count` equals the hash count the record was added with.
   void Hashes(uint64_t ref, size_t count, uint64_t* out) const;
   std::string_view Row(uint64_t ref, size_t hash_count) const;
+  // The whole record, to be copied into another arena with AddRecord.
+  std::string_view Record(uint64_t ref, size_t hash_count, bool with_row) const;
+  uint64_t AddRecord(std::string_view record);
+  // Bytes of the chunks allocated.
+  size_t bytes() const { return bytes_; }
+  // Bytes a record of `size` would add to bytes(): 0, or a new chunk.
+  size_t BytesToAdd(size_t size) const {
+    if (!chunks_.empty() && used_ + size <= chunk_sizes_.back()) return 0;
+    return size > kChunkBytes ? size : kChunkBytes;
+  }
 
  private:
-  // Chunks of 4 MiB keep the waste of the last chunk small and allocation rare.
-  static constexpr size_t kChunkBytes = 4 << 20;
+  // Room for `size` more bytes in the last chunk; returns the ref of where they go.
+  uint64_t Allocate(size_t size);
+
   const char* At(uint64_t ref) const;
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::vector<size_t> chunk_sizes_;
   size_t used_ = 0;  // bytes used in the last chunk
+  size_t bytes_ = 0;
 };
 
 struct alignas(64) KeyEntry {  // one cache line
@@ -73,12 +94,27 @@ class KeyTable {
   // corner of the table.
   explicit KeyTable(int partition_bits = 0);
 
-  // Sizes the table for `keys` distinct keys without growing.
+  // Sizes the table for `keys` distinct keys without growing, as far as the reserve limit
+  // allows.
   void Reserve(size_t keys);
+  // The most bytes of entries Reserve may allocate (it never shrinks the table). Default: no
+  // limit.
+  void set_reserve_limit(size_t bytes) { reserve_limit_ = bytes; }
+
+  // Bytes held: entries and both arenas.
+  size_t memory_bytes() const {
+    return entries_.size() * sizeof(KeyEntry) + old_arena_.bytes() + new_arena_.bytes();
+  }
+  // The most memory_bytes() (with the old entries still held while they move) the next insert
+  // of a new key, with a new-side record of `record_bytes`, may take.
+  size_t PeakBytesOfNextInsert(size_t record_bytes) const;
 
   // Finds the entry for `digest`, or adds one with no refs (*inserted tells which). Returns its
   // index. REQUIRES: after an insert, the caller sets old_ref or new_ref.
   size_t FindOrInsert(const KeyDigest& digest, bool* inserted);
+
+  // Whether an entry for `digest` exists.
+  bool Contains(const KeyDigest& digest) const;
 
   // Starts loading the home slot of `digest` into the cache (for a FindOrInsert soon after).
   void Prefetch(const KeyDigest& digest) const {
@@ -88,6 +124,8 @@ class KeyTable {
   KeyEntry& entry(size_t entry_idx) { return entries_[entry_idx]; }
   const KeyEntry& entry(size_t entry_idx) const { return entries_[entry_idx]; }
   size_t size() const { return size_; }
+  // Slots, empty or not (entry indices run below it).
+  size_t capacity() const { return entries_.size(); }
   std::string_view Key(const KeyEntry& entry) const;
 
   Arena& old_arena() { return old_arena_; }
@@ -109,6 +147,7 @@ class KeyTable {
   size_t size_ = 0;
   int partition_bits_ = 0;
   int shift_ = 64;  // 64 - log2(capacity)
+  size_t reserve_limit_ = SIZE_MAX;
   Arena old_arena_;
   Arena new_arena_;
 };

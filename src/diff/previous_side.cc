@@ -1,6 +1,6 @@
 #include <sys/stat.h>
 
-#include <algorithm>
+#include <string_view>
 
 #include "base/fs.h"
 #include "diff/differ_internal.h"
@@ -16,16 +16,18 @@ constexpr uint64_t kMinBytesPerRow = 16;
 // After this many rows of an export, its row count is extrapolated to size the table.
 constexpr uint64_t kSizingSampleRows = 1 << 16;
 
-bool Contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
+// The note of an import whose previous export could not be read again.
+constexpr char kComparedIncludingRemoved[] =
+    ", so rows were compared including the removed columns";
 
 // The previous compared columns that the new export still compares, in the previous order.
+// Linear in the number of columns (tables may have a million).
 std::vector<std::string> StillCompared(const std::vector<std::string>& old_compared,
                                        const std::vector<std::string>& new_compared) {
+  std::vector<size_t> positions = PositionsIn(old_compared, new_compared);
   std::vector<std::string> kept;
-  for (const std::string& name : old_compared) {
-    if (Contains(new_compared, name)) kept.push_back(name);
+  for (size_t i = 0; i < old_compared.size(); ++i) {
+    if (positions[i] != kNoPosition) kept.push_back(old_compared[i]);
   }
   return kept;
 }
@@ -74,16 +76,6 @@ Status AddOldRow(const DiffRequest& request, const std::string& source, std::str
   return Status::OK();
 }
 
-// The position of each of `names` in `columns` (columns.size() when absent).
-std::vector<size_t> PositionsOf(const std::vector<std::string>& names,
-                                const std::vector<std::string>& columns) {
-  std::vector<size_t> positions;
-  for (const std::string& name : names) {
-    positions.push_back(std::find(columns.begin(), columns.end(), name) - columns.begin());
-  }
-  return positions;
-}
-
 }  // namespace
 
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key) {
@@ -111,7 +103,7 @@ Status PreviousLoader::Open(PreviousSide* previous, SchemaChange* change) {
     case PreviousExport::Kind::kState:
       return OpenState(change);
     case PreviousExport::Kind::kExport:
-      return OpenExport(request_.previous.path, change);
+      return OpenExport(request_.previous.path, /*expected_checksum=*/"", change);
   }
   return Status::OK();
 }
@@ -119,36 +111,59 @@ Status PreviousLoader::Open(PreviousSide* previous, SchemaChange* change) {
 Status PreviousLoader::OpenState(SchemaChange* change) {
   const std::string& path = request_.previous.path;
   state_ = std::make_unique<StateReader>();
-  RETURN_IF_ERROR(state_->Open(path));
+  RETURN_IF_ERROR(state_->Open(path, request_.previous_identity));
   const StateMeta& meta = state_->meta();
   RETURN_IF_ERROR(
       CheckDrift(request_, "the previous export", meta.key, meta.columns, new_schema_, change));
   std::vector<std::string> kept = StillCompared(meta.compared, new_schema_.compared_names);
   if (kept.size() != meta.compared.size()) {
     // The state's fingerprints cover columns no longer compared: compare against the export the
-    // state was built from, on the columns still compared.
-    if (!request_.previous_export.empty() && PathExists(request_.previous_export)) {
+    // state was built from, on the columns still compared, if it is still that file.
+    std::string checksum = request_.previous_identity.export_checksum;
+    if (checksum.empty()) checksum = meta.identity.export_checksum;
+    ASSIGN_OR_RETURN(bool usable, PreviousExportUnchanged(checksum));
+    if (usable) {
       state_.reset();
-      return OpenExport(request_.previous_export, change);
+      return OpenExport(request_.previous_export, checksum, change);
     }
-    previous_->note =
-        "the previous export is no longer in the landing zone, so rows were "
-        "compared including the removed columns";
   }
   previous_->columns = meta.columns;
   previous_->key = meta.key;
   previous_->compared = meta.compared;
   previous_->has_rows = meta.before_images;
   previous_->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
-  compared_pos_ = PositionsOf(meta.compared, meta.columns);
+  compared_pos_ = PositionsIn(meta.compared, meta.columns);
   estimated_rows_ = state_->record_count();
   return Status::OK();
 }
 
-Status PreviousLoader::OpenExport(const std::string& path, SchemaChange* change) {
+StatusOr<bool> PreviousLoader::PreviousExportUnchanged(const std::string& checksum) {
+  const std::string& path = request_.previous_export;
+  const std::string gone = std::string("the previous export is no longer in the landing zone") +
+                           kComparedIncludingRemoved;
+  if (path.empty() || !PathExists(path)) {
+    previous_->note = gone;
+    return false;
+  }
+  if (checksum.empty()) return true;  // nothing recorded to check it against
+  StatusOr<std::string> actual = FileChecksum(path);
+  if (actual.status().code() == StatusCode::kNotFound) {
+    previous_->note = gone;
+    return false;
+  }
+  RETURN_IF_ERROR(actual.status());
+  if (*actual == checksum) return true;
+  previous_->note = "the previous export " + path + " was replaced since it was imported (its " +
+                    "checksum is " + *actual + ", the imported file's " + checksum + ")" +
+                    kComparedIncludingRemoved;
+  return false;
+}
+
+Status PreviousLoader::OpenExport(const std::string& path, const std::string& expected_checksum,
+                                  SchemaChange* change) {
   export_path_ = path;
   export_ = std::make_unique<ExportReader>();
-  RETURN_IF_ERROR(export_->Open(path, request_.options));
+  RETURN_IF_ERROR(export_->Open(path, request_.options, expected_checksum));
   RETURN_IF_ERROR(CheckDrift(request_, path, export_->schema().key_names, export_->schema().columns,
                              new_schema_, change));
   export_->RestrictComparison(new_schema_.compared_names);

@@ -1,9 +1,16 @@
 // RowBatch and BatchProducer: an export's rows read, copied and hashed in batches on a
 // background thread, ahead of the differ, so parsing and diffing use two cores.
 //
-// A batch owns copies of its rows' bytes: views into it stay valid until the batch is handed
-// back. Row i's fields are field_*[i * columns ..], its value hashes hashes[i * compared ..],
-// its encoded key keys[key_begin[i] .. key_begin[i + 1]].
+// A batch owns copies of its rows' bytes (views into it stay valid until the batch is handed
+// back), but for a large record (kLendRecordBytes or more): it comes alone in a batch that lends
+// the CsvReader's buffer instead of copying it, and the producer reads no further until that
+// batch is handed back, so a large field is held once, not twice. Row i's fields are
+// field_*[i * columns ..] (at text.data() + field_begin), its value hashes
+// hashes[i * compared ..], its encoded key keys[key_begin[i] .. key_begin[i + 1]].
+//
+// Memory: at most kBatchesInFlight batches of about kBatchTextBytes of text each (a batch ends
+// at kBatchRows rows or that many bytes), plus one lent record. Allocation failure while reading
+// becomes the batch's error (kResourceExhausted), never an exception on the producer thread.
 //
 // Thread safety: BatchProducer::Next is called by one consumer thread; the producer thread is
 // internal. The CsvReader, schema and options passed in must outlive the producer, and nobody
@@ -11,9 +18,12 @@
 #ifndef SNAPDELTA_DIFF_ROW_BATCH_H_
 #define SNAPDELTA_DIFF_ROW_BATCH_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/producer_thread.h"
@@ -24,8 +34,25 @@
 
 namespace snapdelta {
 
+// The bytes of a batch's fields: its own copy, or a record lent by the CsvReader.
+class BatchText {
+ public:
+  const char* data() const { return lent_ != nullptr ? lent_ : own_.data(); }
+  size_t size() const { return own_.size(); }
+  void append(std::string_view bytes) { own_.append(bytes); }
+  // Field offsets count from `base` (in the reader's buffer) until Clear.
+  void Lend(const char* base) { lent_ = base; }
+  bool lent() const { return lent_ != nullptr; }
+  // Empties the text; a copy grown past `keep_bytes` gives its memory back.
+  void Clear(size_t keep_bytes);
+
+ private:
+  std::string own_;
+  const char* lent_ = nullptr;
+};
+
 struct RowBatch {
-  std::string text;
+  BatchText text;
   std::vector<uint32_t> field_begin;
   std::vector<uint32_t> field_size;
   std::vector<bool> field_null;
@@ -48,19 +75,29 @@ struct RowBatch {
 class BatchProducer {
  public:
   BatchProducer(CsvReader* reader, const ExportSchema* schema, const TableOptions* options);
+  ~BatchProducer();
 
   // The next batch, in order; blocks until it is read. The batch returned by the previous call
   // is recycled. After a batch with `end` or a non-OK `error`, there are no more.
-  const RowBatch* Next() { return producer_.Next(); }
+  const RowBatch* Next();
 
  private:
   // Fills `batch`; true when it is the last (the input ended or failed).
   bool Fill(RowBatch* batch);
-  Status AddRow(RowBatch* batch);
+  bool FillRows(RowBatch* batch);
+  Status AddRow(RowBatch* batch, bool lend);
+  // Blocks the producer while a batch lending the reader's record is out; false when stopping.
+  bool WaitForLentBatch();
 
   CsvReader* reader_;
   const ExportSchema* schema_;
   const TableOptions* options_;
+  bool pending_large_ = false;      // producer side: the reader's current record is still to lend
+  bool consumer_has_lent_ = false;  // consumer side: the last batch returned lends a record
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  bool lent_out_ = false;              // guarded by mutex_
+  bool stopping_ = false;              // guarded by mutex_
   ProducerThread<RowBatch> producer_;  // last: its thread stops before the rest goes
 };
 

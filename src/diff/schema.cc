@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "diff/fingerprint.h"
 
@@ -11,6 +13,9 @@ namespace {
 
 // Messages list at most this many characters of column names.
 constexpr size_t kMaxNamesInMessage = 300;
+// Up to this many key columns are each found by a scan of the header (no allocation, and keys
+// are few); more are found through PositionsIn, linear in the columns.
+constexpr size_t kMaxScannedKeys = 8;
 
 }  // namespace
 
@@ -24,30 +29,59 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
+std::vector<size_t> PositionsIn(const std::vector<std::string>& names,
+                                const std::vector<std::string>& in) {
+  std::vector<size_t> positions(names.size(), kNoPosition);
+  if (std::is_sorted(names.begin(), names.end()) && std::is_sorted(in.begin(), in.end())) {
+    size_t in_idx = 0;
+    for (size_t name_idx = 0; name_idx < names.size(); ++name_idx) {
+      while (in_idx < in.size() && in[in_idx] < names[name_idx]) ++in_idx;
+      if (in_idx < in.size() && in[in_idx] == names[name_idx]) positions[name_idx] = in_idx;
+    }
+    return positions;
+  }
+  std::unordered_map<std::string_view, size_t> position_by_name;
+  position_by_name.reserve(in.size());
+  for (size_t in_idx = 0; in_idx < in.size(); ++in_idx)
+    position_by_name.emplace(in[in_idx], in_idx);
+  for (size_t name_idx = 0; name_idx < names.size(); ++name_idx) {
+    auto it = position_by_name.find(names[name_idx]);
+    if (it != position_by_name.end()) positions[name_idx] = it->second;
+  }
+  return positions;
+}
+
 StatusOr<ExportSchema> ResolveSchema(const std::vector<std::string>& header,
                                      const TableOptions& options, const std::string& file_name) {
   ExportSchema schema;
   schema.columns = header;
   schema.key_names = options.key.empty() ? std::vector<std::string>{header.at(0)} : options.key;
-  for (const std::string& key_name : schema.key_names) {
-    auto it = std::find(header.begin(), header.end(), key_name);
-    if (it == header.end()) {
-      return CorruptionError(file_name + ":1: key column '" + key_name +
+  std::vector<size_t> key_positions;
+  if (schema.key_names.size() <= kMaxScannedKeys) {
+    for (const std::string& key_name : schema.key_names) {
+      key_positions.push_back(
+          static_cast<size_t>(std::find(header.begin(), header.end(), key_name) - header.begin()));
+    }
+  } else {
+    key_positions = PositionsIn(schema.key_names, header);
+  }
+  std::vector<bool> is_key(header.size(), false);
+  for (size_t part = 0; part < schema.key_names.size(); ++part) {
+    if (key_positions[part] >= header.size()) {
+      return CorruptionError(file_name + ":1: key column '" + schema.key_names[part] +
                              "' is not in the header (columns: " + JoinNames(header) +
                              "); check key in [tables.<table>] or --key");
     }
-    schema.key_idx.push_back(static_cast<size_t>(it - header.begin()));
+    schema.key_idx.push_back(key_positions[part]);
+    is_key[key_positions[part]] = true;
   }
+  std::unordered_set<std::string_view> ignored(options.ignore.begin(), options.ignore.end());
   std::vector<size_t> order(header.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return header[a] < header[b]; });
   for (size_t column_idx : order) {
     const std::string& name = header[column_idx];
-    bool is_key =
-        std::find(schema.key_idx.begin(), schema.key_idx.end(), column_idx) != schema.key_idx.end();
-    bool ignored =
-        std::find(options.ignore.begin(), options.ignore.end(), name) != options.ignore.end();
-    if (is_key || ignored) continue;
+    if (is_key[column_idx] || ignored.contains(name)) continue;
     schema.compared_names.push_back(name);
     schema.compared_idx.push_back(column_idx);
     schema.compared_name_hash.push_back(NameHash(name));
@@ -57,14 +91,19 @@ StatusOr<ExportSchema> ResolveSchema(const std::vector<std::string>& header,
 
 SchemaChange CompareColumns(const std::vector<std::string>& old_columns,
                             const std::vector<std::string>& new_columns) {
-  std::set<std::string> old_set(old_columns.begin(), old_columns.end());
-  std::set<std::string> new_set(new_columns.begin(), new_columns.end());
   SchemaChange change;
-  for (const std::string& name : new_columns) {
-    if (!old_set.count(name)) change.added.push_back(name);
+  if (old_columns == new_columns) return change;  // the usual case, without hashing
+  std::vector<size_t> new_in_old = PositionsIn(new_columns, old_columns);
+  std::vector<bool> old_kept(old_columns.size(), false);
+  for (size_t new_idx = 0; new_idx < new_columns.size(); ++new_idx) {
+    if (new_in_old[new_idx] == kNoPosition) {
+      change.added.push_back(new_columns[new_idx]);
+    } else {
+      old_kept[new_in_old[new_idx]] = true;
+    }
   }
-  for (const std::string& name : old_columns) {
-    if (!new_set.count(name)) change.removed.push_back(name);
+  for (size_t old_idx = 0; old_idx < old_columns.size(); ++old_idx) {
+    if (!old_kept[old_idx]) change.removed.push_back(old_columns[old_idx]);
   }
   return change;
 }

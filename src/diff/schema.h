@@ -30,6 +30,7 @@ StatusOr<ExportSchema> ResolveSchema(const std::vector<std::string>& header,
                                      const TableOptions& options, const std::string& file_name);
 
 // How the columns of two exports of one table differ, by name. Reordering is not a change.
+// Linear in the number of columns.
 struct SchemaChange {
   std::vector<std::string> added;
   std::vector<std::string> removed;
@@ -39,6 +40,15 @@ struct SchemaChange {
 };
 SchemaChange CompareColumns(const std::vector<std::string>& old_columns,
                             const std::vector<std::string>& new_columns);
+
+// PositionsIn's "not there".
+inline constexpr size_t kNoPosition = static_cast<size_t>(-1);
+
+// For each of `names`, the position of its first occurrence in `in` (kNoPosition when absent).
+// Linear in the sizes: a merge when both lists are sorted (as compared_names are), a hash table
+// otherwise. Tables may have a million columns, so name lookups never scan a list per name.
+std::vector<size_t> PositionsIn(const std::vector<std::string>& names,
+                                const std::vector<std::string>& in);
 
 // "a, b, c" (truncated with "..." past a few hundred characters), for messages.
 std::string JoinNames(const std::vector<std::string>& names);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "base/fs.h"
 #include "diff/coding.h"
 
@@ -17,20 +18,26 @@ namespace {
 
 constexpr char kStateMagic[9] = "SDSTATE1";
 constexpr char kFooterMagic[9] = "SDSTEND1";
-constexpr uint32_t kFormatVersion = 2;
+// Written; version 2 (no identity, no meta checksum) is still read.
+constexpr uint32_t kFormatVersion = 3;
+constexpr uint32_t kFormatVersionWithoutIdentity = 2;
 // Bytes read per refill.
 constexpr size_t kReadChunk = 1 << 20;
 // fixed64 count, fixed64 checksum, magic.
 constexpr size_t kFooterBytes = 24;
 
 std::string EncodeMeta(const StateMeta& meta) {
-  nlohmann::json json = {{"columns", meta.columns},
-                         {"key", meta.key},
-                         {"compared", meta.compared},
-                         {"before_images", meta.before_images}};
-  return json.dump();
+  nlohmann::json json = {
+      {"tenant", meta.identity.tenant},   {"table", meta.identity.table},
+      {"version", meta.identity.version}, {"export_checksum", meta.identity.export_checksum},
+      {"columns", meta.columns},          {"key", meta.key},
+      {"compared", meta.compared},        {"before_images", meta.before_images}};
+  // Column names are valid UTF-8 (the CSV reader checks); a tenant, table or version that is
+  // not is replaced rather than thrown on (its identity then fails to match, a clear error).
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// A version 2 meta has no identity fields: they stay empty.
 Status DecodeMeta(std::string_view text, const std::string& path, StateMeta* meta) {
   try {
     nlohmann::json json = nlohmann::json::parse(text);
@@ -38,10 +45,38 @@ Status DecodeMeta(std::string_view text, const std::string& path, StateMeta* met
     meta->key = json.at("key").get<std::vector<std::string>>();
     meta->compared = json.at("compared").get<std::vector<std::string>>();
     meta->before_images = json.at("before_images").get<bool>();
+    meta->identity.tenant = json.value("tenant", "");
+    meta->identity.table = json.value("table", "");
+    meta->identity.version = json.value("version", "");
+    meta->identity.export_checksum = json.value("export_checksum", "");
   } catch (const std::exception& e) {
     return CorruptionError(path + ": bad state header: " + e.what());
   }
   return Status::OK();
+}
+
+// True when every non-empty field of `expected` equals the field of `found`.
+bool Matches(const StateIdentity& found, const StateIdentity& expected) {
+  auto same = [](const std::string& have, const std::string& want) {
+    return want.empty() || have == want;
+  };
+  return same(found.tenant, expected.tenant) && same(found.table, expected.table) &&
+         same(found.version, expected.version) &&
+         same(found.export_checksum, expected.export_checksum);
+}
+
+Status IdentityMismatch(const std::string& path, const StateIdentity& found,
+                        const StateIdentity& expected) {
+  std::string table = (expected.tenant.empty() ? found.tenant : expected.tenant) + "/" +
+                      (expected.table.empty() ? found.table : expected.table);
+  return CorruptionError(
+      path + ": this state file belongs to another table or version: it holds the state of " +
+      found.ToString() + ", but the registry's committed state of " + table + " is " +
+      expected.ToString() +
+      " (a state file was copied over this one, or the registry was edited). Restore the state "
+      "file of " +
+      expected.ToString() + ", or put the table back to a version whose state is intact with " +
+      "`snapdelta rewind " + table + " --to VERSION`");
 }
 
 // Writes header, records and footer through an AtomicFile, checksumming the records.
@@ -55,6 +90,7 @@ class BodyWriter {
     std::string header(kStateMagic, 8);
     header.append(reinterpret_cast<const char*>(&kFormatVersion), 4);
     PutLengthPrefixed(&header, meta);
+    PutFixed64(&header, XXH3_64bits(meta.data(), meta.size()));
     return file_.Append(header);
   }
 
@@ -83,12 +119,14 @@ class BodyReader {
   BodyReader() : hash_(XXH3_createState()) { XXH3_64bits_reset(hash_); }
   ~BodyReader() {
     XXH3_freeState(hash_);
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) Env::Default()->Close(fd_);
   }
 
   Status Open(const std::string& path, std::string* meta) {
     path_ = path;
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    do {
+      fd_ = Env::Default()->Open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
+    } while (fd_ < 0 && errno == EINTR);
     if (fd_ < 0) {
       if (errno == ENOENT) return NotFoundError(path + ": state file missing");
       return ErrnoError("open " + path, errno);
@@ -112,13 +150,11 @@ class BodyReader {
           std::min<uint64_t>(std::max(kReadChunk, want - buf_.size()), body_end_ - file_pos_));
       size_t old_size = buf_.size();
       buf_.resize(old_size + chunk);
-      ssize_t n = ::pread(fd_, buf_.data() + old_size, chunk, static_cast<off_t>(file_pos_));
-      if (n < 0 && errno == EINTR) n = 0;
-      if (n < 0) return ErrnoError("read " + path_, errno);
+      ASSIGN_OR_RETURN(size_t n, ReadAt(file_pos_, buf_.data() + old_size, chunk));
       if (n == 0) return Bad("truncated");
-      buf_.resize(old_size + static_cast<size_t>(n));
-      XXH3_64bits_update(hash_, buf_.data() + old_size, static_cast<size_t>(n));
-      file_pos_ += static_cast<uint64_t>(n);
+      buf_.resize(old_size + n);
+      XXH3_64bits_update(hash_, buf_.data() + old_size, n);
+      file_pos_ += n;
     }
     return Status::OK();
   }
@@ -139,13 +175,28 @@ class BodyReader {
   Status Bad(const std::string& what) const { return CorruptionError(path_ + ": " + what); }
 
  private:
+  // Reads up to `size` bytes at `offset`, fewer only where the file ends, through the Env (so
+  // tests can inject faults). Errors: kIOError.
+  StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t size) {
+    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      return ErrnoError("seek " + path_, errno);
+    }
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = Env::Default()->Read(fd_, buf + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("read " + path_, errno);
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
   Status ReadFooter(uint64_t file_size) {
     char footer[kFooterBytes];
-    if (file_size < kFooterBytes ||
-        ::pread(fd_, footer, kFooterBytes, static_cast<off_t>(file_size - kFooterBytes)) !=
-            static_cast<ssize_t>(kFooterBytes)) {
-      return Bad("not a state file (too short)");
-    }
+    if (file_size < kFooterBytes) return Bad("not a state file (too short)");
+    ASSIGN_OR_RETURN(size_t n, ReadAt(file_size - kFooterBytes, footer, kFooterBytes));
+    if (n != kFooterBytes) return Bad("not a state file (too short)");
     std::memcpy(&announced_count_, footer, 8);
     std::memcpy(&checksum_, footer + 8, 8);
     body_end_ = file_size - kFooterBytes;
@@ -155,26 +206,34 @@ class BodyReader {
 
   Status ReadHeader(std::string* meta) {
     char head[12 + 10];
-    ssize_t n = ::pread(fd_, head, sizeof(head), 0);
+    ASSIGN_OR_RETURN(size_t n, ReadAt(0, head, sizeof(head)));
     if (n < 12 || std::memcmp(head, kStateMagic, 8) != 0) return Bad("not a state file");
     uint32_t version = 0;
     std::memcpy(&version, head + 8, 4);
-    if (version != kFormatVersion) {
+    if (version != kFormatVersion && version != kFormatVersionWithoutIdentity) {
       return Bad("state format version " + std::to_string(version) + ", this build reads " +
-                 std::to_string(kFormatVersion) + "; remove the table's state folder and import " +
-                 "its latest export again");
+                 std::to_string(kFormatVersionWithoutIdentity) + " and " +
+                 std::to_string(kFormatVersion) + "; remove the table's state folder and " +
+                 "import its latest export again");
     }
-    std::string_view in(head + 12, static_cast<size_t>(n) - 12);
+    std::string_view in(head + 12, n - 12);
     uint64_t meta_len = 0;
     if (!GetVarint64(&in, &meta_len)) return Bad("truncated header");
-    uint64_t meta_start = 12 + (static_cast<size_t>(n) - 12 - in.size());
-    if (meta_start + meta_len > body_end_) return Bad("truncated header");
-    meta->resize(meta_len);
-    if (::pread(fd_, meta->data(), meta_len, static_cast<off_t>(meta_start)) !=
-        static_cast<ssize_t>(meta_len)) {
+    uint64_t meta_start = 12 + (n - 12 - in.size());
+    uint64_t meta_checksum_len = version == kFormatVersion ? 8 : 0;
+    if (meta_len > body_end_ || meta_start + meta_len + meta_checksum_len > body_end_) {
       return Bad("truncated header");
     }
-    file_pos_ = meta_start + meta_len;
+    meta->resize(meta_len + meta_checksum_len);
+    ASSIGN_OR_RETURN(size_t meta_read, ReadAt(meta_start, meta->data(), meta->size()));
+    if (meta_read != meta->size()) return Bad("truncated header");
+    if (meta_checksum_len > 0) {
+      uint64_t stored = 0;
+      std::memcpy(&stored, meta->data() + meta_len, 8);
+      meta->resize(meta_len);
+      if (XXH3_64bits(meta->data(), meta->size()) != stored) return Bad("header checksum mismatch");
+    }
+    file_pos_ = meta_start + meta_len + meta_checksum_len;
     return Status::OK();
   }
 
@@ -190,6 +249,12 @@ class BodyReader {
 };
 
 }  // namespace
+
+std::string StateIdentity::ToString() const {
+  auto or_unknown = [](const std::string& text) { return text.empty() ? "?" : text; };
+  return or_unknown(tenant) + "/" + or_unknown(table) + "/" + or_unknown(version) +
+         " (export checksum " + or_unknown(export_checksum) + ")";
+}
 
 void AppendRowValue(std::string* row, std::string_view value, bool is_null) {
   if (is_null) {
@@ -260,10 +325,15 @@ class StateReader::Impl {
 StateReader::StateReader() : impl_(std::make_unique<Impl>()) {}
 StateReader::~StateReader() = default;
 
-Status StateReader::Open(const std::string& state_path) {
+Status StateReader::Open(const std::string& state_path, const StateIdentity& expected) {
   std::string meta_text;
   RETURN_IF_ERROR(impl_->records.Open(state_path, &meta_text));
-  return DecodeMeta(meta_text, state_path, &impl_->meta);
+  RETURN_IF_ERROR(DecodeMeta(meta_text, state_path, &impl_->meta));
+  const StateIdentity& found = impl_->meta.identity;
+  if (!expected.empty() && !found.empty() && !Matches(found, expected)) {
+    return IdentityMismatch(state_path, found, expected);
+  }
+  return Status::OK();
 }
 
 const StateMeta& StateReader::meta() const { return impl_->meta; }

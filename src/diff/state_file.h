@@ -4,15 +4,24 @@
 //
 // Format (doc/state-file.md has the same grammar):
 //   state file := header record* footer
-//   header     := magic(8) fixed32(format version = 2) varint(meta length) meta
-//   meta       := JSON {"columns":[..],"key":[..],"compared":[..],"before_images":bool}
+//   header     := magic(8) fixed32(format version = 3) varint(meta length) meta
+//                 fixed64(XXH3-64 of meta)
+//   meta       := JSON {"tenant":s,"table":s,"version":s,"export_checksum":s,
+//                       "columns":[..],"key":[..],"compared":[..],"before_images":bool}
 //   record     := varint(key length) key fixed64(fp.low) fixed64(fp.high) [varint(len) row]
 //   row        := for each of meta.columns: varint(0) for null | varint(len + 1) bytes
 //   footer     := fixed64(record count) fixed64(XXH3-64 of the record bytes) magic(8)
-// Magics: "SDSTATE1" (header), "SDSTEND1" (footer). Version 1 (zstd-compressed, with a side file
-// of per-column hashes) is refused with a clear error.
-// Records are sorted by DigestKey(key) (low, then high); keys are unique. The checksum detects
-// bit rot (kCorruption). Records are not compressed: most of their bytes are fingerprints.
+// Magics: "SDSTATE1" (header), "SDSTEND1" (footer). Version 2 is version 3 without the meta's
+// identity fields and without the meta checksum: it is still read, with an empty identity.
+// Version 1 (zstd-compressed, with a side file of per-column hashes) is refused with a clear
+// error. Records are sorted by DigestKey(key) (low, then high); keys are unique. The checksums
+// detect bit rot (kCorruption). Records are not compressed: most of their bytes are
+// fingerprints.
+//
+// Identity: a state file names the import it was built by (tenant, table, version and the
+// registry's checksum of the export file). A reader given the identity the registry expects
+// refuses a file that names another one, so a state file copied over another, or a registry
+// pointer edited by hand, is an error instead of a silently wrong diff.
 //
 // Files are written through AtomicFile: a state appears complete or not at all.
 // Thread safety: one thread per reader or writer.
@@ -31,11 +40,27 @@
 
 namespace snapdelta {
 
+// Which committed state a state file is. Empty fields are unknown: a version 2 file has none,
+// and a reader expecting an empty field does not check it.
+struct StateIdentity {
+  std::string tenant;
+  std::string table;
+  std::string version;          // the export version the state describes
+  std::string export_checksum;  // hex XXH3-128 of that export file, as the registry records it
+
+  bool empty() const {
+    return tenant.empty() && table.empty() && version.empty() && export_checksum.empty();
+  }
+  // "acme/orders/v0002 (export checksum 0f3a...)", for messages.
+  std::string ToString() const;
+};
+
 struct StateMeta {
   std::vector<std::string> columns;   // header of the export the state describes
   std::vector<std::string> key;       // key columns
   std::vector<std::string> compared;  // compared columns, canonical order
   bool before_images = false;
+  StateIdentity identity;  // empty when read from a version 2 file
 };
 
 class StateWriter {
@@ -61,8 +86,11 @@ class StateReader {
   StateReader();
   ~StateReader();
 
-  // Opens a state file and reads its header. Errors: kNotFound, kCorruption.
-  Status Open(const std::string& state_path);
+  // Opens a state file and reads its header. When `expected` is not empty and the file carries
+  // an identity, every non-empty field of `expected` must match the file's: otherwise
+  // kCorruption naming both identities and how to recover (`snapdelta rewind`, or restoring the
+  // right file). A version 2 file (no identity) is accepted. Errors: kNotFound, kCorruption.
+  Status Open(const std::string& state_path, const StateIdentity& expected = {});
   const StateMeta& meta() const;
   // The number of records, from the footer.
   uint64_t record_count() const;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "base/env.h"
 #include "snapdelta/source.h"
 #include "snapdelta/status.h"
 
@@ -24,12 +25,12 @@ constexpr size_t kMaxReadSize = size_t{1} << 30;
 class FileSource final : public ByteSource {
  public:
   FileSource(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  ~FileSource() override { ::close(fd_); }
+  ~FileSource() override { Env::Default()->Close(fd_); }
 
   StatusOr<size_t> Read(char* buf, size_t capacity) override {
     const size_t want = std::min(capacity, kMaxReadSize);
     while (true) {
-      const ssize_t n = ::read(fd_, buf, want);
+      const ssize_t n = Env::Default()->Read(fd_, buf, want);
       if (n >= 0) {
         consumed_ += static_cast<uint64_t>(n);
         return static_cast<size_t>(n);
@@ -52,7 +53,7 @@ class FileSource final : public ByteSource {
 StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = Env::Default()->Open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     const int err = errno;
@@ -64,7 +65,7 @@ StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
   int stat_error = ::fstat(fd, &st) != 0 ? errno : 0;
   if (stat_error == 0 && S_ISDIR(st.st_mode)) stat_error = EISDIR;
   if (stat_error != 0) {
-    ::close(fd);
+    Env::Default()->Close(fd);
     return ErrnoError(path, stat_error);
   }
 #ifdef POSIX_FADV_SEQUENTIAL

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "base/producer_thread.h"
@@ -55,8 +56,18 @@ class ReadAheadSource : public ByteSource {
 
  private:
   // Fills a chunk from the inner source (on the producer thread); true when the inner source is
-  // done (ended or failed).
+  // done (ended or failed). Allocation failure in the inner source becomes its error: an
+  // exception must not end the producer thread.
   bool Fill(Chunk* chunk) {
+    try {
+      return FillFromInner(chunk);
+    } catch (const std::bad_alloc&) {
+      chunk->status = ResourceExhaustedError(name_ + ": out of memory while decompressing");
+      return true;
+    }
+  }
+
+  bool FillFromInner(Chunk* chunk) {
     chunk->size = 0;
     while (chunk->size < chunk->data.size()) {
       StatusOr<size_t> n =

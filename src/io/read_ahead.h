@@ -1,8 +1,9 @@
 // ReadAheadSource: runs another ByteSource (a decompressor) on a background thread, a few
 // chunks ahead of the reader, so decompression and parsing use two cores.
 //
-// Memory: at most `chunk_count` chunks of `chunk_bytes` each. An error of the inner source is
-// returned by Read after every byte read before it. raw_bytes_consumed() is the inner source's
+// Memory: at most `chunk_count` chunks of `chunk_bytes` each. An error of the inner source
+// (kResourceExhausted when it runs out of memory) is returned by Read after every byte read
+// before it. raw_bytes_consumed() is the inner source's
 // count as of the chunk being read. Thread safety: Read from one thread; the background thread
 // is internal and joined by the destructor.
 #ifndef SNAPDELTA_IO_READ_AHEAD_H_

@@ -93,12 +93,40 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
   return done;
 }
 
+StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::string& tenant,
+                                   const std::string& table, const std::string& version) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
+  // A retry killed half-way left its import running (or discovered): retrying again finishes it.
+  ASSIGN_OR_RETURN(ImportRecord failed, FindImportIn(registry.get(), tenant, table, version,
+                                                     {ImportState::kFailed, ImportState::kRunning,
+                                                      ImportState::kDiscovered},
+                                                     "failed"));
+  ASSIGN_OR_RETURN(Lease lease, TakeLease(registry.get(), options, tenant, table, "retry"));
+  Status status =
+      failed.state == ImportState::kFailed ? registry->RetryImport(failed.id) : Status::OK();
+  if (!status.ok()) {
+    (void)registry->ReleaseLease(lease);
+    return status;
+  }
+  failed.state = ImportState::kDiscovered;
+  failed.crashes = 0;
+  std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
+  StatusOr<ImportRecord> done = [&] {
+    LeaseKeeper keeper(registry.get(), lease, options.lease_ttl_ms);
+    ImportContext context{registry.get(), sink.get(), &options, &keeper.lost()};
+    return RunImport(context, failed, keeper.lease());
+  }();
+  (void)registry->ReleaseLease(lease);
+  return done;
+}
+
 StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::string& tenant,
                                   const std::string& table, const std::string& version) {
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
-  ASSIGN_OR_RETURN(ImportRecord record,
-                   FindImportIn(registry.get(), tenant, table, version,
-                                {ImportState::kHeld, ImportState::kDiscovered}, "held or pending"));
+  ASSIGN_OR_RETURN(ImportRecord record, FindImportIn(registry.get(), tenant, table, version,
+                                                     {ImportState::kHeld, ImportState::kDiscovered,
+                                                      ImportState::kFailed},
+                                                     "held, pending or failed"));
   ASSIGN_OR_RETURN(Lease lease, TakeLease(registry.get(), options, tenant, table, "skip"));
   record.state = ImportState::kSkipped;
   record.reason = "skipped by hand";

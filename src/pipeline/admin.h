@@ -15,7 +15,14 @@ namespace snapdelta {
 StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::string& tenant,
                                    const std::string& table, const std::string& version);
 
-// Records the held (or pending) import of tenant/table/version as skipped by hand.
+// Runs the failed import of tenant/table/version again now, whatever its failure kind and
+// backoff (a stale one is recorded skipped, as in a run). Later versions of its table are left
+// to the next run.
+StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::string& tenant,
+                                   const std::string& table, const std::string& version);
+
+// Records the held, pending or failed import of tenant/table/version as skipped by hand; a
+// skipped environment failure no longer holds its table's later versions back.
 StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::string& tenant,
                                   const std::string& table, const std::string& version);
 

@@ -1,21 +1,183 @@
 #include "pipeline/discovery.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <tuple>
+
+#include "csv/csv_scan.h"
 
 namespace snapdelta {
 namespace {
 
-Status RegisterSkipped(ImportRecord record, const std::string& reason, Registry* registry,
-                       std::vector<ImportRecord>* skipped) {
-  record.state = ImportState::kSkipped;
-  record.reason = reason;
-  record.finished_at_ms = record.discovered_at_ms;
-  ASSIGN_OR_RETURN(record.id, registry->RegisterImport(record));
-  skipped->push_back(std::move(record));
-  return Status::OK();
+// The longest suffix snapdelta puts after a version in a file name: the change file while it is
+// written (AtomicFile's "<final>.tmp"); ".state.tmp" has the same length.
+constexpr std::string_view kLongestVersionSuffix = ".jsonl.tmp";
+
+// `name` with bytes that are not valid UTF-8 (and control characters) shown as \xNN, so a
+// message about it is readable and itself valid UTF-8.
+std::string Printable(std::string_view name) {
+  std::string out;
+  while (!name.empty()) {
+    size_t valid = csv_scan::FindInvalidUtf8(name.data(), name.size());
+    for (char c : name.substr(0, valid)) {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      } else {
+        out.push_back(c);
+      }
+    }
+    if (valid == name.size()) break;
+    out += fmt::format("\\x{:02x}", static_cast<unsigned char>(name[valid]));
+    name.remove_prefix(valid + 1);
+  }
+  return out;
+}
+
+ImportRecord NewRecord(const LandingFile& file) {
+  ImportRecord record;
+  record.tenant = file.tenant;
+  record.table = file.table;
+  record.version = file.version;
+  record.file = file.file;
+  record.size = file.size;
+  record.mtime_ms = file.mtime_ms;
+  record.discovered_at_ms = SystemClockMs();
+  return record;
+}
+
+// What to record for one file; nullopt: nothing.
+using Verdict = std::optional<DiscoveredExport>;
+
+Verdict Finished(ImportRecord record, ImportState state, std::string reason) {
+  record.state = state;
+  record.reason = std::move(reason);
+  if (state != ImportState::kDiscovered) record.finished_at_ms = record.discovered_at_ms;
+  return DiscoveredExport{std::move(record), ""};
+}
+
+// The newest committed import of the file at `record`'s path, if any.
+StatusOr<std::optional<ImportRecord>> CommittedImportOf(Registry* registry,
+                                                        const ImportRecord& record) {
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
+                   registry->ListImports(record.tenant, record.table));
+  std::optional<ImportRecord> committed;
+  for (const ImportRecord& import : imports) {
+    if (import.version == record.version && import.file == record.file &&
+        import.state == ImportState::kCommitted) {
+      committed = import;
+    }
+  }
+  return committed;
+}
+
+// Decides what a readable file with new content (record.checksum set) is: a re-upload, stale,
+// or an import to run. `existing` is the file's newest record.
+StatusOr<Verdict> ClassifyContent(Registry* registry, const std::optional<ImportRecord>& existing,
+                                  ImportRecord record) {
+  if (existing && existing->checksum == record.checksum) {
+    if (existing->state == ImportState::kDiscovered || existing->state == ImportState::kRunning ||
+        existing->failure == FailureKind::kEnvironment ||
+        existing->failure == FailureKind::kCrash) {
+      return Verdict();  // touched while pending or awaiting a retry: it will be imported once
+    }
+    return Finished(std::move(record), ImportState::kSkipped,
+                    fmt::format("re-upload of identical content (import #{}, {})", existing->id,
+                                ImportStateName(existing->state)));
+  }
+  if (registry == nullptr) return Finished(std::move(record), ImportState::kDiscovered, "");
+  ASSIGN_OR_RETURN(std::optional<ImportRecord> committed, CommittedImportOf(registry, record));
+  if (committed && committed->checksum == record.checksum) {  // the original content is back
+    return Finished(
+        std::move(record), ImportState::kSkipped,
+        fmt::format("re-upload of identical content (import #{}, committed)", committed->id));
+  }
+  ASSIGN_OR_RETURN(std::optional<TableState> table,
+                   registry->GetTableState(record.tenant, record.table));
+  std::string stale = table ? StaleReason(record.version, table->version) : "";
+  if (stale.empty()) return Finished(std::move(record), ImportState::kDiscovered, "");
+  std::string name =
+      Printable(record.tenant + "/" + record.table + "/" + record.version + "/" + record.file);
+  int64_t committed_id = committed ? committed->id : 0;
+  Verdict item = Finished(std::move(record), ImportState::kSkipped, stale);
+  if (committed) {
+    item->warning = fmt::format(
+        "{}: the file changed after it was committed (import #{}); its published events came "
+        "from the earlier content and the new content is not imported; deliver a changed export "
+        "as a new version",
+        name, committed_id);
+  }
+  return item;
+}
+
+// What to record for `file`, or nullopt when nothing (already known, or not settled yet: then
+// it is added to `pass->unsettled`).
+StatusOr<Verdict> ClassifyFile(const LandingFile& file, LandingZone* landing, Registry* registry,
+                               SettleTracker* settle, int64_t retry_backoff_ms,
+                               DiscoveryPass* pass) {
+  std::optional<ImportRecord> existing;
+  if (registry != nullptr) {
+    ASSIGN_OR_RETURN(existing,
+                     registry->FindImport(file.tenant, file.table, file.version, file.file));
+  }
+  std::string refused = ExportNameProblem(file.tenant, file.table, file.version, file.file);
+  // A failure to read it, recorded by an earlier discovery: reading is tried again.
+  bool unread = existing && existing->state == ImportState::kFailed && existing->checksum.empty() &&
+                refused.empty() && file.unusable.empty();
+  if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms && !unread) {
+    return Verdict();
+  }
+  ImportRecord record = NewRecord(file);
+  if (!refused.empty()) {
+    record.failure = FailureKind::kContent;
+    return Finished(std::move(record), ImportState::kFailed, std::move(refused));
+  }
+  if (!file.unusable.empty()) {
+    return Finished(std::move(record), ImportState::kSkipped, file.unusable);
+  }
+  if (settle != nullptr && !settle->Settled(file)) {
+    pass->unsettled.push_back(file);
+    return Verdict();
+  }
+  StatusOr<std::string> checksum = landing->Checksum(file);
+  if (!checksum.ok()) {
+    if (unread) return Verdict();  // still unreadable: recorded already
+    record.failure = ClassifyFailure(checksum.status());
+    if (record.failure == FailureKind::kEnvironment) {
+      record.retry_at_ms = record.discovered_at_ms + retry_backoff_ms;
+    }
+    return Finished(std::move(record), ImportState::kFailed, checksum.status().message());
+  }
+  record.checksum = std::move(*checksum);
+  return ClassifyContent(registry, existing, std::move(record));
 }
 
 }  // namespace
+
+std::string ExportNameProblem(const std::string& tenant, const std::string& table,
+                              const std::string& version, const std::string& file) {
+  const std::pair<const char*, const std::string*> names[] = {{"tenant folder", &tenant},
+                                                              {"table folder", &table},
+                                                              {"version folder", &version},
+                                                              {"file", &file}};
+  for (const auto& [what, name] : names) {
+    size_t bad = csv_scan::FindInvalidUtf8(name->data(), name->size());
+    if (bad == name->size()) continue;
+    return fmt::format(
+        "refused: the {} name \"{}\" is not valid UTF-8 (byte 0x{:02x} at offset {}); change "
+        "files, event ids and JSON output need UTF-8 names: rename it",
+        what, Printable(*name), static_cast<unsigned char>((*name)[bad]), bad);
+  }
+  if (version.size() + kLongestVersionSuffix.size() > kMaxFileNameBytes) {
+    return fmt::format(
+        "refused: the version folder name is {} bytes, so its change file \"<version>.jsonl\" "
+        "(written as \"<version>{}\") would pass the file system's {}-byte limit on a name: "
+        "rename it to at most {} bytes",
+        version.size(), kLongestVersionSuffix, kMaxFileNameBytes,
+        kMaxFileNameBytes - kLongestVersionSuffix.size());
+  }
+  return "";
+}
 
 std::string StaleReason(const std::string& version, const std::string& committed) {
   if (version > committed) return "";
@@ -27,53 +189,38 @@ std::string StaleReason(const std::string& version, const std::string& committed
   return "stale: version " + version + " is older than the committed version " + committed;
 }
 
-StatusOr<std::vector<DiscoveredExport>> ClassifyExports(LandingZone* landing, Registry* registry) {
-  std::vector<DiscoveredExport> found;
-  ASSIGN_OR_RETURN(std::vector<LandingFile> files, landing->List());
-  for (const LandingFile& file : files) {
-    std::optional<ImportRecord> existing;
-    if (registry != nullptr) {
-      ASSIGN_OR_RETURN(existing,
-                       registry->FindImport(file.tenant, file.table, file.version, file.file));
-    }
-    if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms) continue;
-    DiscoveredExport item;
-    ImportRecord& record = item.record;
-    record.tenant = file.tenant;
-    record.table = file.table;
-    record.version = file.version;
-    record.file = file.file;
-    record.size = file.size;
-    record.mtime_ms = file.mtime_ms;
-    record.discovered_at_ms = SystemClockMs();
-    ASSIGN_OR_RETURN(record.checksum, landing->Checksum(file));
-    if (existing && existing->checksum == record.checksum) {
-      if (existing->state == ImportState::kDiscovered || existing->state == ImportState::kRunning) {
-        continue;  // touched while pending: it will be imported once
-      }
-      item.skip_reason = "re-upload of identical content (import #" + std::to_string(existing->id) +
-                         ", " + std::string(ImportStateName(existing->state)) + ")";
-    } else if (registry != nullptr) {
-      ASSIGN_OR_RETURN(std::optional<TableState> table,
-                       registry->GetTableState(file.tenant, file.table));
-      if (table) item.skip_reason = StaleReason(file.version, table->version);
-    }
-    found.push_back(std::move(item));
+StatusOr<DiscoveryPass> ClassifyExports(LandingZone* landing, Registry* registry,
+                                        SettleTracker* settle, int64_t retry_backoff_ms,
+                                        const std::set<std::string>* only_paths) {
+  ASSIGN_OR_RETURN(LandingListing listing, landing->List());
+  DiscoveryPass pass;
+  pass.notes = std::move(listing.notes);
+  for (const LandingFile& file : listing.files) {
+    if (only_paths != nullptr && !only_paths->contains(file.path)) continue;
+    ASSIGN_OR_RETURN(Verdict item,
+                     ClassifyFile(file, landing, registry, settle, retry_backoff_ms, &pass));
+    if (item) pass.exports.push_back(std::move(*item));
   }
-  return found;
+  return pass;
 }
 
-Status DiscoverExports(LandingZone* landing, Registry* registry,
-                       std::vector<ImportRecord>* skipped) {
-  ASSIGN_OR_RETURN(std::vector<DiscoveredExport> found, ClassifyExports(landing, registry));
-  for (DiscoveredExport& item : found) {
-    if (!item.skip_reason.empty()) {
-      RETURN_IF_ERROR(RegisterSkipped(item.record, item.skip_reason, registry, skipped));
-      continue;
-    }
-    item.record.state = ImportState::kDiscovered;
+Status DiscoverExports(LandingZone* landing, Registry* registry, SettleTracker* settle,
+                       int64_t retry_backoff_ms, DiscoveryReport* report) {
+  ASSIGN_OR_RETURN(DiscoveryPass pass,
+                   ClassifyExports(landing, registry, settle, retry_backoff_ms));
+  for (DiscoveredExport& item : pass.exports) {
     ASSIGN_OR_RETURN(item.record.id, registry->RegisterImport(item.record));
+    if (!item.warning.empty()) report->warnings.push_back(std::move(item.warning));
+    if (item.record.state != ImportState::kDiscovered) {
+      report->finished.push_back(std::move(item.record));
+    }
   }
+  report->notes = std::move(pass.notes);
+  const int64_t settle_ms = settle != nullptr ? settle->settle_ms() : 0;
+  for (const LandingFile& file : pass.unsettled) {
+    report->notes.push_back(UnsettledNote(file, settle_ms));
+  }
+  report->unsettled = std::move(pass.unsettled);
   return Status::OK();
 }
 
@@ -90,6 +237,26 @@ TablePlan PlanPending(const std::vector<ImportRecord>& pending,
   TablePlan plan;
   for (auto& [key, record] : newest) plan[{record.tenant, record.table}].push_back(record);
   return plan;
+}
+
+std::vector<ImportRecord> HoldBackUnsettled(std::vector<ImportRecord> pending,
+                                            const std::vector<LandingFile>& unsettled,
+                                            std::vector<ImportRecord>* held_back) {
+  std::map<std::pair<std::string, std::string>, std::string> earliest;  // table -> version
+  for (const LandingFile& file : unsettled) {
+    auto [it, inserted] = earliest.try_emplace({file.tenant, file.table}, file.version);
+    if (!inserted) it->second = std::min(it->second, file.version);
+  }
+  std::vector<ImportRecord> kept;
+  for (ImportRecord& record : pending) {
+    auto it = earliest.find({record.tenant, record.table});
+    if (it == earliest.end() || record.version < it->second) {
+      kept.push_back(std::move(record));
+    } else if (held_back != nullptr) {
+      held_back->push_back(std::move(record));
+    }
+  }
+  return kept;
 }
 
 }  // namespace snapdelta

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -16,6 +17,7 @@
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
 #include "pipeline/importer.h"
+#include "pipeline/settle.h"
 #include "snapdelta/landing.h"
 #include "snapdelta/sink.h"
 
@@ -53,17 +55,54 @@ StatusOr<std::optional<TableState>> GetTableState(Registry* registry, const std:
   return registry->GetTableState(tenant, table);
 }
 
-// The imports discovery would register: new landing files become `pending` (with id 0);
-// re-uploads of identical content and stale versions become kSkip entries in `out`.
-Status FindNewExports(LandingZone* landing, Registry* registry, std::vector<ImportRecord>* pending,
-                      std::vector<DryRunImport>* out) {
-  ASSIGN_OR_RETURN(std::vector<DiscoveredExport> found, ClassifyExports(landing, registry));
-  for (const DiscoveredExport& item : found) {
-    if (item.skip_reason.empty()) {
-      pending->push_back(item.record);
+// Adds what one discovery pass would record: new landing files become `pending` (with id 0);
+// skipped and failed ones become kSkip and kFail entries in `out`.
+void AddPass(DiscoveryPass pass, std::vector<ImportRecord>* pending,
+             std::vector<DryRunImport>* out) {
+  for (DiscoveredExport& item : pass.exports) {
+    const ImportState state = item.record.state;
+    if (state == ImportState::kDiscovered) {
+      pending->push_back(std::move(item.record));
     } else {
-      out->push_back(Entry(item.record, DryRunAction::kSkip, item.skip_reason));
+      DryRunAction action =
+          state == ImportState::kFailed ? DryRunAction::kFail : DryRunAction::kSkip;
+      out->push_back(Entry(item.record, action, item.record.reason));
     }
+  }
+}
+
+// The imports discovery would register, as a run finds them: files still being written are
+// looked at again once they could have settled; those that have not are kSkip entries, and the
+// later versions of their table wait (as in a run).
+Status FindNewExports(const EngineOptions& options, LandingZone* landing, Registry* registry,
+                      std::vector<ImportRecord>* pending, std::vector<DryRunImport>* out) {
+  SettleTracker settle(options.settle_ms);
+  ASSIGN_OR_RETURN(DiscoveryPass pass,
+                   ClassifyExports(landing, registry, &settle, options.retry_backoff_ms));
+  std::vector<LandingFile> unsettled = std::move(pass.unsettled);
+  AddPass(std::move(pass), pending, out);
+  if (!unsettled.empty() && WaitForNextLook(settle, options.stop)) {
+    std::set<std::string> paths;
+    for (const LandingFile& file : unsettled) paths.insert(file.path);
+    ASSIGN_OR_RETURN(pass,
+                     ClassifyExports(landing, registry, &settle, options.retry_backoff_ms, &paths));
+    unsettled = std::move(pass.unsettled);
+    AddPass(std::move(pass), pending, out);
+  }
+  for (const LandingFile& file : unsettled) {
+    ImportRecord record;
+    record.tenant = file.tenant;
+    record.table = file.table;
+    record.version = file.version;
+    record.file = file.file;
+    out->push_back(Entry(record, DryRunAction::kSkip, UnsettledNote(file, settle.settle_ms())));
+  }
+  std::vector<ImportRecord> held_back;
+  *pending = HoldBackUnsettled(std::move(*pending), unsettled, &held_back);
+  for (const ImportRecord& record : held_back) {
+    out->push_back(Entry(record, DryRunAction::kSkip,
+                         "left for a later run: an earlier or the same version of its table is "
+                         "still being written"));
   }
   return Status::OK();
 }
@@ -220,10 +259,8 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
     ASSIGN_OR_RETURN(registered, registry->ListPending());
   }
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
-  std::vector<ImportRecord> discovered;
-  RETURN_IF_ERROR(FindNewExports(landing.get(), registry.get(), &discovered, &out));
-  std::vector<ImportRecord> pending = registered;                       // ordered by id
-  pending.insert(pending.end(), discovered.begin(), discovered.end());  // newer than any
+  std::vector<ImportRecord> pending = registered;  // ordered by id; discovered ones are newer
+  RETURN_IF_ERROR(FindNewExports(options, landing.get(), registry.get(), &pending, &out));
   std::vector<ImportRecord> superseded;
   TablePlan tables = PlanPending(pending, &superseded);
   for (const ImportRecord& older : superseded) {

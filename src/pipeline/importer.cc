@@ -1,14 +1,17 @@
 #include "pipeline/importer.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include "base/fs.h"
 #include "diff/differ.h"
+#include "diff/state_file.h"
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
 #include "snapdelta/landing.h"
@@ -17,6 +20,60 @@ namespace snapdelta {
 namespace {
 
 constexpr std::string_view kStateSuffix = ".state";
+// The longest automatic-retry wait: an environment failure is tried again at least hourly.
+constexpr int64_t kMaxRetryBackoffMs = 3600 * 1000;
+
+// "tenant/table/version", as `retry`, `release` and `skip` take it.
+std::string ImportPath(const ImportRecord& record) {
+  return record.tenant + "/" + record.table + "/" + record.version;
+}
+
+// Reads a whole state file, so its header and footer checksum are checked.
+Status VerifyState(const std::string& path) {
+  StateReader reader;
+  RETURN_IF_ERROR(reader.Open(path));
+  bool has_record = true;
+  std::string_view key;
+  std::string_view row;
+  Fingerprint fp;
+  while (has_record) RETURN_IF_ERROR(reader.Next(&has_record, &key, &fp, &row));
+  return Status::OK();
+}
+
+// The failure `status` is, with the previous state's health deciding when the export seemed
+// bad: a state that cannot be read is the environment's fault, whatever the diff said.
+Failure ClassifyImportFailure(const Status& status, const std::string& previous_state,
+                              const EngineOptions& options, const ImportRecord& record) {
+  Failure failure{status.message(), ClassifyFailure(status), 0};
+  if (failure.kind == FailureKind::kContent && !previous_state.empty()) {
+    Status state = VerifyState(previous_state);
+    if (!state.ok()) {
+      failure.kind = FailureKind::kEnvironment;
+      failure.reason = "the table's committed state cannot be read: " + state.message() +
+                       "; restore it, or `snapdelta rewind` to a kept version";
+    }
+  }
+  if (failure.kind == FailureKind::kEnvironment) {
+    failure.retry_at_ms = SystemClockMs() + RetryDelayMs(options, std::max(record.attempts, 1));
+  }
+  return failure;
+}
+
+// Records the failure; when the registry cannot record it either (a full disk fails both), the
+// root cause is kept first in the message and the import stays running, to be resumed.
+ImportRecord RecordFailure(Registry* registry, ImportRecord record, Failure failure) {
+  Status marked = registry->MarkFailed(record.id, failure);
+  record.state = ImportState::kFailed;
+  record.failure = failure.kind;
+  record.retry_at_ms = failure.retry_at_ms;
+  record.reason = failure.reason;
+  if (!marked.ok()) {
+    record.reason += " (recording this failure in the registry failed too: " + marked.message() +
+                     "; the next run retries the import)";
+  }
+  record.finished_at_ms = SystemClockMs();
+  return record;
+}
 
 ImportRecord WithState(ImportRecord record, ImportState state, std::string reason) {
   record.state = state;
@@ -27,12 +84,15 @@ ImportRecord WithState(ImportRecord record, ImportState state, std::string reaso
 
 // Removes the state files the table no longer needs: all but those of the newest `keep`
 // committed versions (rewind targets) and those newer than the newest committed one (left by
-// an import still to finish). This also drops states left by held, skipped or failed imports.
+// an import still to finish). This also drops states left by held, skipped or failed imports,
+// but never a state of a version the registry does not know: that one it cannot account for.
 void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record, int keep) {
   auto imports = registry->ListImports(record.tenant, record.table);
   if (!imports.ok()) return;
   std::vector<std::string> committed;
+  std::set<std::string> known;  // a state of a version the registry never saw is not ours
   for (const ImportRecord& item : *imports) {
+    known.insert(item.version);
     if (item.state == ImportState::kCommitted) committed.push_back(item.version);
   }
   std::sort(committed.begin(), committed.end());
@@ -46,13 +106,38 @@ void PruneStates(Registry* registry, const std::string& dir, const ImportRecord&
     std::string name = entry.path().filename().string();
     if (!name.ends_with(kStateSuffix)) continue;
     std::string version = name.substr(0, name.size() - kStateSuffix.size());
-    if (version > committed.back()) continue;
+    if (version > committed.back() || !known.contains(version)) continue;
     if (std::find(kept.begin(), kept.end(), version) != kept.end()) continue;
     (void)RemoveFile(entry.path().string());
   }
 }
 
+// States in `dir` of versions the registry has no import of, for a table without a committed
+// state: a home whose registry was lost or replaced. Comma-separated, empty when none.
+std::string UnaccountedStates(Registry* registry, const std::string& dir,
+                              const ImportRecord& record) {
+  auto imports = registry->ListImports(record.tenant, record.table);
+  if (!imports.ok()) return "";
+  std::set<std::string> known;
+  for (const ImportRecord& item : *imports) known.insert(item.version);
+  std::string found;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(kStateSuffix)) continue;
+    if (known.contains(name.substr(0, name.size() - kStateSuffix.size()))) continue;
+    found += (found.empty() ? "" : ", ") + name;
+  }
+  return found;
+}
+
 }  // namespace
+
+int64_t RetryDelayMs(const EngineOptions& options, int attempts) {
+  int64_t delay = std::max<int64_t>(options.retry_backoff_ms, 0);
+  for (int i = 1; i < attempts && delay < kMaxRetryBackoffMs; ++i) delay *= 2;
+  return std::min(delay, kMaxRetryBackoffMs);
+}
 
 // Where the export of the table's committed state lies in the landing zone (it may be gone).
 StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
@@ -72,7 +157,9 @@ Status CheckOneExportPerVersion(const std::string& version_dir, const std::strin
   if (handle == nullptr) return Status::OK();  // the import reports the missing file
   while (struct dirent* entry = ::readdir(handle)) {
     std::string name = entry->d_name;
-    if (IsIgnoredLandingName(name) || name == file || entry->d_type == DT_DIR) continue;
+    if (IsIgnoredLandingName(name) || name == file) continue;
+    struct stat st;  // a FIFO, a folder or a dangling symlink is no export (landing.h)
+    if (::stat((version_dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     others += (others.empty() ? "" : ", ") + name;
   }
   ::closedir(handle);
@@ -95,6 +182,14 @@ StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home
   return OpenSqliteRegistry(path);
 }
 
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home) {
+  std::string path = RegistryPath(home);
+  if (!PathExists(path)) {
+    return NotFoundError(path + ": no registry here; run `snapdelta run` first, or check --home");
+  }
+  return OpenSqliteRegistryReadOnly(path);
+}
+
 std::string StateFileName(const std::string& version) {
   return version + std::string(kStateSuffix);
 }
@@ -109,6 +204,11 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   Registry* registry = context.registry;
   const EngineOptions& options = *context.options;
   ImportRecord record = pending;
+  // Discovery refuses such names; this catches one registered by an older snapdelta or retried.
+  std::string refused = ExportNameProblem(record.tenant, record.table, record.version, record.file);
+  if (!refused.empty()) {
+    return RecordFailure(registry, record, Failure{refused, FailureKind::kContent, 0});
+  }
   ASSIGN_OR_RETURN(std::optional<TableState> table,
                    registry->GetTableState(record.tenant, record.table));
   if (table) {
@@ -118,17 +218,39 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
       return WithState(record, ImportState::kSkipped, stale);
     }
   }
+  if (record.state == ImportState::kRunning && record.crashes >= 1) {
+    return RecordFailure(registry, record,
+                         Failure{"crashed the worker twice: two attempts never finished (the "
+                                 "process died or lost its lease)",
+                                 FailureKind::kCrash, 0});
+  }
   Status running = registry->MarkRunning(record.id, lease);
   if (running.code() == StatusCode::kAborted) {
     return WithState(record, ImportState::kRunning, running.message());  // lease lost
   }
   RETURN_IF_ERROR(running);
   record.state = ImportState::kRunning;
+  record.attempts += 1;
   record.started_at_ms = SystemClockMs();
   CrashPoint("import.after_running");
+  CrashPoint("import.running/" + ImportPath(record));
 
   std::string state_dir = StateDir(options.home, record.tenant, record.table);
   std::string state_file = StateFileName(record.version);
+  if (!table) {
+    std::string unaccounted = UnaccountedStates(registry, state_dir, record);
+    if (!unaccounted.empty()) {
+      Failure lost{state_dir + " holds states the registry does not know (" + unaccounted +
+                       "): the registry that accounts for them was lost or replaced, and "
+                       "importing as a first export would publish every row as an INSERT. "
+                       "Restore the registry from a backup; or, to start the table over, move "
+                       "those files away and `snapdelta retry " +
+                       ImportPath(record) + "`",
+                   FailureKind::kEnvironment, 0};
+      lost.retry_at_ms = SystemClockMs() + RetryDelayMs(options, std::max(record.attempts, 1));
+      return RecordFailure(registry, record, lost);
+    }
+  }
   DiffRequest request;
   request.new_path = LandingPath(options, record);
   std::string version_dir = DirName(request.new_path);
@@ -140,9 +262,17 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   if (options.on_progress) {
     request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
   }
+  request.state_identity = {record.tenant, record.table, record.version, record.checksum};
   if (table) {
     request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
     ASSIGN_OR_RETURN(request.previous_export, CommittedExportPath(registry, options, *table));
+    // The state file must be the committed one: its table, version and export checksum.
+    request.previous_identity = {table->tenant, table->table, table->version, ""};
+    ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
+                     registry->ListImports(table->tenant, table->table));
+    for (const ImportRecord& import : imports) {
+      if (import.id == table->import_id) request.previous_identity.export_checksum = import.checksum;
+    }
   }
 
   Differ differ(request);
@@ -166,8 +296,12 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   Status status = attempt();
   if (!status.ok()) {
     context.sink->Abort();
-    RETURN_IF_ERROR(registry->MarkFailed(record.id, status.message()));
-    return WithState(record, ImportState::kFailed, status.message());
+    if (!table || table->version != record.version) {
+      (void)RemoveFile(request.state_path);  // written before a later step failed: not current
+    }
+    std::string previous_state = table ? request.previous.path : "";
+    return RecordFailure(registry, record,
+                         ClassifyImportFailure(status, previous_state, options, record));
   }
   if (held) {  // nothing published, state untouched: it waits for release or skip
     context.sink->Abort();

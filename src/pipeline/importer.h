@@ -37,6 +37,10 @@ struct ImportContext {
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
                                  const Lease& lease);
 
+// The wait before the automatic retry of an environment failure after `attempts` attempts:
+// options.retry_backoff_ms, doubled per further attempt, capped at an hour.
+int64_t RetryDelayMs(const EngineOptions& options, int attempts);
+
 // Where the export of the table's committed state lies in the landing zone (it may be gone);
 // empty when the registry no longer has its import.
 StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
@@ -52,6 +56,9 @@ std::string RegistryPath(const std::string& home);
 // The registry of `home`; kNotFound (saying to run `snapdelta run` first, or to check --home)
 // when there is none, instead of creating an empty one.
 StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home);
+
+// OpenExistingRegistry for reading only (`status`): works on a read-only home too.
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home);
 
 // "<version>.state": a version's state file inside StateDir.
 std::string StateFileName(const std::string& version);

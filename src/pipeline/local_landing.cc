@@ -1,3 +1,5 @@
+// The local landing folder (landing.h): a walk three folders deep, following only what stays
+// inside the folder, and a checksum that never opens anything but a regular file.
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,7 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 
+#include "base/env.h"
 #include "snapdelta/landing.h"
 
 namespace snapdelta {
@@ -15,56 +22,170 @@ namespace {
 
 // Bytes read per call while checksumming.
 constexpr size_t kChecksumChunk = 1 << 20;
+// Folder levels above the files: tenant, table, version.
+constexpr size_t kFolderLevels = 3;
 
-// Names of the entries of `dir` that are folders (want_dirs) or regular files, sorted.
-StatusOr<std::vector<std::string>> ListDir(const std::string& dir, bool want_dirs) {
-  DIR* handle = ::opendir(dir.c_str());
-  if (handle == nullptr) {
-    if (errno == ENOENT) return NotFoundError(dir + ": no such folder");
-    return ErrnoError("list " + dir, errno);
+enum class EntryKind { kFolder, kFile, kUnusable };
+
+struct Entry {
+  std::string name;
+  EntryKind kind = EntryKind::kUnusable;
+  std::string why;  // for kUnusable
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+};
+
+int64_t MtimeMs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+std::string TypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+// The absolute path `path` resolves to (every symlink followed), or "" with errno set.
+std::string Resolve(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) return "";
+  return resolved;
+}
+
+// Whether the resolved path `path` lies inside the resolved folder `root`.
+bool IsInside(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path == root || (path.starts_with(root) && path[root.size()] == '/');
+}
+
+// What the entry `name` of a folder is, following a symlink only when it stays inside `root`.
+// Returns false when the entry vanished meanwhile.
+bool Examine(const std::string& path, const std::string& root, Entry* entry) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (S_ISLNK(st.st_mode)) {
+    std::string target = Resolve(path);
+    if (target.empty()) {
+      const int resolve_errno = errno;
+      char link[PATH_MAX];
+      ssize_t length = ::readlink(path.c_str(), link, sizeof(link) - 1);
+      std::string shown = length > 0 ? std::string(link, static_cast<size_t>(length)) : "?";
+      entry->why = fmt::format("a symlink to {} that leads nowhere ({}); ignored", shown,
+                               std::strerror(resolve_errno));
+      return true;  // size and mtime 0: the target's arrival is a change
+    }
+    if (!IsInside(target, root)) {
+      entry->why =
+          fmt::format("a symlink to {}, outside the landing zone {}; not followed", target, root);
+      entry->size = static_cast<uint64_t>(st.st_size);
+      entry->mtime_ms = MtimeMs(st);
+      return true;
+    }
+    if (::stat(path.c_str(), &st) != 0) return false;
   }
-  std::vector<std::string> names;
-  while (struct dirent* entry = ::readdir(handle)) {
-    std::string name = entry->d_name;
-    if (IsIgnoredLandingName(name)) continue;
-    struct stat st;
-    if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
-    if (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) names.push_back(name);
+  entry->size = static_cast<uint64_t>(st.st_size);
+  entry->mtime_ms = MtimeMs(st);
+  if (S_ISDIR(st.st_mode)) {
+    entry->kind = EntryKind::kFolder;
+  } else if (S_ISREG(st.st_mode)) {
+    entry->kind = EntryKind::kFile;
+  } else {
+    entry->why = TypeName(st.st_mode) + ", not a regular file; ignored";
+  }
+  return true;
+}
+
+// The entries of `dir` that a landing zone does not ignore by name, sorted by name; nullopt,
+// with errno set, when `dir` cannot be opened.
+std::optional<std::vector<Entry>> ReadEntries(const std::string& dir, const std::string& root) {
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) return std::nullopt;
+  std::vector<Entry> entries;
+  while (struct dirent* dirent = ::readdir(handle)) {
+    Entry entry;
+    entry.name = dirent->d_name;
+    if (IsIgnoredLandingName(entry.name)) continue;
+    if (Examine(dir + "/" + entry.name, root, &entry)) entries.push_back(std::move(entry));
   }
   ::closedir(handle);
-  std::sort(names.begin(), names.end());
-  return names;
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return entries;
+}
+
+// Adds what lies under `dir`, which is `folders.size()` levels below the landing folder (the
+// names of those levels are `folders`).
+Status Walk(const std::string& dir, const std::string& root, std::vector<std::string>* folders,
+            LandingListing* out) {
+  std::optional<std::vector<Entry>> entries = ReadEntries(dir, root);
+  if (!entries) {
+    const int error = errno;
+    if (folders->empty()) {  // the landing folder itself
+      if (error == ENOENT) return NotFoundError(dir + ": no such folder");
+      return ErrnoError("list " + dir, error);
+    }
+    out->notes.push_back(
+        fmt::format("{}: cannot be listed ({}); the exports under it are not "
+                    "looked at",
+                    dir, std::strerror(error)));
+    return Status::OK();
+  }
+  for (Entry& entry : *entries) {
+    std::string path = dir + "/" + entry.name;
+    if (folders->size() == kFolderLevels) {
+      if (entry.kind == EntryKind::kFolder) continue;
+      const std::vector<std::string>& f = *folders;
+      out->files.push_back(LandingFile{f[0], f[1], f[2], entry.name, entry.size, entry.mtime_ms,
+                                       std::move(path), std::move(entry.why)});
+      continue;
+    }
+    if (entry.kind == EntryKind::kUnusable) {
+      out->notes.push_back(path + ": " + entry.why);
+      continue;
+    }
+    if (entry.kind == EntryKind::kFile) continue;  // not at the depth of an export
+    folders->push_back(entry.name);
+    RETURN_IF_ERROR(Walk(path, root, folders, out));
+    folders->pop_back();
+  }
+  return Status::OK();
 }
 
 class LocalLanding : public LandingZone {
  public:
   explicit LocalLanding(std::string dir) : dir_(std::move(dir)) {}
 
-  StatusOr<std::vector<LandingFile>> List() override {
-    std::vector<LandingFile> files;
-    ASSIGN_OR_RETURN(std::vector<std::string> tenants, ListDir(dir_, true));
-    for (const std::string& tenant : tenants) {
-      ASSIGN_OR_RETURN(std::vector<std::string> tables, ListDir(dir_ + "/" + tenant, true));
-      for (const std::string& table : tables) {
-        std::string table_dir = dir_ + "/" + tenant + "/" + table;
-        ASSIGN_OR_RETURN(std::vector<std::string> versions, ListDir(table_dir, true));
-        for (const std::string& version : versions) {
-          RETURN_IF_ERROR(AddVersion(tenant, table, version, table_dir + "/" + version, &files));
-        }
-      }
+  StatusOr<LandingListing> List() override {
+    std::string root = Resolve(dir_);
+    if (root.empty()) {
+      if (errno == ENOENT) return NotFoundError(dir_ + ": no such folder");
+      return ErrnoError("resolve " + dir_, errno);
     }
-    return files;
+    LandingListing listing;
+    std::vector<std::string> folders;
+    RETURN_IF_ERROR(Walk(dir_, root, &folders, &listing));
+    return listing;
   }
 
   StatusOr<std::string> Checksum(const LandingFile& file) override {
-    int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+    Env* env = Env::Default();
+    // O_NONBLOCK: should the file have been replaced by a FIFO, the open must not wait for a
+    // writer. It changes nothing for a regular file.
+    int fd = env->Open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0) return ErrnoError("open " + file.path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      env->Close(fd);
+      return InvalidArgumentError(file.path + ": not a regular file");
+    }
     XXH3_state_t* state = XXH3_createState();
     XXH3_128bits_reset(state);
     std::vector<char> buf(kChecksumChunk);
     Status status;
     for (;;) {
-      ssize_t n = ::read(fd, buf.data(), buf.size());
+      ssize_t n = env->Read(fd, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         status = ErrnoError("read " + file.path, errno);
@@ -73,7 +194,7 @@ class LocalLanding : public LandingZone {
       if (n == 0) break;
       XXH3_128bits_update(state, buf.data(), static_cast<size_t>(n));
     }
-    ::close(fd);
+    env->Close(fd);
     XXH128_hash_t hash = XXH3_128bits_digest(state);
     XXH3_freeState(state);
     if (!status.ok()) return status;
@@ -81,20 +202,6 @@ class LocalLanding : public LandingZone {
   }
 
  private:
-  Status AddVersion(const std::string& tenant, const std::string& table, const std::string& version,
-                    const std::string& version_dir, std::vector<LandingFile>* files) {
-    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(version_dir, false));
-    for (const std::string& name : names) {
-      LandingFile file{tenant, table, version, name, 0, 0, version_dir + "/" + name};
-      struct stat st;
-      if (::stat(file.path.c_str(), &st) != 0) continue;  // removed meanwhile
-      file.size = static_cast<uint64_t>(st.st_size);
-      file.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-      files->push_back(std::move(file));
-    }
-    return Status::OK();
-  }
-
   std::string dir_;
 };
 

@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -11,6 +13,7 @@
 #include "pipeline/discovery.h"
 #include "pipeline/importer.h"
 #include "pipeline/lease_keeper.h"
+#include "pipeline/settle.h"
 #include "snapdelta/engine.h"
 #include "snapdelta/landing.h"
 #include "snapdelta/sink.h"
@@ -33,10 +36,18 @@ class Run {
       : options_(options), registry_(registry), owner_(MakeOwnerId()) {}
 
   // Groups pending imports by table in version order, keeping only the newest record of a path
-  // (an older one was superseded by a re-upload).
-  Status Plan(const std::vector<ImportRecord>& pending) {
+  // (an older one was superseded by a re-upload). Environment failures due for their retry join
+  // them; one not yet due holds its table's later versions back. Tables with an import left
+  // running by a dead worker are suspects: they run one at a time, after the others, so an
+  // export that kills the worker takes no other table's import down with it.
+  Status Plan(std::vector<ImportRecord> pending, const std::vector<ImportRecord>& blocking) {
+    std::map<TableKey, ImportRecord> blockers;
+    for (const ImportRecord& failed : blocking) {
+      ASSIGN_OR_RETURN(bool rearmed, PlanRetry(failed, &pending));
+      if (!rearmed) blockers.emplace(TableKey{failed.tenant, failed.table}, failed);
+    }
     std::vector<ImportRecord> superseded;
-    queue_ = PlanPending(pending, &superseded);
+    TablePlan plan = PlanPending(pending, &superseded);
     for (ImportRecord& older : superseded) {
       Status marked = registry_->MarkSkipped(older.id, kSupersededReason);
       if (marked.code() == StatusCode::kAborted) continue;  // another process finished it
@@ -44,6 +55,20 @@ class Run {
       older.state = ImportState::kSkipped;
       older.reason = kSupersededReason;
       Finished(older);
+    }
+    for (const auto& [table, blocker] : blockers) {
+      std::vector<ImportRecord>& imports = plan[table];
+      auto later = std::find_if(imports.begin(), imports.end(),
+                                [&](const ImportRecord& r) { return r.version > blocker.version; });
+      WaitBehind(blocker, std::vector<ImportRecord>(later, imports.end()));
+      imports.erase(later, imports.end());
+    }
+    for (auto& [table, imports] : plan) {
+      if (imports.empty()) continue;
+      bool suspect = std::any_of(imports.begin(), imports.end(), [](const ImportRecord& r) {
+        return r.state == ImportState::kRunning;
+      });
+      (suspect ? suspects_ : queue_)[table] = std::move(imports);
     }
     return Status::OK();
   }
@@ -55,6 +80,12 @@ class Run {
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) threads.emplace_back([this] { Work(); });
     for (std::thread& thread : threads) thread.join();
+    std::unique_ptr<Sink> sink = NewChangeFileSink(options_.home + "/changes");
+    for (auto& [table, imports] : suspects_) {
+      if (Stopping() || !first_error_.ok()) break;
+      Status status = ImportTable(imports, sink.get());
+      if (!status.ok() && first_error_.ok()) first_error_ = status;
+    }
     return first_error_;
   }
 
@@ -116,6 +147,13 @@ class Run {
           break;
         }
         Finished(*done);
+        if (done->state == ImportState::kFailed && done->failure != FailureKind::kContent) {
+          auto later = std::find_if(imports.begin(), imports.end(), [&](const ImportRecord& r) {
+            return r.version > done->version;
+          });
+          WaitBehind(*done, std::vector<ImportRecord>(later, imports.end()), false);
+          break;  // later versions wait: never published out of order
+        }
       }
     }
     Status released = registry_->ReleaseLease(*lease);
@@ -132,27 +170,83 @@ class Run {
            (current->state == ImportState::kDiscovered || current->state == ImportState::kRunning);
   }
 
+  // Re-arms an environment failure due for its retry (adding it to `pending`; true), drops one
+  // made obsolete by a re-upload or a newer commit (true), or leaves one not yet due (false).
+  StatusOr<bool> PlanRetry(const ImportRecord& failed, std::vector<ImportRecord>* pending) {
+    ASSIGN_OR_RETURN(
+        std::optional<ImportRecord> current,
+        registry_->FindImport(failed.tenant, failed.table, failed.version, failed.file));
+    if (current && current->id != failed.id) {  // re-uploaded since: the new record counts
+      Status marked = registry_->MarkSkipped(failed.id, kSupersededReason);
+      if (marked.code() != StatusCode::kAborted) RETURN_IF_ERROR(marked);
+      return true;
+    }
+    ASSIGN_OR_RETURN(std::optional<TableState> table,
+                     registry_->GetTableState(failed.tenant, failed.table));
+    if (table && table->version >= failed.version) return true;  // a newer one was committed
+    if (failed.failure == FailureKind::kCrash) return false;  // waits for `retry` by hand
+    if (std::min(failed.retry_at_ms, failed.finished_at_ms + RetryDelayMs(options_,
+                                                                           failed.attempts)) >
+        SystemClockMs()) {
+      return false;  // not yet due (a smaller --retry-backoff than at the failure counts)
+    }
+    Status rearmed = registry_->RetryImport(failed.id);
+    if (rearmed.code() == StatusCode::kAborted) return true;  // another process retried it
+    RETURN_IF_ERROR(rearmed);
+    ImportRecord retry = failed;
+    retry.state = ImportState::kDiscovered;
+    pending->push_back(std::move(retry));
+    return true;
+  }
+
+  // Reports `blocker`, an environment failure (unless `report_blocker` is false: it was just
+  // reported as failed), and the later versions of its table waiting behind it.
+  void WaitBehind(const ImportRecord& blocker, const std::vector<ImportRecord>& later,
+                  bool report_blocker = true) {
+    const std::string path = blocker.tenant + "/" + blocker.table + "/" + blocker.version;
+    const int64_t wait_s = std::max<int64_t>(0, (blocker.retry_at_ms - SystemClockMs()) / 1000);
+    const std::string when =
+        blocker.failure == FailureKind::kCrash
+            ? "retried only by hand: `snapdelta retry " + path +
+                  "` once the cause is fixed, or `snapdelta skip " + path + "`"
+            : "retried automatically in " + std::to_string(wait_s) +
+                  " s, or now with `snapdelta retry " + path + "`";
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (report_blocker) {
+      report_.waiting.push_back(path + " (import #" + std::to_string(blocker.id) +
+                                "): failed (" + std::string(FailureKindName(blocker.failure)) +
+                                "), " + when + ": " +
+                                blocker.reason);
+    }
+    for (const ImportRecord& record : later) {
+      report_.waiting.push_back(record.tenant + "/" + record.table + "/" + record.version +
+                                ": waits behind " + path + ", which is " + when);
+    }
+  }
+
   const EngineOptions& options_;
   Registry* registry_;
   const std::string owner_;
   std::mutex mutex_;
   std::map<TableKey, std::vector<ImportRecord>> queue_;  // guarded by mutex_
-  RunReport report_;                                     // guarded by mutex_
-  Status first_error_;                                   // guarded by mutex_
+  // Tables with an import a dead worker left running; only the main thread touches them.
+  std::map<TableKey, std::vector<ImportRecord>> suspects_;
+  RunReport report_;    // guarded by mutex_
+  Status first_error_;  // guarded by mutex_
 };
 
 // Discovery of one home runs in one process at a time (under a lease on no real table), so two
 // processes never register the same new file twice. A process that finds discovery busy waits
 // for it, then discovers what is left.
 Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Registry* registry,
-                          std::vector<ImportRecord>* skipped) {
+                          SettleTracker* settle, DiscoveryReport* found) {
   const std::string owner = MakeOwnerId();
   auto deadline = std::chrono::steady_clock::now() + kDiscoveryWait;
   for (;;) {
     StatusOr<Lease> lease = AcquireOrTakeOver(registry, kDiscoveryLease.first,
                                               kDiscoveryLease.second, owner, options.lease_ttl_ms);
     if (lease.ok()) {
-      Status status = DiscoverExports(landing, registry, skipped);
+      Status status = DiscoverExports(landing, registry, settle, options.retry_backoff_ms, found);
       Status released = registry->ReleaseLease(*lease);
       return status.ok() ? released : status;
     }
@@ -164,27 +258,72 @@ Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Re
   }
 }
 
+// Refuses a home whose registry is missing or empty while it holds states or change files:
+// a new registry would re-baseline every table (its next export all INSERTs) and prune states
+// it cannot account for.
+Status CheckRegistryNotLost(const std::string& home) {
+  const std::string path = RegistryPath(home);
+  std::error_code error;
+  if (std::filesystem::exists(path, error) && std::filesystem::file_size(path, error) > 0) {
+    return Status::OK();
+  }
+  uint64_t states = 0;
+  uint64_t changes = 0;
+  for (const char* folder : {"state", "changes"}) {
+    std::filesystem::recursive_directory_iterator it(home + "/" + folder, error), end;
+    for (; !error && it != end; it.increment(error)) {
+      if (it->is_regular_file(error)) ++(folder[0] == 's' ? states : changes);
+    }
+    error.clear();
+  }
+  if (states == 0 && changes == 0) return Status::OK();
+  return CorruptionError(path + " is missing or empty, but " + home + " holds " +
+                         std::to_string(states) + " state file(s) and " + std::to_string(changes) +
+                         " change file(s): the registry that accounts for them was lost. Nothing "
+                         "was imported. Restore registry.db from a backup; or, to start over "
+                         "(every table's next export published as all INSERTs), move " +
+                         home + "/state and " + home + "/changes out of the home");
+}
+
 }  // namespace
 
 bool RunReport::any_failed() const {
-  return std::any_of(imports.begin(), imports.end(), [](const ImportRecord& record) {
-    return record.state == ImportState::kFailed || record.state == ImportState::kHeld;
-  });
+  return std::any_of(imports.begin(), imports.end(),
+                     [](const ImportRecord& record) {
+                       return record.state == ImportState::kFailed ||
+                              record.state == ImportState::kHeld;
+                     }) ||
+         !waiting.empty();
 }
 
 StatusOr<RunReport> RunOnce(const EngineOptions& options) {
   RETURN_IF_ERROR(MakeDirs(options.home));
+  if (::access(options.home.c_str(), W_OK) != 0) {  // says "Read-only file system" where it is
+    return ErrnoError("home " + options.home + " is not writable", errno);
+  }
+  RETURN_IF_ERROR(CheckRegistryNotLost(options.home));
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
                    OpenSqliteRegistry(RegistryPath(options.home)));
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
   Run run(options, registry.get());
-  std::vector<ImportRecord> skipped;
-  RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &skipped));
-  for (const ImportRecord& record : skipped) run.Finished(record);
+  // Files still being written get a second look (without the discovery lease held meanwhile)
+  // once they could have settled; whatever has not settled then waits for a later run.
+  SettleTracker settle(options.settle_ms);
+  DiscoveryReport found;
+  RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &settle, &found));
+  if (WaitForNextLook(settle, options.stop)) {
+    RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &settle, &found));
+  }
+  for (const ImportRecord& record : found.finished) run.Finished(record);
   ASSIGN_OR_RETURN(std::vector<ImportRecord> pending, registry->ListPending());
-  RETURN_IF_ERROR(run.Plan(pending));
+  pending = HoldBackUnsettled(std::move(pending), found.unsettled);
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> blocking, registry->ListBlocking());
+  RETURN_IF_ERROR(run.Plan(std::move(pending), blocking));
   RETURN_IF_ERROR(run.Execute());
-  return run.TakeReport();
+  RunReport report = run.TakeReport();
+  report.warnings = std::move(found.warnings);
+  report.notes = std::move(found.notes);
+  return report;
 }
 
 }  // namespace snapdelta

@@ -2,15 +2,11 @@
 // names under which import states are persisted.
 #include "snapdelta/registry.h"
 
-#include <chrono>
+#include "base/env.h"
 
 namespace snapdelta {
 
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t SystemClockMs() { return Env::Default()->NowMs(); }
 
 std::string_view ImportStateName(ImportState state) {
   switch (state) {
@@ -39,6 +35,45 @@ std::optional<ImportState> ParseImportState(std::string_view name) {
     if (ImportStateName(state) == name) return state;
   }
   return std::nullopt;
+}
+
+std::string_view FailureKindName(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kNone:
+      return "";
+    case FailureKind::kEnvironment:
+      return "environment";
+    case FailureKind::kContent:
+      return "content";
+    case FailureKind::kCrash:
+      return "crash";
+  }
+  return "content";
+}
+
+std::optional<FailureKind> ParseFailureKind(std::string_view name) {
+  for (FailureKind kind : {FailureKind::kNone, FailureKind::kEnvironment, FailureKind::kContent,
+                           FailureKind::kCrash}) {
+    if (FailureKindName(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+FailureKind ClassifyFailure(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return FailureKind::kNone;
+    case StatusCode::kIOError:
+    case StatusCode::kAborted:
+    case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
+      return FailureKind::kEnvironment;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kCorruption:
+      return FailureKind::kContent;
+  }
+  return FailureKind::kContent;
 }
 
 }  // namespace snapdelta

@@ -12,7 +12,7 @@ namespace {
 #define SNAPDELTA_IMPORT_COLUMNS                                                            \
   "id, tenant, table_name, version, file, size, mtime_ms, checksum, state, reason, note, "  \
   "row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms, finished_at_ms, " \
-  "fencing_token"
+  "fencing_token, failure, retry_at_ms, attempts, crashes"
 
 StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   ImportRecord record;
@@ -41,6 +41,16 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.started_at_ms = stmt.ColumnInt64(16);
   record.finished_at_ms = stmt.ColumnInt64(17);
   record.fencing_token = stmt.ColumnInt64(18);
+  const std::string failure = stmt.ColumnText(19);
+  std::optional<FailureKind> kind = ParseFailureKind(failure);
+  if (!kind) {
+    return CorruptionError("import " + std::to_string(record.id) + " has unknown failure kind '" +
+                           failure + "'");
+  }
+  record.failure = *kind;
+  record.retry_at_ms = stmt.ColumnInt64(20);
+  record.attempts = static_cast<int>(stmt.ColumnInt64(21));
+  record.crashes = static_cast<int>(stmt.ColumnInt64(22));
   return record;
 }
 
@@ -75,10 +85,11 @@ StatusOr<int64_t> SqliteRegistry::RegisterImport(const ImportRecord& record) {
       Statement::Prepare(db_.get(),
                          "INSERT INTO imports (tenant, table_name, version, file, size, mtime_ms, "
                          "checksum, state, reason, note, row_count, inserts, updates, deletes, "
-                         "discovered_at_ms, started_at_ms, finished_at_ms, fencing_token) VALUES "
-                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                         "?17, ?18)"));
+                         "discovered_at_ms, started_at_ms, finished_at_ms, fencing_token, failure, "
+                         "retry_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                         "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"));
   const int64_t discovered_at = record.discovered_at_ms != 0 ? record.discovered_at_ms : clock_();
+  const bool failed = record.state == ImportState::kFailed;  // e.g. refused at discovery
   stmt.BindText(1, record.tenant)
       .BindText(2, record.table)
       .BindText(3, record.version)
@@ -96,7 +107,9 @@ StatusOr<int64_t> SqliteRegistry::RegisterImport(const ImportRecord& record) {
       .BindInt64(15, discovered_at)
       .BindInt64(16, record.started_at_ms)
       .BindInt64(17, record.finished_at_ms)
-      .BindInt64(18, record.fencing_token);
+      .BindInt64(18, record.fencing_token)
+      .BindText(19, FailureKindName(failed ? record.failure : FailureKind::kNone))
+      .BindInt64(20, failed ? record.retry_at_ms : 0);
   RETURN_IF_ERROR(stmt.Run());
   return sqlite3_last_insert_rowid(db_.get());
 }
@@ -139,7 +152,8 @@ StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListPending() {
 }
 
 StatusOr<SqliteRegistry::ImportHead> SqliteRegistry::LoadPendingImport(int64_t import_id,
-                                                                       std::string_view action) {
+                                                                       std::string_view action,
+                                                                       bool allow_failed) {
   ASSIGN_OR_RETURN(Statement stmt,
                    Statement::Prepare(db_.get(),
                                       "SELECT tenant, table_name, version, file, state FROM "
@@ -154,7 +168,7 @@ StatusOr<SqliteRegistry::ImportHead> SqliteRegistry::LoadPendingImport(int64_t i
   std::optional<ImportState> state = ParseImportState(state_text);
   if (!state) return CorruptionError(id_text + " has unknown state '" + state_text + "'");
   head.state = *state;
-  if (!IsPending(head.state)) {
+  if (!IsPending(head.state) && !(allow_failed && head.state == ImportState::kFailed)) {
     return AbortedError(id_text + " (" + head.tenant + "/" + head.table + " version " +
                         stmt.ColumnText(2) + " file " + stmt.ColumnText(3) + ") is already " +
                         state_text + "; it cannot be " + std::string(action));
@@ -175,40 +189,81 @@ Status SqliteRegistry::MarkRunning(int64_t import_id, const Lease& lease) {
   }
   RETURN_IF_ERROR(CheckLeaseHeld(lease, now)
                       .WithContext("mark import " + std::to_string(import_id) + " running"));
-  ASSIGN_OR_RETURN(Statement stmt,
-                   Statement::Prepare(db_.get(),
-                                      "UPDATE imports SET state = 'running', started_at_ms = ?1, "
-                                      "fencing_token = ?2 WHERE id = ?3"));
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_.get(),
+                         "UPDATE imports SET state = 'running', started_at_ms = ?1, "
+                         "fencing_token = ?2, attempts = attempts + 1, crashes = crashes + "
+                         "(state = 'running') WHERE id = ?3"));
   stmt.BindInt64(1, now).BindInt64(2, lease.token).BindInt64(3, import_id);
   RETURN_IF_ERROR(stmt.Run());
   return txn.Commit();
 }
 
-Status SqliteRegistry::FinishWithReason(int64_t import_id, ImportState to,
-                                        const std::string& reason) {
+Status SqliteRegistry::FinishWithReason(int64_t import_id, ImportState to, const Failure& failure) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());
   const int64_t now = clock_();
   const std::string action = "marked " + std::string(ImportStateName(to));
-  RETURN_IF_ERROR(LoadPendingImport(import_id, action).status());
-  ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db_.get(),
-                                                      "UPDATE imports SET state = ?1, reason = ?2, "
-                                                      "finished_at_ms = ?3 WHERE id = ?4"));
+  // A failed import may still be skipped by hand (it no longer holds back the table).
+  RETURN_IF_ERROR(LoadPendingImport(import_id, action, to == ImportState::kSkipped).status());
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE imports SET state = ?1, reason = ?2, "
+                                      "finished_at_ms = ?3, failure = ?4, retry_at_ms = ?5 "
+                                      "WHERE id = ?6"));
+  const bool failed = to == ImportState::kFailed;
   stmt.BindText(1, ImportStateName(to))
-      .BindText(2, reason)
+      .BindText(2, failure.reason)
       .BindInt64(3, now)
-      .BindInt64(4, import_id);
+      .BindText(4, FailureKindName(failed ? failure.kind : FailureKind::kNone))
+      .BindInt64(5, failed && failure.kind == FailureKind::kEnvironment ? failure.retry_at_ms : 0)
+      .BindInt64(6, import_id);
   RETURN_IF_ERROR(stmt.Run());
   return txn.Commit();
 }
 
-Status SqliteRegistry::MarkFailed(int64_t import_id, const std::string& reason) {
-  return FinishWithReason(import_id, ImportState::kFailed, reason);
+Status SqliteRegistry::MarkFailed(int64_t import_id, const Failure& failure) {
+  return FinishWithReason(import_id, ImportState::kFailed, failure);
+}
+
+Status SqliteRegistry::RetryImport(int64_t import_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  ASSIGN_OR_RETURN(Statement read,
+                   Statement::Prepare(db_.get(), "SELECT state FROM imports WHERE id = ?1"));
+  read.BindInt64(1, import_id);
+  ASSIGN_OR_RETURN(bool has_row, read.Step());
+  const std::string id_text = "import " + std::to_string(import_id);
+  if (!has_row) return NotFoundError(id_text + " does not exist; it cannot be retried");
+  const std::string state = read.ColumnText(0);
+  if (state != ImportStateName(ImportState::kFailed)) {
+    return AbortedError(id_text + " is " + state + ", not failed; it cannot be retried");
+  }
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE imports SET state = 'discovered', reason = '', "
+                                      "failure = '', retry_at_ms = 0, crashes = 0, "
+                                      "finished_at_ms = 0 WHERE id = ?1"));
+  stmt.BindInt64(1, import_id);
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
+}
+
+StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListBlocking() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports WHERE state = 'failed' AND "
+                                                 "failure IN ('environment', 'crash') ORDER BY tenant, "
+                                                 "table_name, version, id"));
+  return QueryImports(stmt);
 }
 
 Status SqliteRegistry::MarkSkipped(int64_t import_id, const std::string& reason) {
-  return FinishWithReason(import_id, ImportState::kSkipped, reason);
+  return FinishWithReason(import_id, ImportState::kSkipped, Failure{reason, FailureKind::kNone, 0});
 }
 
 Status SqliteRegistry::MarkHeld(int64_t import_id, const std::string& reason,

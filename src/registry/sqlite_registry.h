@@ -1,11 +1,12 @@
 // SqliteRegistry: the Registry of registry.h kept in one SQLite file.
 //
-// Schema (version 1, kept in meta.schema_version):
+// Schema (version 2, kept in meta.schema_version; version 1 is migrated on open):
 //   meta     key TEXT PRIMARY KEY, value: schema_version and application.
 //   imports  id INTEGER PRIMARY KEY AUTOINCREMENT (never reused), tenant, table_name, version,
 //            file, size, mtime_ms, checksum, state (ImportStateName text), reason, note,
 //            row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms,
-//            finished_at_ms, fencing_token.
+//            finished_at_ms, fencing_token, failure (FailureKindName text), attempts, crashes,
+//            retry_at_ms.
 //   tables   tenant, table_name, version, import_id, state_file; PRIMARY KEY (tenant, table_name).
 //   leases   tenant, table_name, owner, token, expires_at_ms; PRIMARY KEY (tenant, table_name).
 //            A lease row is never deleted (release only expires it), so the fencing token of a
@@ -40,7 +41,7 @@ namespace snapdelta {
 constexpr int kBusyTimeoutMs = 10'000;
 
 // The schema this code reads and writes. Do not renumber; bump and migrate on change.
-constexpr int64_t kRegistrySchemaVersion = 1;
+constexpr int64_t kRegistrySchemaVersion = 2;
 
 class SqliteRegistry final : public Registry {
  public:
@@ -56,7 +57,10 @@ class SqliteRegistry final : public Registry {
   StatusOr<std::vector<ImportRecord>> ListPending() override;
 
   Status MarkRunning(int64_t import_id, const Lease& lease) override;
-  Status MarkFailed(int64_t import_id, const std::string& reason) override;
+  using Registry::MarkFailed;
+  Status MarkFailed(int64_t import_id, const Failure& failure) override;
+  Status RetryImport(int64_t import_id) override;
+  StatusOr<std::vector<ImportRecord>> ListBlocking() override;
   Status MarkSkipped(int64_t import_id, const std::string& reason) override;
   Status MarkHeld(int64_t import_id, const std::string& reason,
                   const ImportCounts& counts) override;
@@ -87,17 +91,20 @@ class SqliteRegistry final : public Registry {
 
   // The following REQUIRE mu_ held and, where they check before writing, an open transaction.
 
-  // The import's head when it is pending (discovered or running): kNotFound for an unknown id,
-  // kAborted when it already finished, naming `action` ("marked failed", "committed").
-  StatusOr<ImportHead> LoadPendingImport(int64_t import_id, std::string_view action);
+  // The import's head when it is pending (discovered, running or held; or failed, with
+  // `allow_failed`): kNotFound for an unknown id, kAborted when it already finished, naming
+  // `action` ("marked failed", "committed").
+  StatusOr<ImportHead> LoadPendingImport(int64_t import_id, std::string_view action,
+                                         bool allow_failed = false);
   // Grants the lease unless an owner other than `owner` and `dead_owner` holds it unexpired.
   StatusOr<Lease> GrantLease(const std::string& tenant, const std::string& table,
                              const std::string& owner, int64_t ttl_ms,
                              const std::string& dead_owner);
   // OK when `lease` is the table's current lease and unexpired at `now`; kAborted otherwise.
   Status CheckLeaseHeld(const Lease& lease, int64_t now);
-  // Moves a pending import to failed or skipped with `reason`, in its own transaction.
-  Status FinishWithReason(int64_t import_id, ImportState to, const std::string& reason);
+  // Moves a pending import to failed or skipped with the failure's reason (and, when failed,
+  // its kind and retry time), in its own transaction.
+  Status FinishWithReason(int64_t import_id, ImportState to, const Failure& failure);
   StatusOr<std::vector<ImportRecord>> QueryImports(Statement& stmt);
 
   std::mutex mu_;

@@ -34,7 +34,11 @@ CREATE TABLE imports (
   discovered_at_ms INTEGER NOT NULL,
   started_at_ms INTEGER NOT NULL,
   finished_at_ms INTEGER NOT NULL,
-  fencing_token INTEGER NOT NULL);
+  fencing_token INTEGER NOT NULL,
+  failure TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  crashes INTEGER NOT NULL DEFAULT 0,
+  retry_at_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX imports_by_path ON imports (tenant, table_name, version, file, id);
 CREATE INDEX imports_pending ON imports (tenant, table_name, version, id)
   WHERE state IN ('discovered', 'running');
@@ -52,6 +56,17 @@ CREATE TABLE leases (
   token INTEGER NOT NULL,
   expires_at_ms INTEGER NOT NULL,
   PRIMARY KEY (tenant, table_name)) WITHOUT ROWID;
+)sql";
+
+// Schema version 1 -> 2: failures are classified and retried (failure kind, attempts, crashes,
+// next retry). Failures recorded before are content failures, as they were treated.
+constexpr char kMigrateTo2[] = R"sql(
+ALTER TABLE imports ADD COLUMN failure TEXT NOT NULL DEFAULT '';
+ALTER TABLE imports ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE imports ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE imports ADD COLUMN retry_at_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE imports SET failure = 'content' WHERE state = 'failed';
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 // Tables every registry of kRegistrySchemaVersion has.
@@ -77,7 +92,7 @@ std::string JoinNames(const std::set<std::string>& names) {
   return out;
 }
 
-Status CheckSchemaVersion(sqlite3* db) {
+StatusOr<std::string> ReadSchemaVersion(sqlite3* db) {
   StatusOr<Statement> stmt =
       Statement::Prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'");
   StatusOr<bool> has_row = stmt.ok() ? stmt->Step() : StatusOr<bool>(stmt.status());
@@ -85,7 +100,14 @@ Status CheckSchemaVersion(sqlite3* db) {
     return CorruptionError(
         "the file has a meta table without a schema_version; it is not a snapdelta registry");
   }
-  const std::string version = stmt->ColumnText(0);
+  return stmt->ColumnText(0);
+}
+
+// Checks the schema version; with `migrate` (inside a write transaction), brings an older known
+// one up to kRegistrySchemaVersion.
+Status CheckSchemaVersion(sqlite3* db, bool migrate) {
+  ASSIGN_OR_RETURN(const std::string version, ReadSchemaVersion(db));
+  if (version == "1") return migrate ? SqliteExec(db, kMigrateTo2) : Status::OK();
   if (version != std::to_string(kRegistrySchemaVersion)) {
     return CorruptionError("the file has registry schema version " + version +
                            ", this snapdelta reads " + std::to_string(kRegistrySchemaVersion) +
@@ -104,7 +126,7 @@ Status CreateSchema(sqlite3* db) {
   return stmt.Run();
 }
 
-// Recognizes the file; `create` makes the schema in an empty one.
+// Recognizes the file; `create` makes the schema in an empty one and migrates an older one.
 // REQUIRES: when `create`, an open write transaction, so two openers cannot both create.
 Status RecognizeRegistry(sqlite3* db, bool create) {
   StatusOr<std::set<std::string>> listed = ListTables(db);
@@ -120,7 +142,7 @@ Status RecognizeRegistry(sqlite3* db, bool create) {
         "the file is a SQLite database but not a snapdelta registry (it has tables " +
         JoinNames(tables) + " and no meta table); choose another registry path");
   }
-  RETURN_IF_ERROR(CheckSchemaVersion(db));
+  RETURN_IF_ERROR(CheckSchemaVersion(db, create));
   for (const char* required : kRequiredTables) {
     if (!tables.contains(required)) {
       return CorruptionError(std::string("the registry has no ") + required +
@@ -182,6 +204,56 @@ StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path, 
   RETURN_IF_ERROR(SetUpConnection(db.get()).WithContext("registry " + path));
   return std::unique_ptr<Registry>(
       std::make_unique<SqliteRegistry>(std::move(db), std::move(clock)));
+}
+
+namespace {
+
+// "file:" URI of `path` with `query`, percent-encoding what a URI path cannot hold.
+std::string FileUri(const std::string& path, const char* query) {
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?" + query;
+}
+
+StatusOr<SqliteDb> OpenReadOnly(const std::string& path, const char* query) {
+  sqlite3* raw_db = nullptr;
+  int rc = sqlite3_open_v2(FileUri(path, query).c_str(), &raw_db,
+                           SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteDb db(raw_db);
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "cannot open registry " + path);
+  sqlite3_extended_result_codes(db.get(), 1);
+  rc = sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "sqlite busy_timeout");
+  RETURN_IF_ERROR(RecognizeRegistry(db.get(), /*create=*/false));
+  ASSIGN_OR_RETURN(const std::string version, ReadSchemaVersion(db.get()));
+  if (version != std::to_string(kRegistrySchemaVersion)) {
+    return CorruptionError("registry schema version " + version + " is older than this " +
+                           "snapdelta's; a `snapdelta run` on a writable home migrates it");
+  }
+  return db;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistryReadOnly(const std::string& path,
+                                                               Clock clock) {
+  if (!clock) return InvalidArgumentError("registry " + path + ": no clock given");
+  // A WAL database needs its shared-memory file; on a read-only file system that cannot be
+  // created, the file is read as immutable (no other writer can change it there anyway).
+  StatusOr<SqliteDb> db = OpenReadOnly(path, "mode=ro");
+  if (!db.ok()) db = OpenReadOnly(path, "immutable=1");
+  if (!db.ok()) return db.status().WithContext("registry " + path);
+  return std::unique_ptr<Registry>(
+      std::make_unique<SqliteRegistry>(std::move(db).value(), std::move(clock)));
 }
 
 }  // namespace snapdelta

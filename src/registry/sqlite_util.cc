@@ -1,5 +1,6 @@
 #include "registry/sqlite_util.h"
 
+#include <cstring>
 #include <utility>
 
 namespace snapdelta {
@@ -38,6 +39,13 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
   msg += ": ";
   msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // The operating system's reason names the root cause ("disk I/O error" alone does not).
+  const int system_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
+  if (system_errno != 0 && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+    msg += " (";
+    msg += std::strerror(system_errno);
+    msg += ")";
+  }
   return Status(CodeFor(rc), std::move(msg));
 }
 

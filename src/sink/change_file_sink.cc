@@ -1,5 +1,6 @@
 // Change files: <dir>/<tenant>/<table>/<version>.jsonl, written through AtomicFile, so a file
 // under its final name is always complete; a rerun of the import rewrites it identically.
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 
@@ -12,6 +13,15 @@ namespace {
 
 // Events are batched into this many bytes before reaching the file.
 constexpr size_t kBatchBytes = 1 << 20;
+
+// Empties a written batch; one grown past a few batches by a large event gives its memory back.
+void ClearBatch(std::string* batch) {
+  if (batch->capacity() > 4 * kBatchBytes) {
+    std::string().swap(*batch);
+  } else {
+    batch->clear();
+  }
+}
 
 // JSON Lines written atomically to the path `path_for` gives for an import.
 class ChangeFileSink : public Sink {
@@ -29,16 +39,21 @@ class ChangeFileSink : public Sink {
   }
 
   Status Put(const ChangeEvent& event) override {
-    AppendEventJson(&batch_, import_, event);
+    Status drained;
+    AppendEventJson(&batch_, import_, event, [this, &drained](std::string* batch) {
+      if (drained.ok()) drained = AppendBatch();
+      ClearBatch(batch);
+    });
+    RETURN_IF_ERROR(drained);
     if (batch_.size() < kBatchBytes) return Status::OK();
     CrashPoint("sink.mid_file");
-    Status s = file_.Append(batch_);
-    batch_.clear();
+    Status s = AppendBatch();
+    ClearBatch(&batch_);
     return s;
   }
 
   Status Finish() override {
-    RETURN_IF_ERROR(file_.Append(batch_));
+    RETURN_IF_ERROR(AppendBatch());
     batch_.clear();
     CrashPoint("sink.before_commit");
     return file_.Commit();
@@ -54,6 +69,17 @@ class ChangeFileSink : public Sink {
   }
 
  private:
+  // Hands the batch to the file in slices of kBatchBytes, so that the file's own buffer does not
+  // grow to a large event's size.
+  Status AppendBatch() {
+    std::string_view rest = batch_;
+    while (!rest.empty()) {
+      RETURN_IF_ERROR(file_.Append(rest.substr(0, kBatchBytes)));
+      rest.remove_prefix(std::min(rest.size(), kBatchBytes));
+    }
+    return Status::OK();
+  }
+
   PathFor path_for_;
   bool owns_final_path_;
   ImportIdentity import_;
@@ -75,7 +101,12 @@ class JsonLinesSink : public Sink {
   }
 
   Status Put(const ChangeEvent& event) override {
-    AppendEventJson(&batch_, import_, event);
+    Status drained;
+    AppendEventJson(&batch_, import_, event, [this, &drained](std::string*) {
+      Status flushed = Flush();
+      if (drained.ok()) drained = flushed;
+    });
+    RETURN_IF_ERROR(drained);
     if (batch_.size() >= kBatchBytes) return Flush();
     return Status::OK();
   }
@@ -92,7 +123,7 @@ class JsonLinesSink : public Sink {
   Status Flush() {
     size_t wanted = batch_.size();
     size_t written = std::fwrite(batch_.data(), 1, wanted, out_);
-    batch_.clear();
+    ClearBatch(&batch_);
     if (written != wanted) return ErrnoError("write events", errno);
     return Status::OK();
   }

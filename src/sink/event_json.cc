@@ -2,43 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "csv/csv_scan.h"
+
 namespace snapdelta {
 namespace {
 
-void AppendColumns(std::string* out, std::string_view name, const Columns& columns) {
-  out->append(",\"");
-  out->append(name);
-  out->append("\":{");
-  for (size_t i = 0; i < columns.names.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    AppendJsonString(out, columns.names[i]);
-    out->push_back(':');
-    if (columns.values[i].is_null) {
-      out->append("null");
-    } else {
-      AppendJsonString(out, columns.values[i].value);
-    }
-  }
-  out->push_back('}');
-}
-
-}  // namespace
-
-std::string_view ChangeOpName(ChangeOp op) {
-  switch (op) {
-    case ChangeOp::kInsert:
-      return "INSERT";
-    case ChangeOp::kUpdate:
-      return "UPDATE";
-    case ChangeOp::kDelete:
-      return "DELETE";
-  }
-  return "?";
-}
-
-void AppendJsonString(std::string* out, std::string_view value) {
+// Appends `value` with JSON escapes, without quotes.
+void AppendEscaped(std::string* out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
   size_t run_start = 0;
   for (size_t i = 0; i < value.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(value[i]);
@@ -68,25 +39,111 @@ void AppendJsonString(std::string* out, std::string_view value) {
     }
   }
   out->append(value.data() + run_start, value.size() - run_start);
+}
+
+// A JSON string literal, a slice at a time when it is long and there is a drain.
+void AppendValue(std::string* out, std::string_view value, const JsonDrain& drain) {
+  out->push_back('"');
+  if (!drain || value.size() <= kJsonSliceBytes) {
+    AppendEscaped(out, value);
+  } else {
+    for (size_t begin = 0; begin < value.size(); begin += kJsonSliceBytes) {
+      AppendEscaped(out, value.substr(begin, kJsonSliceBytes));
+      drain(out);
+    }
+  }
   out->push_back('"');
 }
 
-void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event) {
+void AppendColumns(std::string* out, std::string_view name, const Columns& columns,
+                   const JsonDrain& drain) {
+  out->append(",\"");
+  out->append(name);
+  out->append("\":{");
+  for (size_t i = 0; i < columns.names.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(out, columns.names[i]);
+    out->push_back(':');
+    if (columns.values[i].is_null) {
+      out->append("null");
+    } else {
+      AppendValue(out, columns.values[i].value, drain);
+    }
+  }
+  out->push_back('}');
+}
+
+// About the JSON size of `columns` when no value needs escaping.
+size_t ColumnsSizeHint(const Columns& columns) {
+  size_t size = 0;
+  for (size_t i = 0; i < columns.names.size(); ++i) {
+    size += columns.names[i].size() + columns.values[i].value.size() + 6;
+  }
+  return size;
+}
+
+// Appends `value` as AppendJsonString does, with each byte that is not valid UTF-8 written as
+// U+FFFD. For the import's identity, which comes from names and flags, not from the validated
+// CSV reader: the line stays valid JSON whatever the name.
+void AppendJsonText(std::string* out, std::string_view value) {
+  size_t bad = csv_scan::FindInvalidUtf8(value.data(), value.size());
+  if (bad == value.size()) return AppendJsonString(out, value);
+  std::string text;
+  while (!value.empty()) {
+    bad = csv_scan::FindInvalidUtf8(value.data(), value.size());
+    text.append(value.substr(0, bad));
+    if (bad == value.size()) break;
+    // A NUL is valid UTF-8 that FindInvalidUtf8 stops at; AppendJsonString escapes it.
+    text.append(value[bad] == '\0' ? std::string_view("\0", 1) : "\xef\xbf\xbd");
+    value.remove_prefix(bad + 1);
+  }
+  AppendJsonString(out, text);
+}
+
+}  // namespace
+
+std::string_view ChangeOpName(ChangeOp op) {
+  switch (op) {
+    case ChangeOp::kInsert:
+      return "INSERT";
+    case ChangeOp::kUpdate:
+      return "UPDATE";
+    case ChangeOp::kDelete:
+      return "DELETE";
+  }
+  return "?";
+}
+
+void AppendJsonString(std::string* out, std::string_view value) {
+  out->push_back('"');
+  AppendEscaped(out, value);
+  out->push_back('"');
+}
+
+void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event,
+                     const JsonDrain& drain) {
+  // Without a drain, reserved up front, so a large value grows `out` once instead of by
+  // doublings and copies.
+  size_t hint = 256 + 2 * (import.tenant.size() + import.table.size() + import.version.size()) +
+                ColumnsSizeHint(event.key) + ColumnsSizeHint(event.row) +
+                ColumnsSizeHint(event.before);
+  for (std::string_view name : event.changed) hint += name.size() + 3;
+  if (!drain) out->reserve(out->size() + hint);
   out->append("{\"id\":");
-  AppendJsonString(
+  AppendJsonText(
       out, fmt::format("{}/{}/{}/{}", import.tenant, import.table, import.version, event.seq));
   out->append(",\"op\":\"");
   out->append(ChangeOpName(event.op));
   out->append("\",\"tenant\":");
-  AppendJsonString(out, import.tenant);
+  AppendJsonText(out, import.tenant);
   out->append(",\"table\":");
-  AppendJsonString(out, import.table);
+  AppendJsonText(out, import.table);
   out->append(",\"version\":");
-  AppendJsonString(out, import.version);
+  AppendJsonText(out, import.version);
   out->append(",\"seq\":");
   out->append(std::to_string(event.seq));
-  AppendColumns(out, "key", event.key);
-  if (event.op != ChangeOp::kDelete) AppendColumns(out, "row", event.row);
+  AppendColumns(out, "key", event.key, drain);
+  if (event.op != ChangeOp::kDelete) AppendColumns(out, "row", event.row, drain);
   if (event.has_changed) {
     out->append(",\"changed\":[");
     for (size_t i = 0; i < event.changed.size(); ++i) {
@@ -95,7 +152,7 @@ void AppendEventJson(std::string* out, const ImportIdentity& import, const Chang
     }
     out->push_back(']');
   }
-  if (event.has_before) AppendColumns(out, "before", event.before);
+  if (event.has_before) AppendColumns(out, "before", event.before, drain);
   out->append("}\n");
 }
 

@@ -3,10 +3,12 @@
 //    "table":..,"version":..,"seq":N,"key":{..},"row":{..},"changed":[..],"before":{..}}
 // `row` for INSERT and UPDATE; `changed` for UPDATE when the old row is known; `before` with
 // before-images. Values are JSON strings (null for a null-marker value); bytes other than
-// '"', '\\' and control characters pass through unchanged (input is validated UTF-8).
+// '"', '\\' and control characters pass through unchanged (input is validated UTF-8). In the
+// import's identity (id, tenant, table, version), bytes that are not UTF-8 become U+FFFD.
 #ifndef SNAPDELTA_SINK_EVENT_JSON_H_
 #define SNAPDELTA_SINK_EVENT_JSON_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,8 +19,16 @@ namespace snapdelta {
 // Appends `value` as a JSON string literal, quotes included.
 void AppendJsonString(std::string* out, std::string_view value);
 
-// Appends one event as a JSON object followed by '\n'.
-void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event);
+// Takes the JSON text appended to `out` so far, and empties `out`.
+using JsonDrain = std::function<void(std::string* out)>;
+// Values longer than this are appended in slices of it when there is a drain.
+inline constexpr size_t kJsonSliceBytes = 1 << 20;
+
+// Appends one event as a JSON object followed by '\n'. With `drain`, a value longer than
+// kJsonSliceBytes passes through `out` a slice at a time (`drain` is called between slices), so
+// a large field is never held twice; without, `out` grows once to the event's size.
+void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event,
+                     const JsonDrain& drain = nullptr);
 
 }  // namespace snapdelta
 

@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -218,7 +219,13 @@ CommandResult RunShell(const std::string& command, const RunOptions& options) {
 CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOptions& options) {
   std::vector<std::string> argv = {SnapdeltaBin().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, options);
+  RunOptions with_settle = options;
+  const std::string settle = "SNAPDELTA_SETTLE_SECONDS=";
+  if (std::none_of(options.env.begin(), options.env.end(),
+                   [&](const std::string& entry) { return entry.starts_with(settle); })) {
+    with_settle.env.push_back(settle + "0");
+  }
+  return RunCommand(argv, with_settle);
 }
 
 CommandResult RunSqlite(const fs::path& db, const std::string& script) {

@@ -75,7 +75,8 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions& options = {});
 // Runs `command` with /bin/sh -c.
 CommandResult RunShell(const std::string& command, const RunOptions& options = {});
-// RunCommand with SnapdeltaBin() as argv[0].
+// RunCommand with SnapdeltaBin() as argv[0]. Files a test just wrote are imported at once:
+// SNAPDELTA_SETTLE_SECONDS=0 is set unless options.env sets it (a --settle-seconds flag wins).
 CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOptions& options = {});
 // Feeds `script` (SQL and dot-commands) to `sqlite3 -batch -bail DB` on stdin.
 CommandResult RunSqlite(const fs::path& db, const std::string& script);

@@ -1,0 +1,82 @@
+#include "diff/table_spill.h"
+
+#include "diff/coding.h"
+
+namespace snapdelta {
+namespace {
+
+constexpr uint8_t kOldSide = 1;
+constexpr uint8_t kNewSide = 2;
+
+void PutSide(std::string* out, const Fingerprint& fp, std::string_view record) {
+  PutFixed64(out, fp.low);
+  PutFixed64(out, fp.high);
+  PutLengthPrefixed(out, record);
+}
+
+bool GetSide(std::string_view* in, Fingerprint* fp, std::string_view* record) {
+  return GetFixed64(in, &fp->low) && GetFixed64(in, &fp->high) && GetLengthPrefixed(in, record);
+}
+
+}  // namespace
+
+Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter* writer) {
+  std::string entry_bytes;
+  for (size_t entry_idx = 0; entry_idx < table.capacity(); ++entry_idx) {
+    const KeyEntry& entry = table.entry(entry_idx);
+    if (entry.empty()) continue;
+    const bool has_old = entry.old_ref != KeyEntry::kNone;
+    const bool has_new = entry.new_ref != KeyEntry::kNone;
+    entry_bytes.clear();
+    PutFixed64(&entry_bytes, entry.digest.low);
+    PutFixed64(&entry_bytes, entry.digest.high);
+    entry_bytes.push_back(static_cast<char>((has_old ? kOldSide : 0) | (has_new ? kNewSide : 0)));
+    if (has_old) {
+      PutSide(&entry_bytes, entry.old_fp,
+              table.old_arena().Record(entry.old_ref, layout.old_hashes, layout.old_rows));
+    }
+    if (has_new) {
+      PutSide(&entry_bytes, entry.new_fp,
+              table.new_arena().Record(entry.new_ref, 0, layout.new_rows));
+    }
+    RETURN_IF_ERROR(writer->AddRecord(entry.digest, entry_bytes));
+  }
+  return Status::OK();
+}
+
+Status LoadTableSpill(const std::string& path, KeyTable* table) {
+  SpillRecordReader file(path);
+  RETURN_IF_ERROR(file.Open());
+  for (;;) {
+    bool has_record = false;
+    std::string_view in;
+    RETURN_IF_ERROR(file.Next(&has_record, &in));
+    if (!has_record) return Status::OK();
+    KeyDigest digest;
+    if (!GetFixed64(&in, &digest.low) || !GetFixed64(&in, &digest.high) || in.empty()) {
+      return CorruptionError(path + ": bad table spill entry");
+    }
+    const uint8_t sides = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    Fingerprint old_fp, new_fp;
+    std::string_view old_record, new_record;
+    if (((sides & kOldSide) != 0 && !GetSide(&in, &old_fp, &old_record)) ||
+        ((sides & kNewSide) != 0 && !GetSide(&in, &new_fp, &new_record))) {
+      return CorruptionError(path + ": bad table spill entry");
+    }
+    bool inserted = false;
+    size_t entry_idx = table->FindOrInsert(digest, &inserted);
+    if (!inserted) return CorruptionError(path + ": key twice in a table spill");
+    uint64_t old_ref =
+        (sides & kOldSide) != 0 ? table->old_arena().AddRecord(old_record) : KeyEntry::kNone;
+    uint64_t new_ref =
+        (sides & kNewSide) != 0 ? table->new_arena().AddRecord(new_record) : KeyEntry::kNone;
+    KeyEntry& entry = table->entry(entry_idx);
+    entry.old_ref = old_ref;
+    entry.old_fp = old_fp;
+    entry.new_ref = new_ref;
+    entry.new_fp = new_fp;
+  }
+}
+
+}  // namespace snapdelta
