@@ -28,10 +28,10 @@ std::string ImportPath(const ImportRecord& record) {
   return record.tenant + "/" + record.table + "/" + record.version;
 }
 
-// Reads a whole state file, so its header and footer checksum are checked.
-Status VerifyState(const std::string& path) {
+// Reads a whole state file, so its header, identity and footer checksum are checked.
+Status VerifyState(const std::string& path, const StateIdentity& expected) {
   StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path));
+  RETURN_IF_ERROR(reader.Open(path, expected));
   bool has_record = true;
   std::string_view key;
   std::string_view row;
@@ -42,11 +42,12 @@ Status VerifyState(const std::string& path) {
 
 // The failure `status` is, with the previous state's health deciding when the export seemed
 // bad: a state that cannot be read is the environment's fault, whatever the diff said.
-Failure ClassifyImportFailure(const Status& status, const std::string& previous_state,
+Failure ClassifyImportFailure(const Status& status, const DiffRequest& request,
                               const EngineOptions& options, const ImportRecord& record) {
   Failure failure{status.message(), ClassifyFailure(status), 0};
-  if (failure.kind == FailureKind::kContent && !previous_state.empty()) {
-    Status state = VerifyState(previous_state);
+  if (failure.kind == FailureKind::kContent &&
+      request.previous.kind == PreviousExport::Kind::kState) {
+    Status state = VerifyState(request.previous.path, request.previous_identity);
     if (!state.ok()) {
       failure.kind = FailureKind::kEnvironment;
       failure.reason = "the table's committed state cannot be read: " + state.message() +
@@ -271,7 +272,8 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
                      registry->ListImports(table->tenant, table->table));
     for (const ImportRecord& import : imports) {
-      if (import.id == table->import_id) request.previous_identity.export_checksum = import.checksum;
+      if (import.id != table->import_id) continue;
+      request.previous_identity.export_checksum = import.checksum;
     }
   }
 
@@ -299,9 +301,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     if (!table || table->version != record.version) {
       (void)RemoveFile(request.state_path);  // written before a later step failed: not current
     }
-    std::string previous_state = table ? request.previous.path : "";
-    return RecordFailure(registry, record,
-                         ClassifyImportFailure(status, previous_state, options, record));
+    return RecordFailure(registry, record, ClassifyImportFailure(status, request, options, record));
   }
   if (held) {  // nothing published, state untouched: it waits for release or skip
     context.sink->Abort();

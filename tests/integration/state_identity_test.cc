@@ -154,6 +154,7 @@ TEST_F(StateIdentityTest, PublishesTheTrueChangesAndRecordsTheIdentityInTheState
 
 TEST_F(StateIdentityTest, RefusesAStateFileOfAnotherVersionCopiedOverTheCurrentOne) {
   ASSERT_NO_FATAL_FAILURE(CommitTwoVersions());
+  const std::string right_state = ReadFile(StateFile("v0002"));
   fs::copy_file(StateFile("v0001"), StateFile("v0002"), fs::copy_options::overwrite_existing);
   Deliver("v0003");
   const CommandResult run = Run();
@@ -162,14 +163,21 @@ TEST_F(StateIdentityTest, RefusesAStateFileOfAnotherVersionCopiedOverTheCurrentO
   const nlohmann::json entry = Entry("v0003");
   ASSERT_TRUE(entry.is_object());
   EXPECT_EQ(entry["state"], "failed") << entry;
+  EXPECT_EQ(entry["failure"], "environment") << "retried once the right state is back: " << entry;
   const std::string reason = entry["reason"];
   for (const char* fragment :
        {"v0002.state", "belongs to another table or version", "state of acme/orders/v0001",
-        "committed state of acme/orders is "
-        "acme/orders/v0002",
+        "committed state of acme/orders is acme/orders/v0002",
         "snapdelta rewind acme/orders --to VERSION"}) {
     EXPECT_NE(reason.find(fragment), std::string::npos) << fragment << "\n" << reason;
   }
+
+  // The way out the message names: the right file restored, the import retried.
+  WriteFile(StateFile("v0002"), right_state);
+  const CommandResult retry = RunSnapdelta(
+      {"retry", "acme/orders/v0003", "--landing", landing_.string(), "--home", home_.string()});
+  ASSERT_EQ(retry.exit_code, 0) << retry.Describe();
+  EXPECT_EQ(CheckEnvelopes(Events("v0003"), Spec("v0003")), truth_);
 }
 
 TEST_F(StateIdentityTest, RefusesARegistryRowPointingAtAnotherVersionsState) {
