@@ -61,8 +61,13 @@ void RemoveOwnSpillDirs(const std::string& root) {
   for (const auto& entry :
        std::filesystem::directory_iterator(root.empty() ? TempRoot() : root, error)) {
     if (entry.path().filename().string().rfind(own, 0) != 0) continue;
-    std::error_code ignored;
-    std::filesystem::remove_all(entry.path(), ignored);
+    // The process's other threads may still create files in it while it is being removed.
+    constexpr int kAttempts = 20;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      std::error_code ignored;
+      std::filesystem::remove_all(entry.path(), ignored);
+      if (!std::filesystem::exists(entry.path(), ignored)) break;
+    }
   }
 }
 
