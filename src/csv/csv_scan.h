@@ -1,5 +1,6 @@
 // Byte-scanning primitives of the CSV reader: a word-at-a-time search for field ends and a UTF-8
-// validator with an ASCII fast path. Private to src/csv; pure functions, safe from any thread.
+// validator with an ASCII fast path. Used by the CSV reader, and by discovery and the event
+// writer to check names are UTF-8; pure functions, safe from any thread.
 #ifndef SNAPDELTA_CSV_CSV_SCAN_H_
 #define SNAPDELTA_CSV_CSV_SCAN_H_
 
