@@ -26,11 +26,7 @@
 # to bench/results/latest.md (committed; copy it into the README's benchmark section).
 set -euo pipefail
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-build}
-case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
-SNAPDELTA=$BUILD_DIR/snapdelta
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 GEN=$BUILD_DIR/snapdelta-gen
 ROWS_LIST=${BENCH_ROWS:-1000000 10000000}
 ITER=${BENCH_ITER:-3}
