@@ -184,9 +184,9 @@ class Run {
     ASSIGN_OR_RETURN(std::optional<TableState> table,
                      registry_->GetTableState(failed.tenant, failed.table));
     if (table && table->version >= failed.version) return true;  // a newer one was committed
-    if (failed.failure == FailureKind::kCrash) return false;  // waits for `retry` by hand
-    if (std::min(failed.retry_at_ms, failed.finished_at_ms + RetryDelayMs(options_,
-                                                                           failed.attempts)) >
+    if (failed.failure == FailureKind::kCrash) return false;     // waits for `retry` by hand
+    if (std::min(failed.retry_at_ms,
+                 failed.finished_at_ms + RetryDelayMs(options_, failed.attempts)) >
         SystemClockMs()) {
       return false;  // not yet due (a smaller --retry-backoff than at the failure counts)
     }
@@ -205,18 +205,16 @@ class Run {
                   bool report_blocker = true) {
     const std::string path = blocker.tenant + "/" + blocker.table + "/" + blocker.version;
     const int64_t wait_s = std::max<int64_t>(0, (blocker.retry_at_ms - SystemClockMs()) / 1000);
-    const std::string when =
-        blocker.failure == FailureKind::kCrash
-            ? "retried only by hand: `snapdelta retry " + path +
-                  "` once the cause is fixed, or `snapdelta skip " + path + "`"
-            : "retried automatically in " + std::to_string(wait_s) +
-                  " s, or now with `snapdelta retry " + path + "`";
+    const std::string when = blocker.failure == FailureKind::kCrash
+                                 ? "retried only by hand: `snapdelta retry " + path +
+                                       "` once the cause is fixed, or `snapdelta skip " + path + "`"
+                                 : "retried automatically in " + std::to_string(wait_s) +
+                                       " s, or now with `snapdelta retry " + path + "`";
     std::lock_guard<std::mutex> lock(mutex_);
     if (report_blocker) {
-      report_.waiting.push_back(path + " (import #" + std::to_string(blocker.id) +
-                                "): failed (" + std::string(FailureKindName(blocker.failure)) +
-                                "), " + when + ": " +
-                                blocker.reason);
+      report_.waiting.push_back(path + " (import #" + std::to_string(blocker.id) + "): failed (" +
+                                std::string(FailureKindName(blocker.failure)) + "), " + when +
+                                ": " + blocker.reason);
     }
     for (const ImportRecord& record : later) {
       report_.waiting.push_back(record.tenant + "/" + record.table + "/" + record.version +

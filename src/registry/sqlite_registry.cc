@@ -254,11 +254,12 @@ Status SqliteRegistry::RetryImport(int64_t import_id) {
 
 StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListBlocking() {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(Statement stmt,
-                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
-                                                 " FROM imports WHERE state = 'failed' AND "
-                                                 "failure IN ('environment', 'crash') ORDER BY tenant, "
-                                                 "table_name, version, id"));
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                    " FROM imports WHERE state = 'failed' AND "
+                                    "failure IN ('environment', 'crash') ORDER BY tenant, "
+                                    "table_name, version, id"));
   return QueryImports(stmt);
 }
 

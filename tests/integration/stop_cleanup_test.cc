@@ -31,8 +31,8 @@ class StopCleanup : public ::testing::TestWithParam<int> {};
 TEST_P(StopCleanup, AStoppedDiffRemovesItsSpillFolderAndTempOutput) {
   const int sig = GetParam();
   TempDir tmp("snapdelta-stop");
-  const CommandResult gen = RunCommand({GenBin().string(), (tmp / "gen").string(), "--rows",
-                                        "600000", "--exports", "2"});
+  const CommandResult gen =
+      RunCommand({GenBin().string(), (tmp / "gen").string(), "--rows", "600000", "--exports", "2"});
   ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
   fs::path old_file, new_file;
   for (const auto& entry : fs::directory_iterator(tmp / "gen")) {
