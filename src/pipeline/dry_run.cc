@@ -107,8 +107,34 @@ Status FindNewExports(const EngineOptions& options, LandingZone* landing, Regist
   return Status::OK();
 }
 
-// The newest record of every pending path, grouped by table in version order, as RunOnce plans
-// them; older records of a path would be skipped as superseded (kSkip entries in `out`).
+// Failed imports that hold their table back, as RunOnce sees them: one due for its retry joins
+// `pending` (a run would retry it); one not due (or a crash) is a blocker of its table, listed
+// in `out` as a fail entry saying when it is retried.
+Status PlanBlocking(const EngineOptions& options, Registry* registry,
+                    std::vector<ImportRecord>* pending,
+                    std::map<std::pair<std::string, std::string>, ImportRecord>* blockers,
+                    std::vector<DryRunImport>* out) {
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> blocking, registry->ListBlocking());
+  const int64_t now = SystemClockMs();
+  for (const ImportRecord& failed : blocking) {
+    ASSIGN_OR_RETURN(std::optional<TableState> state,
+                     registry->GetTableState(failed.tenant, failed.table));
+    if (state && state->version >= failed.version) continue;  // a newer one was committed
+    if (RetryDue(options, failed, now)) {
+      ImportRecord retry = failed;
+      retry.state = ImportState::kDiscovered;
+      pending->insert(pending->begin(), std::move(retry));  // a re-upload's record still wins
+      continue;
+    }
+    if (!blockers->emplace(std::make_pair(failed.tenant, failed.table), failed).second) continue;
+    std::string when = WaitsBehind(failed, now);
+    when = when.substr(when.find(", which is ") + 11);
+    out->push_back(Entry(failed, DryRunAction::kFail,
+                         "failed (" + std::string(FailureKindName(failed.failure)) + "), " + when +
+                             ": " + failed.reason));
+  }
+  return Status::OK();
+}
 
 // What one table's pending imports would do, one after the other.
 class TableDryRun {
@@ -261,10 +287,24 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
   std::vector<ImportRecord> pending = registered;  // ordered by id; discovered ones are newer
   RETURN_IF_ERROR(FindNewExports(options, landing.get(), registry.get(), &pending, &out));
+  std::map<std::pair<std::string, std::string>, ImportRecord> blockers;
+  if (registry) {
+    RETURN_IF_ERROR(PlanBlocking(options, registry.get(), &pending, &blockers, &out));
+  }
   std::vector<ImportRecord> superseded;
   TablePlan tables = PlanPending(pending, &superseded);
   for (const ImportRecord& older : superseded) {
     out.push_back(Entry(older, DryRunAction::kSkip, kSupersededReason));
+  }
+  for (const auto& [table_key, blocker] : blockers) {  // later versions wait, as in a run
+    std::vector<ImportRecord>& imports = tables[table_key];
+    auto later = std::find_if(imports.begin(), imports.end(), [&](const ImportRecord& record) {
+      return record.version > blocker.version;
+    });
+    for (auto it = later; it != imports.end(); ++it) {
+      out.push_back(Entry(*it, DryRunAction::kSkip, WaitsBehind(blocker, SystemClockMs())));
+    }
+    imports.erase(later, imports.end());
   }
 
   int temp_files = 0;

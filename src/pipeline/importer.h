@@ -41,6 +41,14 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
 // options.retry_backoff_ms, doubled per further attempt, capped at an hour.
 int64_t RetryDelayMs(const EngineOptions& options, int attempts);
 
+// Whether a failed import that holds its table back (environment or crash) is retried by a run
+// now: never a crash (it waits for `retry`); an environment failure once its backoff is over,
+// by the options in force (a smaller --retry-backoff than at the failure counts).
+bool RetryDue(const EngineOptions& options, const ImportRecord& failed, int64_t now_ms);
+
+// "waits behind T/T/V, which is retried ..." for a version held back by `blocker`.
+std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
+
 // Where the export of the table's committed state lies in the landing zone (it may be gone);
 // empty when the registry no longer has its import.
 StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,

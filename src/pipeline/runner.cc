@@ -184,12 +184,7 @@ class Run {
     ASSIGN_OR_RETURN(std::optional<TableState> table,
                      registry_->GetTableState(failed.tenant, failed.table));
     if (table && table->version >= failed.version) return true;  // a newer one was committed
-    if (failed.failure == FailureKind::kCrash) return false;     // waits for `retry` by hand
-    if (std::min(failed.retry_at_ms,
-                 failed.finished_at_ms + RetryDelayMs(options_, failed.attempts)) >
-        SystemClockMs()) {
-      return false;  // not yet due (a smaller --retry-backoff than at the failure counts)
-    }
+    if (!RetryDue(options_, failed, SystemClockMs())) return false;
     Status rearmed = registry_->RetryImport(failed.id);
     if (rearmed.code() == StatusCode::kAborted) return true;  // another process retried it
     RETURN_IF_ERROR(rearmed);
@@ -204,12 +199,8 @@ class Run {
   void WaitBehind(const ImportRecord& blocker, const std::vector<ImportRecord>& later,
                   bool report_blocker = true) {
     const std::string path = blocker.tenant + "/" + blocker.table + "/" + blocker.version;
-    const int64_t wait_s = std::max<int64_t>(0, (blocker.retry_at_ms - SystemClockMs()) / 1000);
-    const std::string when = blocker.failure == FailureKind::kCrash
-                                 ? "retried only by hand: `snapdelta retry " + path +
-                                       "` once the cause is fixed, or `snapdelta skip " + path + "`"
-                                 : "retried automatically in " + std::to_string(wait_s) +
-                                       " s, or now with `snapdelta retry " + path + "`";
+    const std::string waits = WaitsBehind(blocker, SystemClockMs());
+    const std::string when = waits.substr(("waits behind " + path + ", which is ").size());
     std::lock_guard<std::mutex> lock(mutex_);
     if (report_blocker) {
       report_.waiting.push_back(path + " (import #" + std::to_string(blocker.id) + "): failed (" +
@@ -217,8 +208,8 @@ class Run {
                                 ": " + blocker.reason);
     }
     for (const ImportRecord& record : later) {
-      report_.waiting.push_back(record.tenant + "/" + record.table + "/" + record.version +
-                                ": waits behind " + path + ", which is " + when);
+      report_.waiting.push_back(record.tenant + "/" + record.table + "/" + record.version + ": " +
+                                waits);
     }
   }
 

@@ -96,6 +96,18 @@ TEST_F(FailureRecovery, AMissingStateIsRetriedOnceRestoredAndHoldsLaterVersionsB
   EXPECT_EQ(status["20201231_V0001"], "discovered 0/0/0/0 ");
   EXPECT_FALSE(fs::exists(home_ / "changes" / "tenant" / "test_table" / "20201230_V0002.jsonl"));
 
+  // The dry run sees the same: the failure not yet due, the later version waiting behind it.
+  const CommandResult dry =
+      RunSnapdelta({"run", "--landing", landing_.string(), "--home", home_.string(),
+                    "--retry-backoff", "600", "--settle-seconds", "0", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.Describe();
+  EXPECT_NE(dry.out.find("failed (environment), retried automatically in"), std::string::npos)
+      << dry.Describe();
+  EXPECT_NE(dry.out.find("20201231_V0001/export3.csv.gz: waits behind "
+                         "tenant/test_table/20201230_V0002"),
+            std::string::npos)
+      << dry.Describe();
+
   // Touching the export does not turn the failure into a "re-upload of identical content".
   fs::last_write_time(landing_ / "tenant" / "test_table" / kSeed[1].version / "export2.csv.gz",
                       fs::file_time_type::clock::now());
