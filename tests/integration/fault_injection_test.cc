@@ -103,7 +103,9 @@ class FaultInjection : public ::testing::Test {
         }
       }
     }
-    EXPECT_TRUE(faults.fired()) << "operation " << n << " was never reached";
+    // The last reads of a file may or may not happen, by the read-ahead thread's timing: a point
+    // past them is a clean run, whose outcome is checked all the same.
+    if (faults.fired()) ++points_fired_;
     failures_seen_ += failed;
     faults.Lift();
     for (int run = 0; run < kRecoveryRuns; ++run) {
@@ -127,11 +129,15 @@ class FaultInjection : public ::testing::Test {
       FailThenRecover(ops, on_landing, n, error, mode, clean);
       if (HasFailure()) return;
     }
+    EXPECT_GE(points_fired_, points - kUnreachedPointsAllowed);
     // Most points fail an import; the others fail the run itself (its home folder).
     EXPECT_GT(failures_seen_, points / 2);
   }
 
+  // Points a faulted run may not reach (see FailThenRecover).
+  static constexpr long kUnreachedPointsAllowed = 2;
   int failures_seen_ = 0;  // failed imports over all points
+  long points_fired_ = 0;  // points whose fault was injected
   TempDir tmp_{"snapdelta-faults"};
   const fs::path landing_ = tmp_ / "landing";
 };
