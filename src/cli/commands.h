@@ -5,10 +5,20 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "snapdelta/engine.h"
 
 namespace snapdelta::cli {
 
 using CommandAction = std::function<int()>;
+
+// Runs one import by hand (ReleaseHeld, RetryFailed): options, tenant, table, version.
+using ImportByHand = StatusOr<ImportRecord> (*)(const EngineOptions&, const std::string&,
+                                                const std::string&, const std::string&);
+// Adds the TENANT/TABLE/VERSION argument and the common flags to `command`; its action runs
+// `run` and prints the import, exiting 0 when it committed.
+CommandAction ImportByHandAction(CLI::App* command, ImportByHand run);
 
 CommandAction AddRunCommand(CLI::App* app);
 CommandAction AddWatchCommand(CLI::App* app);

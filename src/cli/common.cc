@@ -8,9 +8,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 
+#include "cli/commands.h"
 #include "config/config.h"
+#include "pipeline/admin.h"
 
 namespace snapdelta::cli {
 namespace {
@@ -204,6 +207,28 @@ void PrintProgress(const ImportRecord& record, uint64_t bytes_read) {
                static_cast<double>(record.size) / 1e6);
   std::fflush(stderr);
   g_progress_shown = true;
+}
+
+CommandAction ImportByHandAction(CLI::App* command, ImportByHand run) {
+  auto flags = std::make_shared<CommonFlags>();
+  auto path = std::make_shared<std::string>();
+  command->add_option("import", *path, "TENANT/TABLE/VERSION")->required();
+  AddCommonFlags(command, flags.get(), true);
+  return [flags, path, run]() {
+    StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
+    StatusOr<std::vector<std::string>> parts = SplitPath(*path, 3);
+    if (!options.ok() || !parts.ok()) {
+      PrintError(options.ok() ? parts.status() : options.status());
+      return kExitUsage;
+    }
+    StatusOr<ImportRecord> done = run(*options, (*parts)[0], (*parts)[1], (*parts)[2]);
+    if (!done.ok()) {
+      PrintError(done.status());
+      return kExitImportFailed;
+    }
+    PrintImport(*done);
+    return done->state == ImportState::kCommitted ? kExitOk : kExitImportFailed;
+  };
 }
 
 }  // namespace snapdelta::cli

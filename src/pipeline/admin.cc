@@ -37,6 +37,20 @@ StatusOr<Lease> TakeLease(Registry* registry, const EngineOptions& options,
   return lease;
 }
 
+// Runs `pending` as a run would, under `lease` (renewed while it works, released after).
+StatusOr<ImportRecord> ImportUnderLease(Registry* registry, const EngineOptions& options,
+                                        const Lease& lease, const ImportRecord& pending,
+                                        bool lift_guards) {
+  std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
+  StatusOr<ImportRecord> done = [&] {
+    LeaseKeeper keeper(registry, lease, options.lease_ttl_ms);
+    ImportContext context{registry, sink.get(), &options, &keeper.lost(), lift_guards};
+    return RunImport(context, pending, keeper.lease());
+  }();
+  (void)registry->ReleaseLease(lease);
+  return done;
+}
+
 }  // namespace
 
 StatusOr<std::vector<std::string>> SplitPath(const std::string& text, size_t parts) {
@@ -83,14 +97,7 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
     (void)registry->ReleaseLease(lease);
     return status;
   }
-  std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
-  StatusOr<ImportRecord> done = [&] {
-    LeaseKeeper keeper(registry.get(), lease, options.lease_ttl_ms);
-    ImportContext context{registry.get(), sink.get(), &options, &keeper.lost(), true};
-    return RunImport(context, held, keeper.lease());
-  }();
-  (void)registry->ReleaseLease(lease);
-  return done;
+  return ImportUnderLease(registry.get(), options, lease, held, /*lift_guards=*/true);
 }
 
 StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::string& tenant,
@@ -110,14 +117,7 @@ StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::stri
   }
   failed.state = ImportState::kDiscovered;
   failed.crashes = 0;
-  std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
-  StatusOr<ImportRecord> done = [&] {
-    LeaseKeeper keeper(registry.get(), lease, options.lease_ttl_ms);
-    ImportContext context{registry.get(), sink.get(), &options, &keeper.lost()};
-    return RunImport(context, failed, keeper.lease());
-  }();
-  (void)registry->ReleaseLease(lease);
-  return done;
+  return ImportUnderLease(registry.get(), options, lease, failed, /*lift_guards=*/false);
 }
 
 StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::string& tenant,

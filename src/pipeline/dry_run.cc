@@ -127,8 +127,7 @@ Status PlanBlocking(const EngineOptions& options, Registry* registry,
       continue;
     }
     if (!blockers->emplace(std::make_pair(failed.tenant, failed.table), failed).second) continue;
-    std::string when = WaitsBehind(failed, now);
-    when = when.substr(when.find(", which is ") + 11);
+    const std::string when = RetryWhen(failed, now);
     out->push_back(Entry(failed, DryRunAction::kFail,
                          "failed (" + std::string(FailureKindName(failed.failure)) + "), " + when +
                              ": " + failed.reason));

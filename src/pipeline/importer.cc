@@ -146,15 +146,19 @@ bool RetryDue(const EngineOptions& options, const ImportRecord& failed, int64_t 
                   failed.finished_at_ms + RetryDelayMs(options, failed.attempts)) <= now_ms;
 }
 
-std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {
+std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms) {
   const std::string path = ImportPath(blocker);
   if (blocker.failure == FailureKind::kCrash) {
-    return "waits behind " + path + ", which is retried only by hand: `snapdelta retry " + path +
+    return "retried only by hand: `snapdelta retry " + path +
            "` once the cause is fixed, or `snapdelta skip " + path + "`";
   }
   const int64_t wait_s = std::max<int64_t>(0, (blocker.retry_at_ms - now_ms) / 1000);
-  return "waits behind " + path + ", which is retried automatically in " + std::to_string(wait_s) +
+  return "retried automatically in " + std::to_string(wait_s) +
          " s, or now with `snapdelta retry " + path + "`";
+}
+
+std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {
+  return "waits behind " + ImportPath(blocker) + ", which is " + RetryWhen(blocker, now_ms);
 }
 
 // Where the export of the table's committed state lies in the landing zone (it may be gone).

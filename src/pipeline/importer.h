@@ -46,7 +46,11 @@ int64_t RetryDelayMs(const EngineOptions& options, int attempts);
 // by the options in force (a smaller --retry-backoff than at the failure counts).
 bool RetryDue(const EngineOptions& options, const ImportRecord& failed, int64_t now_ms);
 
-// "waits behind T/T/V, which is retried ..." for a version held back by `blocker`.
+// When and how `blocker` is retried: "retried automatically in N s, or now with `snapdelta
+// retry T/T/V`", or, for a crash, "retried only by hand: ...".
+std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
+
+// "waits behind T/T/V, which is <RetryWhen>" for a version held back by `blocker`.
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 
 // Where the export of the table's committed state lies in the landing zone (it may be gone);

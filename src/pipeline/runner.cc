@@ -199,8 +199,9 @@ class Run {
   void WaitBehind(const ImportRecord& blocker, const std::vector<ImportRecord>& later,
                   bool report_blocker = true) {
     const std::string path = blocker.tenant + "/" + blocker.table + "/" + blocker.version;
-    const std::string waits = WaitsBehind(blocker, SystemClockMs());
-    const std::string when = waits.substr(("waits behind " + path + ", which is ").size());
+    const int64_t now = SystemClockMs();
+    const std::string when = RetryWhen(blocker, now);
+    const std::string waits = WaitsBehind(blocker, now);
     std::lock_guard<std::mutex> lock(mutex_);
     if (report_blocker) {
       report_.waiting.push_back(path + " (import #" + std::to_string(blocker.id) + "): failed (" +
