@@ -13,6 +13,9 @@
 namespace snapdelta {
 namespace {
 
+using ::snapdelta::testing::LocalFile;
+using ::snapdelta::testing::LocalStateOut;
+
 using Row = std::map<std::string, std::string>;  // column -> value
 using Table = std::map<std::string, Row>;        // key -> row
 
@@ -104,7 +107,7 @@ std::map<std::string, std::string> EventOps(const std::vector<Event>& events) {
 DiffRequest Request(PreviousExport previous, std::string new_path, TableOptions options) {
   DiffRequest request;
   request.previous = std::move(previous);
-  request.new_path = std::move(new_path);
+  request.new_export = LocalFile(std::move(new_path));
   request.options = std::move(options);
   return request;
 }
@@ -117,19 +120,20 @@ class DifferTest : public ::testing::Test {
     std::string old_path = dir_.Write("old.csv", old_csv);
     std::string new_path = dir_.Write("new.csv", new_csv);
     CollectingSink sink;
-    DiffRequest request = Request({PreviousExport::Kind::kExport, old_path}, new_path, options);
+    DiffRequest request =
+        Request({PreviousExport::Kind::kExport, LocalFile(old_path)}, new_path, options);
     request.memory_limit = memory_limit;
     if (stateful) {
       DiffRequest first = Request({}, old_path, options);
       first.build_state = true;
-      first.state_path = dir_.File("old.state");
+      first.state_out = LocalStateOut(dir_.File("old.state"));
       first.memory_limit = memory_limit;
       Differ seed(first);
       CollectingSink ignored;
       RETURN_IF_ERROR(seed.Run(&ignored));
       RETURN_IF_ERROR(seed.CommitState());
-      request.previous = {PreviousExport::Kind::kState, dir_.File("old.state")};
-      request.previous_export = old_path;  // as the importer passes it
+      request.previous = {PreviousExport::Kind::kState, LocalFile(dir_.File("old.state"))};
+      request.previous_export = LocalFile(old_path);  // as the importer passes it
     }
     Differ differ(request);
     RETURN_IF_ERROR(differ.Run(&sink));
@@ -247,15 +251,15 @@ TEST_F(DifferTest, KeepsComparingARemovedColumnWhenThePreviousExportIsGoneAndSay
   std::string new_path = dir_.Write("new.csv", "id,a\n1,x\n2,x\n");
   DiffRequest first = Request({}, old_path, {});
   first.build_state = true;
-  first.state_path = dir_.File("gone.state");
+  first.state_out = LocalStateOut(dir_.File("gone.state"));
   Differ seed(first);
   CollectingSink ignored;
   ASSERT_TRUE(seed.Run(&ignored).ok());
   ASSERT_TRUE(seed.CommitState().ok());
   std::filesystem::remove(old_path);
   DiffRequest request =
-      Request({PreviousExport::Kind::kState, dir_.File("gone.state")}, new_path, {});
-  request.previous_export = old_path;
+      Request({PreviousExport::Kind::kState, LocalFile(dir_.File("gone.state"))}, new_path, {});
+  request.previous_export = LocalFile(old_path);
   Differ differ(request);
   CollectingSink sink;
   ASSERT_TRUE(differ.Run(&sink).ok());
@@ -382,7 +386,7 @@ TEST_F(DifferTest, RejectsEmptyKeysWithTheirLocation) {
 TEST_F(DifferTest, FiltersOperationsButCountsThemAll) {
   std::string old_path = dir_.Write("o.csv", "id,v\n1,a\n2,a\n");
   std::string new_path = dir_.Write("n.csv", "id,v\n2,b\n3,a\n");
-  DiffRequest request = Request({PreviousExport::Kind::kExport, old_path}, new_path, {});
+  DiffRequest request = Request({PreviousExport::Kind::kExport, LocalFile(old_path)}, new_path, {});
   request.ops = OpFilter{false, false, true};
   Differ differ(request);
   CollectingSink sink;

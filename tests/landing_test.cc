@@ -37,7 +37,7 @@ class LocalLandingTest : public ::testing::Test {
     return scratch_.Write("landing/" + relative, content);
   }
   LandingListing List() {
-    StatusOr<LandingListing> listing = OpenLocalLanding(Landing())->List();
+    StatusOr<LandingListing> listing = OpenLandingZone(Landing()).value()->List();
     EXPECT_TRUE(listing.ok()) << listing.status().ToString();
     return listing.ok() ? *std::move(listing) : LandingListing();
   }
@@ -107,7 +107,7 @@ TEST_F(LocalLandingTest, NeverOpensAFifoWhereverItIs) {
   EXPECT_THAT(listing.notes[0], HasSubstr("acme/pipe: a FIFO"));
 
   // Even when asked to, the checksum does not wait for a writer.
-  StatusOr<std::string> checksum = OpenLocalLanding(Landing())->Checksum(listing.files[0]);
+  StatusOr<std::string> checksum = OpenLandingZone(Landing()).value()->Checksum(listing.files[0]);
   EXPECT_EQ(checksum.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(checksum.status().message(), HasSubstr("not a regular file"));
 }
@@ -129,7 +129,7 @@ TEST_F(LocalLandingTest, AFolderThatCannotBeListedIsANoteNotAnError) {
 }
 
 TEST_F(LocalLandingTest, AMissingLandingFolderIsNotFound) {
-  StatusOr<LandingListing> listing = OpenLocalLanding(scratch_.File("nope"))->List();
+  StatusOr<LandingListing> listing = OpenLandingZone(scratch_.File("nope")).value()->List();
   EXPECT_EQ(listing.status().code(), StatusCode::kNotFound);
 }
 
@@ -228,6 +228,15 @@ class FakeLanding : public LandingZone {
     if (unreadable.contains(file.path)) return ErrnoError("open " + file.path, EACCES);
     return "sum-of-" + file.path;
   }
+  StatusOr<std::vector<LandingFile>> ListVersion(const std::string&, const std::string&,
+                                                 const std::string&) override {
+    return std::vector<LandingFile>();
+  }
+  std::unique_ptr<StoredFile> Open(const LandingFile& file) override {
+    return OpenLocalFile(file.path);
+  }
+  const std::string& url() const override { return url_; }
+  std::string url_ = "/l";
   LandingListing listing;
   std::set<std::string> unreadable;
 };

@@ -26,6 +26,9 @@
 namespace snapdelta {
 namespace {
 
+using ::snapdelta::testing::LocalFile;
+using ::snapdelta::testing::LocalStateOut;
+
 using ::snapdelta::testing::ScratchDir;
 using ::snapdelta::testing::StringSource;
 using ::testing::HasSubstr;
@@ -200,7 +203,8 @@ TEST(SpillWriter, WritesALargeRowValueByValueAndReadsItBack) {
   ScratchDir dir;
   std::string path = dir.Write("new.csv", TableWithALargeValue(3, 2, 2 << 20));
   ExportReader reader;
-  ASSERT_TRUE(reader.Open(path, {}).ok());
+  std::shared_ptr<StoredFile> file = LocalFile(path);
+  ASSERT_TRUE(reader.Open(file.get(), {}).ok());
   SpillDir spill_dir;
   ASSERT_TRUE(spill_dir.Create(dir.path()).ok());
   spill_dir.set_write_buffer_bytes(SpillWriter::kMinBufferBytes);
@@ -302,7 +306,7 @@ struct DiffOutcome {
 DiffOutcome RunDiff(DiffRequest request, uint64_t memory_limit, const std::string& state_path) {
   request.memory_limit = memory_limit;
   request.build_state = true;
-  request.state_path = state_path;
+  request.state_out = LocalStateOut(state_path);
   Differ differ(request);
   SortedEventsSink sink;
   Status status = differ.Run(&sink);
@@ -334,17 +338,18 @@ TEST_P(DifferSplit, SplitsATableThatOutgrowsItsBudgetWithTheSameEventsAndState) 
   std::string old_path = dir.Write("old.csv", old_csv);
   std::string new_path = dir.Write("new.csv", MisleadingExport(300'000, 0));
   DiffRequest request;
-  request.new_path = new_path;
+  request.new_export = LocalFile(new_path);
   request.options.on_duplicate = DuplicatePolicy::kFirst;
   request.options.before_images = true;
   request.spill_dir = dir.path();
-  if (GetParam() == PreviousExport::Kind::kExport) request.previous = {GetParam(), old_path};
+  if (GetParam() == PreviousExport::Kind::kExport)
+    request.previous = {GetParam(), LocalFile(old_path)};
   if (GetParam() == PreviousExport::Kind::kState) {
     DiffRequest seed;
-    seed.new_path = old_path;
+    seed.new_export = LocalFile(old_path);
     seed.options = request.options;
     RunDiff(seed, 0, dir.File("old.state"));
-    request.previous = {GetParam(), dir.File("old.state")};
+    request.previous = {GetParam(), LocalFile(dir.File("old.state"))};
   }
   DiffOutcome in_memory = RunDiff(request, 0, dir.File("a.state"));
   DiffOutcome split = RunDiff(request, 40 << 20, dir.File("b.state"));
@@ -370,7 +375,7 @@ TEST(DifferSplitLast, SpillsWhenTheKeysOfTheLastOccurrencePassOutgrowTheBudget) 
   std::string csv = MisleadingExport(300'000, 0);
   for (int key = 1; key <= 1000; ++key) csv += std::to_string(key * 97) + ",last\n";
   DiffRequest request;
-  request.new_path = dir.Write("new.csv", csv);
+  request.new_export = LocalFile(dir.Write("new.csv", csv));
   request.options.on_duplicate = DuplicatePolicy::kLast;
   request.spill_dir = dir.path();
   DiffOutcome in_memory = RunDiff(request, 0, dir.File("a.state"));

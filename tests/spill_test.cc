@@ -18,7 +18,8 @@ TEST(Spill, WritesRowsToTheirPartitionAndReadsThemBackInOrder) {
   for (int i = 1; i <= 1000; ++i) csv += std::to_string(i) + ",\"n," + std::to_string(i) + "\"\n";
   std::string path = dir.Write("export.csv", csv);
   ExportReader reader;
-  ASSERT_TRUE(reader.Open(path, {}).ok());
+  std::shared_ptr<StoredFile> file = testing::LocalFile(path);
+  ASSERT_TRUE(reader.Open(file.get(), {}).ok());
   SpillDir spill;
   ASSERT_TRUE(spill.Create(dir.path()).ok());
   SpillWriter writer;

@@ -13,6 +13,9 @@
 namespace snapdelta {
 namespace {
 
+using ::snapdelta::testing::LocalFile;
+using ::snapdelta::testing::LocalStateOut;
+
 struct Record {
   std::string key;
   Fingerprint fp;
@@ -46,7 +49,7 @@ StateMeta Meta(bool with_rows, const StateIdentity& identity = kIdentity) {
 void WriteState(const std::string& path, const std::vector<Record>& records, bool with_rows,
                 const StateIdentity& identity = kIdentity) {
   StateWriter writer;
-  ASSERT_TRUE(writer.Open(path, Meta(with_rows, identity)).ok());
+  ASSERT_TRUE(writer.Open(LocalStateOut(path), Meta(with_rows, identity)).ok());
   for (const Record& record : records) {
     ASSERT_TRUE(writer.Add(record.key, record.fp, record.row).ok());
   }
@@ -56,7 +59,7 @@ void WriteState(const std::string& path, const std::vector<Record>& records, boo
 Status ReadAll(const std::string& path, std::vector<Record>* out,
                const StateIdentity& expected = {}) {
   StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path, expected));
+  RETURN_IF_ERROR(reader.Open(LocalFile(path), expected));
   for (;;) {
     bool has_record = false;
     std::string_view key, row;
@@ -82,7 +85,7 @@ TEST(StateFile, RoundTripsRecordsWithAndWithoutRows) {
       EXPECT_EQ(read[i].row, records[i].row);
     }
     StateReader reader;
-    ASSERT_TRUE(reader.Open(path).ok());
+    ASSERT_TRUE(reader.Open(LocalFile(path)).ok());
     EXPECT_EQ(reader.meta().columns, Meta(with_rows).columns);
     EXPECT_EQ(reader.meta().before_images, with_rows);
     EXPECT_EQ(reader.meta().identity.version, "v0002");
@@ -103,7 +106,7 @@ TEST(StateFile, LeavesNoFileWhenNotCommitted) {
   testing::ScratchDir dir;
   {
     StateWriter writer;
-    ASSERT_TRUE(writer.Open(dir.File("x.state"), Meta(false)).ok());
+    ASSERT_TRUE(writer.Open(LocalStateOut(dir.File("x.state")), Meta(false)).ok());
     ASSERT_TRUE(writer.Add("k", Fingerprint{1, 2}, "").ok());
   }
   EXPECT_FALSE(std::ifstream(dir.File("x.state")).good());
@@ -134,7 +137,7 @@ TEST(StateFile, DetectsCorruptionAndTruncation) {
 
   dir.Write("garbage.state", "not a state file at all");
   StateReader reader;
-  status = reader.Open(dir.File("garbage.state"));
+  status = reader.Open(LocalFile(dir.File("garbage.state")));
   EXPECT_EQ(status.code(), StatusCode::kCorruption);
   EXPECT_NE(status.message().find("not a state file"), std::string::npos);
 }
@@ -169,7 +172,7 @@ TEST(StateFile, RefusesAStateOfAnotherVersionNamingBothAndTheWayOut) {
   WriteState(path, MakeRecords(10, false), false,
              StateIdentity{"acme", "orders", "v0001", "ffeeddccbbaa99887766554433221100"});
   StateReader reader;
-  Status status = reader.Open(path, kIdentity);
+  Status status = reader.Open(LocalFile(path), kIdentity);
   EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
   for (const char* fragment :
        {"v0002.state", "belongs to another table or version",
@@ -211,7 +214,7 @@ TEST(StateFile, ReadsVersion2FilesWithoutIdentityAsBefore) {
     ASSERT_EQ(read.size(), records.size());
     EXPECT_EQ(read.back().row, records.back().row);
     StateReader reader;
-    ASSERT_TRUE(reader.Open(v2).ok());
+    ASSERT_TRUE(reader.Open(LocalFile(v2)).ok());
     EXPECT_TRUE(reader.meta().identity.empty());
     EXPECT_EQ(reader.meta().compared, Meta(with_rows).compared);
   }
@@ -227,7 +230,7 @@ TEST(StateFile, DetectsADamagedHeaderByItsChecksum) {
   bytes[at + 4] = '3';  // still valid JSON, another version
   dir.Write("h2.state", bytes);
   StateReader reader;
-  Status status = reader.Open(dir.File("h2.state"));
+  Status status = reader.Open(LocalFile(dir.File("h2.state")));
   EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
   EXPECT_NE(status.message().find("header checksum mismatch"), std::string::npos)
       << status.message();
@@ -242,7 +245,7 @@ TEST(StateFile, RefusesUnknownFormatVersions) {
     std::memcpy(bytes.data() + 8, &version, 4);
     dir.Write("u2.state", bytes);
     StateReader reader;
-    Status status = reader.Open(dir.File("u2.state"));
+    Status status = reader.Open(LocalFile(dir.File("u2.state")));
     EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
     EXPECT_NE(status.message().find("state format version " + std::to_string(version)),
               std::string::npos)
@@ -253,7 +256,7 @@ TEST(StateFile, RefusesUnknownFormatVersions) {
 TEST(StateFile, ReportsAMissingFileAsNotFound) {
   testing::ScratchDir dir;
   StateReader reader;
-  EXPECT_EQ(reader.Open(dir.File("none.state")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(reader.Open(LocalFile(dir.File("none.state"))).code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "snapdelta/source.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta::testing {
 
@@ -74,6 +75,18 @@ class StringSource : public ByteSource {
 std::string GzipCompress(std::string_view data, int level = 6);
 // `data` as one zstd frame.
 std::string ZstdCompress(std::string_view data, int level = 3);
+
+// The local file `path`, as a DiffRequest takes exports and states.
+inline std::shared_ptr<StoredFile> LocalFile(const std::string& path) {
+  return OpenLocalFile(path);
+}
+
+// A writer of a state at the local `path` (null when it cannot be opened).
+inline std::shared_ptr<ObjectWriter> LocalStateOut(const std::string& path) {
+  StatusOr<std::unique_ptr<ObjectWriter>> writer = CreateLocalFile(path);
+  if (!writer.ok()) return nullptr;
+  return std::move(writer).value();
+}
 
 }  // namespace snapdelta::testing
 

@@ -24,6 +24,9 @@
 namespace snapdelta {
 namespace {
 
+using ::snapdelta::testing::LocalFile;
+using ::snapdelta::testing::LocalStateOut;
+
 using Seconds = std::chrono::duration<double>;
 
 // Rows per export in the ratio test: few, so that the work per column dominates and no work per
@@ -61,7 +64,7 @@ std::string WideCsv(int columns, int rows, bool is_new) {
 DiffRequest Request(PreviousExport previous, const std::string& new_path) {
   DiffRequest request;
   request.previous = std::move(previous);
-  request.new_path = new_path;
+  request.new_export = LocalFile(new_path);
   return request;
 }
 
@@ -88,7 +91,8 @@ class WideExports {
   // The three paths that match columns by name, once each; checks their counts.
   void RunAll() {
     uint64_t changed_rows = static_cast<uint64_t>(rows_ + 1) / 2;
-    DiffStats two_files = RunDiff(Request({PreviousExport::Kind::kExport, old_path_}, new_path_));
+    DiffStats two_files =
+        RunDiff(Request({PreviousExport::Kind::kExport, LocalFile(old_path_)}, new_path_));
     EXPECT_EQ(two_files.updates, changed_rows);
     EXPECT_EQ(two_files.schema_change.removed.size(), 1u);
 
@@ -96,11 +100,12 @@ class WideExports {
       DiffRequest first = Request({}, old_path_);
       first.options.before_images = before_images;
       first.build_state = true;
-      first.state_path = dir_.File("old.state");
+      first.state_out = LocalStateOut(dir_.File("old.state"));
       RunDiff(first);
-      DiffRequest next = Request({PreviousExport::Kind::kState, first.state_path}, new_path_);
+      DiffRequest next =
+          Request({PreviousExport::Kind::kState, LocalFile(dir_.File("old.state"))}, new_path_);
       next.options.before_images = before_images;
-      if (!before_images) next.previous_export = old_path_;  // read again
+      if (!before_images) next.previous_export = LocalFile(old_path_);  // read again
       DiffStats stats = RunDiff(next);
       // Without the old export, the dropped column (non-empty everywhere) stays compared.
       EXPECT_EQ(stats.updates, before_images ? static_cast<uint64_t>(rows_) : changed_rows);

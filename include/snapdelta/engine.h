@@ -42,10 +42,12 @@ uint64_t DefaultMemoryLimit();
 StatusOr<uint64_t> ParseByteSize(std::string_view text);
 
 struct EngineOptions {
-  // The landing folder. Required.
+  // The landing zone: a folder or s3://BUCKET[/PREFIX]. Required.
   std::string landing;
   // Registry, states and change files. Default: ./.snapdelta
   std::string home = ".snapdelta";
+  // The state store: a folder or s3://BUCKET[/PREFIX]. Default: empty, meaning <home>/state.
+  std::string state;
   // Per-table options. Default: key = first column, everything compared.
   Config config;
   // Tables imported in parallel. Default: 0, meaning one per core (at most one per table).

@@ -1,6 +1,6 @@
 // LandingZone: where exports arrive, laid out as <tenant>/<table>/<export_version>/<file>.
 //
-// Implementations: a local folder (OpenLocalLanding); an S3 bucket arrives with a later issue.
+// Implementations: a local folder and an S3 bucket, chosen by URL (OpenLandingZone).
 // Names starting with '.' and names ending in ".tmp" or ".part" are ignored (uploads in
 // progress), as are regular files at any other depth and folders inside a version folder.
 //
@@ -10,7 +10,7 @@
 // silently dropped: at the file level they are listed with `unusable` set, above it they are
 // listed as notes. One folder that cannot be read is a note too, not an error of the listing.
 //
-// Thread safety: List and Checksum may be called from several threads.
+// Thread safety: every method may be called from several threads.
 #ifndef SNAPDELTA_LANDING_H_
 #define SNAPDELTA_LANDING_H_
 
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "snapdelta/status.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
@@ -32,7 +33,7 @@ struct LandingFile {
   // a symlink that leads nowhere (so its target's arrival is a change).
   uint64_t size = 0;
   int64_t mtime_ms = 0;
-  std::string path;  // where the engine reads it (a local path)
+  std::string path;  // where it is, for messages and as its identity: a local path or s3:// URL
   // Why the entry cannot be read as an export, e.g. "a FIFO, not a regular file; ignored";
   // empty for an export file.
   std::string unusable;
@@ -59,16 +60,31 @@ class LandingZone {
   // Lists the landing zone. Errors only for the landing zone itself (kNotFound when it does
   // not exist); a sub-folder that cannot be read is a note.
   virtual StatusOr<LandingListing> List() = 0;
-  // Hex XXH3-128 of the file's bytes. Never blocks: kInvalidArgument when the path is not (or
-  // no longer) a regular file; kIOError when it cannot be read.
-  virtual StatusOr<std::string> Checksum(const LandingFile& file) = 0;
+  // The files of one version folder (what List would list there), sorted by name; empty when
+  // the folder is gone.
+  virtual StatusOr<std::vector<LandingFile>> ListVersion(const std::string& tenant,
+                                                         const std::string& table,
+                                                         const std::string& version) = 0;
+  // The export `file` (of a listing, or rebuilt from a registry record: only tenant, table,
+  // version and file are needed), to be read.
+  virtual std::unique_ptr<StoredFile> Open(const LandingFile& file) = 0;
+  // The file's content id (StoredFile::ContentId): what the registry records as its checksum.
+  // Never blocks: kInvalidArgument when a local path is not (or no longer) a regular file;
+  // kIOError when it cannot be read.
+  virtual StatusOr<std::string> Checksum(const LandingFile& file) {
+    return Open(file)->ContentId();
+  }
+  // For messages: the folder or "s3://bucket/prefix".
+  virtual const std::string& url() const = 0;
 };
 
 // True for names a landing zone skips: empty, starting with '.', or ending in ".tmp" or ".part".
 bool IsIgnoredLandingName(const std::string& name);
 
-// The landing folder `dir`. Errors from List: kNotFound when `dir` does not exist.
-std::unique_ptr<LandingZone> OpenLocalLanding(const std::string& dir);
+// The landing zone at `url`: a folder "DIR" or "s3://BUCKET[/PREFIX]". Errors: kInvalidArgument
+// for a URL of another scheme or S3 settings that are missing; the landing zone itself is not
+// looked at until List.
+StatusOr<std::unique_ptr<LandingZone>> OpenLandingZone(const std::string& url);
 
 }  // namespace snapdelta
 

@@ -56,6 +56,10 @@ struct TableOptions {
 struct Config {
   TableOptions defaults;
   std::map<std::string, TableOptions> tables;  // by table name
+  // The landing zone and the state store (top-level `landing` and `state`): a folder or
+  // s3://BUCKET[/PREFIX]; --landing and --state win over them. Default: empty (unset).
+  std::string landing;
+  std::string state;
   // Committed states kept per table, for `rewind` (top-level `keep_states`). Default: 3.
   int keep_states = 3;
   // Seconds a landing file's size and mtime must stay unchanged before it is imported

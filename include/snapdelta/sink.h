@@ -46,6 +46,9 @@ std::unique_ptr<Sink> NewJsonFileSink(const std::string& path);
 // Used by `snapdelta diff`. Does not own `out` when it is stdout.
 std::unique_ptr<Sink> NewJsonLinesSink(std::FILE* out, bool owns_file);
 
+// A Sink that accepts every event and keeps none (the dry run's, and `diff --stats-only`).
+std::unique_ptr<Sink> NewDiscardSink();
+
 }  // namespace snapdelta
 
 #endif  // SNAPDELTA_SINK_H_

@@ -41,9 +41,10 @@ class ByteSource {
   virtual uint64_t raw_bytes_consumed() const = 0;
 };
 
-// Opens a local file for sequential reading; name() is `path` as given. Errors: kNotFound (no
-// such file), kIOError (any other failure, including `path` being a directory).
-StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path);
+// Opens a local file for sequential reading from byte `offset` on; name() is `path` as given.
+// Errors: kNotFound (no such file), kIOError (any other failure, including `path` being a
+// directory).
+StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path, uint64_t offset = 0);
 
 // Wraps `raw` in a decompressor chosen from its first bytes: gzip (1f 8b), zstd (28 b5 2f fd),
 // otherwise the bytes pass through unchanged (also when the input is shorter than a magic
@@ -55,6 +56,11 @@ StatusOr<std::unique_ptr<ByteSource>> OpenDecompressed(std::unique_ptr<ByteSourc
 
 // OpenFileSource + OpenDecompressed.
 StatusOr<std::unique_ptr<ByteSource>> OpenExport(const std::string& path,
+                                                 Compression* detected = nullptr);
+
+// OpenDecompressed of `raw`, decompressed ahead of the parser on a second thread when it is
+// compressed: what every export is read through.
+StatusOr<std::unique_ptr<ByteSource>> OpenExport(std::unique_ptr<ByteSource> raw,
                                                  Compression* detected = nullptr);
 
 }  // namespace snapdelta

@@ -47,11 +47,17 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
   command->add_option("--home", flags->home, "Registry, states and change files")
       ->capture_default_str()
       ->group("Common options");
+  command
+      ->add_option("--state", flags->state,
+                   "State store, a folder or s3://BUCKET[/PREFIX] (or `state` in the config; "
+                   "default: <home>/state)")
+      ->group("Common options");
+  flags->landing_required = with_landing;
   if (with_landing) {
     command
         ->add_option("--landing", flags->landing,
-                     "Landing folder: <tenant>/<table>/<version>/<file>")
-        ->required()
+                     "Landing zone, a folder or s3://BUCKET[/PREFIX], holding "
+                     "<tenant>/<table>/<version>/<file> (or `landing` in the config)")
         ->group("Common options");
     command->add_option("--config", flags->config, "TOML file with per-table options")
         ->group("Common options");
@@ -100,13 +106,18 @@ StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   EngineOptions options;
   ASSIGN_OR_RETURN(options.memory_limit, ResolveMemoryLimit(flags.memory_limit));
   options.spill_dir = flags.spill_dir;
-  options.landing = flags.landing;
   options.home = flags.home;
   options.workers = flags.workers;
   options.retry_backoff_ms = static_cast<int64_t>(flags.retry_backoff_seconds * 1000);
   if (!flags.config.empty()) {
     ASSIGN_OR_RETURN(options.config, LoadConfig(flags.config));
     options.keep_states = options.config.keep_states;
+  }
+  options.landing = flags.landing.empty() ? options.config.landing : flags.landing;
+  options.state = flags.state.empty() ? options.config.state : flags.state;
+  if (flags.landing_required && options.landing.empty()) {
+    return InvalidArgumentError(
+        "--landing is required (a folder or s3://BUCKET[/PREFIX]), or `landing` in the config");
   }
   options.settle_ms =
       std::llround(1000 * flags.settle_seconds.value_or(options.config.settle_seconds));

@@ -26,6 +26,8 @@ constexpr const char* kExitCodesHelp =
 struct CommonFlags {
   std::string home = ".snapdelta";
   std::string landing;
+  bool landing_required = false;  // set by AddCommonFlags(with_landing)
+  std::string state;
   std::string config;
   int workers = 0;
   std::string memory_limit;  // empty: the engine's default

@@ -17,9 +17,9 @@
 #include "config/config.h"
 #include "diff/differ.h"
 #include "diff/spill.h"
-#include "pipeline/dry_run.h"
 #include "pipeline/guards.h"
 #include "snapdelta/sink.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta::cli {
 namespace {
@@ -48,9 +48,12 @@ StatusOr<DiffRequest> BuildRequest(const DiffFlags& flags) {
     return InvalidArgumentError(flags.first ? "diff --first takes one file: NEW"
                                             : "diff takes two files: OLD NEW (or --first NEW)");
   }
-  request.new_path = flags.files.back();
-  if (!flags.first) request.previous = {PreviousExport::Kind::kExport, flags.files.front()};
-  std::string table = flags.table.empty() ? Stem(request.new_path) : flags.table;
+  ASSIGN_OR_RETURN(request.new_export, OpenStoredFile(flags.files.back()));
+  if (!flags.first) {
+    ASSIGN_OR_RETURN(request.previous.file, OpenStoredFile(flags.files.front()));
+    request.previous.kind = PreviousExport::Kind::kExport;
+  }
+  std::string table = flags.table.empty() ? Stem(flags.files.back()) : flags.table;
   if (!flags.config.empty()) {
     ASSIGN_OR_RETURN(Config config, LoadConfig(flags.config));
     request.options = config.ForTable(table);
@@ -138,9 +141,9 @@ int RunDiffUnguarded(const DiffFlags& flags) {
   std::unique_ptr<Sink> sink = flags.stats_only       ? NewDiscardSink()
                                : flags.output.empty() ? NewJsonLinesSink(stdout, false)
                                                       : NewJsonFileSink(flags.output);
-  std::string table = flags.table.empty() ? Stem(request->new_path) : flags.table;
+  std::string table = flags.table.empty() ? Stem(flags.files.back()) : flags.table;
   ImportIdentity identity{flags.tenant, table,
-                          flags.version.empty() ? Stem(request->new_path) : flags.version};
+                          flags.version.empty() ? Stem(flags.files.back()) : flags.version};
   CleanUpOnStopSignals(request->spill_dir, flags.output);
   auto start = std::chrono::steady_clock::now();
   Differ differ(*request);

@@ -150,6 +150,14 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
       config.settle_seconds = *seconds;
       continue;
     }
+    if (key.str() == "landing" || key.str() == "state") {
+      const auto* text = node.as_string();
+      if (text == nullptr || text->get().empty()) {
+        return TypeError(name, node, key.str(), "a folder or s3://BUCKET[/PREFIX]");
+      }
+      (key.str() == "landing" ? config.landing : config.state) = text->get();
+      continue;
+    }
     if (key.str() == "tables") {
       tables = node.as_table();
       if (tables == nullptr) return TypeError(name, node, "tables", "a table of tables");

@@ -1,7 +1,9 @@
 // Config: the TOML file that names each table's key, ignored columns, null marker, delimiter,
 // before-images, duplicate and schema-change policies.
 //
-//   # top-level keys are defaults for every table, except these two, which are run-wide
+//   # top-level keys are defaults for every table, except these four, which are run-wide
+//   landing = "s3://bucket/exports" # the landing zone (--landing wins), a folder or s3://
+//   state = "s3://bucket/state"     # the state store (--state wins); default <home>/state
 //   keep_states = 3                 # committed states kept per table, for rewind
 //   settle_seconds = 2              # a landing file must stay unchanged this long
 //   null_marker = "NULL"

@@ -72,7 +72,7 @@ class Differ::Impl {
  private:
   Status RunUnguarded(Sink* sink) {
     sink_ = sink;
-    RETURN_IF_ERROR(reader_.Open(request_.new_path, request_.options));
+    RETURN_IF_ERROR(reader_.Open(request_.new_export.get(), request_.options));
     loader_ = std::make_unique<PreviousLoader>(request_, reader_.schema());
     RETURN_IF_ERROR(loader_->Open(&previous_, &stats_.schema_change));
     stats_.note = previous_.note;
@@ -80,8 +80,8 @@ class Differ::Impl {
     if (request_.build_state) {
       const ExportSchema& schema = reader_.schema();
       RETURN_IF_ERROR(state_.Open(
-          request_.state_path, StateMeta{schema.columns, schema.key_names, schema.compared_names,
-                                         request_.options.before_images, request_.state_identity}));
+          request_.state_out, StateMeta{schema.columns, schema.key_names, schema.compared_names,
+                                        request_.options.before_images, request_.state_identity}));
     }
     PlanPartitions();
     table_ = NewTable(0);
@@ -96,7 +96,7 @@ class Differ::Impl {
             ? std::string("no --memory-limit")
             : "--memory-limit " + std::to_string(request_.memory_limit >> 20) + "MB";
     return ResourceExhaustedError(
-        request_.new_path + ": out of memory while diffing (" + limit +
+        request_.new_export->name() + ": out of memory while diffing (" + limit +
         "): the machine could not provide the memory; set a lower --memory-limit, so that more "
         "is spilled to disk (--spill-dir), or free memory");
   }
@@ -124,7 +124,7 @@ class Differ::Impl {
   Status RunInMemory() {
     if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
       ExportReader pass;
-      RETURN_IF_ERROR(pass.Open(request_.new_path, request_.options));
+      RETURN_IF_ERROR(pass.Open(request_.new_export.get(), request_.options));
       ASSIGN_OR_RETURN(uint64_t full_at, FindLastOccurrences(&pass, 0, true));
       if (full_at > 0) {  // the keys outgrew the budget before anything was loaded or emitted
         last_row_of_key_.clear();
@@ -161,13 +161,13 @@ class Differ::Impl {
       table_ = NewTable(bits);
       last_row_of_key_.clear();
       if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
-        SpillReader pass(spill.PathOf(partition), request_.new_path, &reader_.schema());
+        SpillReader pass(spill.PathOf(partition), request_.new_export->name(), &reader_.schema());
         RETURN_IF_ERROR(pass.Open());
         RETURN_IF_ERROR(FindLastOccurrences(&pass, bits, false).status());
       }
       RETURN_IF_ERROR(loader_->LoadPartition(partition, partitions, &spill_dir_, &table_));
       table_.Reserve(table_.size() + spill.rows_written(partition));
-      SpillReader rows(spill.PathOf(partition), request_.new_path, &reader_.schema());
+      SpillReader rows(spill.PathOf(partition), request_.new_export->name(), &reader_.schema());
       RETURN_IF_ERROR(rows.Open());
       RETURN_IF_ERROR(DiffPartition(&rows, bits, spill.rows_written(partition)));
       std::remove(spill.PathOf(partition).c_str());  // its disk space, early
@@ -221,7 +221,7 @@ class Differ::Impl {
       table_.Reserve(carried.rows_written(part) + rest.rows_written(part));
       RETURN_IF_ERROR(LoadTableSpill(carried.PathOf(part), &table_));
       std::remove(carried.PathOf(part).c_str());
-      SpillReader part_rows(rest.PathOf(part), request_.new_path, &reader_.schema());
+      SpillReader part_rows(rest.PathOf(part), request_.new_export->name(), &reader_.schema());
       RETURN_IF_ERROR(part_rows.Open());
       RETURN_IF_ERROR(DiffPartition(&part_rows, bits + split, rest.rows_written(part)));
       std::remove(rest.PathOf(part).c_str());
@@ -323,7 +323,7 @@ class Differ::Impl {
   StatusOr<bool> IsDuplicateToSkip(const RowSource& rows, const KeyEntry& entry) {
     if (entry.new_ref == KeyEntry::kNone) return false;
     if (request_.options.on_duplicate == DuplicatePolicy::kFail) {
-      uint64_t first = FindFirstLineOfKey(request_.new_path, request_.options, rows.key());
+      uint64_t first = FindFirstLineOfKey(request_.new_export.get(), request_.options, rows.key());
       return rows.RowError("duplicate key " + DescribeKey(previous_.key, rows.key()) +
                            ", first on line " + std::to_string(first) +
                            "; set on_duplicate = \"first\" or \"last\" in [tables.<table>] "

@@ -37,32 +37,33 @@
 #include "snapdelta/options.h"
 #include "snapdelta/sink.h"
 #include "snapdelta/status.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
 struct PreviousExport {
   enum class Kind { kNone, kState, kExport };
   Kind kind = Kind::kNone;
-  std::string path;  // the state file or the old export
+  std::shared_ptr<StoredFile> file;  // the state or the old export
 };
 
 struct DiffRequest {
   PreviousExport previous;
-  std::string new_path;
+  std::shared_ptr<StoredFile> new_export;
   TableOptions options;
   // Which events reach the sink; stats count all of them. Default: all.
   OpFilter ops;
   // Build the new export's state (committed by CommitState). Default: false.
   bool build_state = false;
-  // Where the new state goes. REQUIRES: set when build_state.
-  std::string state_path;
+  // Where the new state goes (made visible by CommitState). REQUIRES: set when build_state.
+  std::shared_ptr<ObjectWriter> state_out;
   // Memory budget in bytes, buffers included: past it (estimated from samples of the inputs,
   // then measured), the rows are spilled to files in spill_dir and diffed one key-digest
   // partition at a time. Default: 0, no limit.
   uint64_t memory_limit = 0;
   // Default: $TMPDIR or /tmp.
   std::string spill_dir;
-  // With a kState previous side: the committed state the registry says previous.path holds. A
+  // With a kState previous side: the committed state the registry says previous.file holds. A
   // state file that names another one is refused (kCorruption; see StateReader::Open); a
   // version 2 state file names none and is accepted. Default: empty, nothing checked.
   StateIdentity previous_identity;
@@ -76,7 +77,7 @@ struct DiffRequest {
   // file is not used: the removed columns stay in the comparison, and DiffStats::note says so.
   // With no checksum known at all (neither given nor recorded), it is read unverified.
   // Default: none (the removed columns stay in the comparison).
-  std::string previous_export;
+  std::shared_ptr<StoredFile> previous_export;
   // Called now and then while the new export is read, with the compressed bytes consumed so
   // far (compare with the file size). Default: none.
   std::function<void(uint64_t bytes_read)> progress;
@@ -105,7 +106,7 @@ class Differ {
   // kResourceExhausted when memory cannot be had (never an exception or an abort).
   Status Run(Sink* sink);
 
-  // Makes the new state written by Run durable under request.state_path (fsync, rename).
+  // Makes the new state written by Run durable and visible (request.state_out's Commit).
   // REQUIRES: Run returned OK, request.build_state. Errors as Run's.
   Status CommitState();
 

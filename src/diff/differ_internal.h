@@ -49,8 +49,7 @@ class PreviousLoader {
   StatusOr<bool> PreviousExportUnchanged(const std::string& checksum);
   // Opens an export as the previous side; with `expected_checksum`, its bytes are checked as
   // they are read (ExportReader::Open).
-  Status OpenExport(const std::string& path, const std::string& expected_checksum,
-                    SchemaChange* change);
+  Status OpenExport(StoredFile* file, const std::string& expected_checksum, SchemaChange* change);
   Status LoadRows(RowSource* rows, size_t partitions, KeyTable* table);
   Status LoadStatePartition(size_t partition, size_t partitions, KeyTable* table);
   // Fills row_hashes_ with the value hashes of the compared columns of an encoded state row
@@ -63,7 +62,7 @@ class PreviousLoader {
   uint64_t estimated_rows_ = 0;
   std::unique_ptr<StateReader> state_;
   std::unique_ptr<ExportReader> export_;
-  std::string export_path_;
+  StoredFile* export_file_ = nullptr;  // the old export, when read
   std::unique_ptr<SpillWriter> spilled_;
   // The state record read ahead that belongs to a later partition.
   bool has_pending_ = false;
@@ -80,7 +79,7 @@ class PreviousLoader {
 };
 
 // Rows of an export estimated from its file size (an overestimate for typical files).
-uint64_t EstimateRows(const std::string& export_path);
+uint64_t EstimateRows(StoredFile* file);
 
 // "(id=5, region=eu)" for messages.
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key);

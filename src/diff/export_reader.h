@@ -29,18 +29,17 @@
 #include "snapdelta/change.h"
 #include "snapdelta/options.h"
 #include "snapdelta/status.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
-class HashingSource;
-
 class ExportReader : public RowSource {
  public:
-  // When `expected_checksum` (hex XXH3-128 of the file's bytes, as the registry records it) is
-  // not empty, the file's bytes are hashed as they are read, and the end of the rows is
-  // kUnavailable when they do not match it: the file changed while it was read (a later run
-  // sees the change before reading).
-  Status Open(const std::string& path, const TableOptions& options,
+  // Reads `file`, which must outlive the reader. When `expected_checksum` (the file's content
+  // id, as the registry records it) is not empty, content that is no longer that one is
+  // kUnavailable by the end of the rows at the latest (StoredFile::Open): the file changed
+  // while it was read (a later run sees the change before reading).
+  Status Open(StoredFile* file, const TableOptions& options,
               const std::string& expected_checksum = {});
 
   // Limits the comparison to the compared columns also named in `allowed` (used on the old
@@ -69,16 +68,11 @@ class ExportReader : public RowSource {
   // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
   void PrefetchRow(size_t row_idx) const;
-  // At the end of the rows: kUnavailable when the bytes read do not match expected_checksum_.
-  Status CheckChecksum();
 
   std::string path_;
   TableOptions options_;
   const KeyTable* prefetch_ = nullptr;
   std::unique_ptr<CsvReader> reader_;
-  std::string expected_checksum_;
-  HashingSource* hashing_ = nullptr;  // in reader_'s source chain, when checking a checksum
-  bool checksum_checked_ = false;
   ExportSchema schema_;
   std::unique_ptr<BatchProducer> producer_;  // started by the first Next()
   const RowBatch* batch_ = nullptr;
@@ -87,14 +81,9 @@ class ExportReader : public RowSource {
   uint64_t file_size_ = 0;
 };
 
-// Hex XXH3-128 of the bytes of `path`: the checksum the registry records for an export
-// (snapdelta/landing.h). Errors: kNotFound (no such file), kIOError.
-StatusOr<std::string> FileChecksum(const std::string& path);
-
-// Finds the 1-based line of the first row of `path` whose encoded key is `key`, for duplicate
+// Finds the 1-based line of the first row of `file` whose encoded key is `key`, for duplicate
 // key messages. Returns 0 when not found or unreadable.
-uint64_t FindFirstLineOfKey(const std::string& path, const TableOptions& options,
-                            std::string_view key);
+uint64_t FindFirstLineOfKey(StoredFile* file, const TableOptions& options, std::string_view key);
 
 }  // namespace snapdelta
 

@@ -58,11 +58,6 @@ class CountingSource final : public ByteSource {
   uint64_t bytes_ = 0;
 };
 
-uint64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
 size_t VarintLength(uint64_t value) {
   size_t length = 1;
   for (; value >= 0x80; value >>= 7) ++length;
@@ -71,11 +66,12 @@ size_t VarintLength(uint64_t value) {
 
 }  // namespace
 
-ExportSample SampleExport(const std::string& path, const TableOptions& options) {
-  const uint64_t file_size = FileSize(path);
+ExportSample SampleExport(StoredFile* file, const TableOptions& options) {
+  StatusOr<uint64_t> size = file->Size();
+  const uint64_t file_size = size.ok() ? *size : 0;
   ExportSample sample;
   sample.rows = file_size / kMinBytesPerRow;
-  StatusOr<std::unique_ptr<ByteSource>> raw = OpenFileSource(path);
+  StatusOr<std::unique_ptr<ByteSource>> raw = file->Open();
   if (!raw.ok()) return sample;
   StatusOr<std::unique_ptr<ByteSource>> text = OpenDecompressed(std::move(raw).value(), nullptr);
   if (!text.ok()) return sample;
@@ -87,7 +83,7 @@ ExportSample SampleExport(const std::string& path, const TableOptions& options) 
   csv_options.max_record_size = kSampleBytes;  // a larger record ends the sample, not the diff
   CsvReader reader(std::move(counting), csv_options);
   if (!reader.ReadHeader().ok()) return sample;
-  StatusOr<ExportSchema> schema = ResolveSchema(reader.header(), options, path);
+  StatusOr<ExportSchema> schema = ResolveSchema(reader.header(), options, file->name());
   if (!schema.ok()) return sample;
   uint64_t rows = 0, key_bytes = 0, row_bytes = 0;
   std::unordered_set<uint64_t> keys;
@@ -138,12 +134,12 @@ MemoryDemand DemandOf(const DiffRequest& request, uint64_t state_rows, size_t ol
   auto keys_of = [](const ExportSample& sample) {
     return static_cast<uint64_t>(static_cast<double>(sample.rows) * sample.distinct);
   };
-  ExportSample sample = SampleExport(request.new_path, request.options);
+  ExportSample sample = SampleExport(request.new_export.get(), request.options);
   uint64_t old_keys = 0;
   if (request.previous.kind == PreviousExport::Kind::kState) {
     old_keys = state_rows;
   } else if (request.previous.kind == PreviousExport::Kind::kExport) {
-    old_keys = keys_of(SampleExport(request.previous.path, request.options));
+    old_keys = keys_of(SampleExport(request.previous.file.get(), request.options));
     demand.open_exports = 2;
   }
   demand.keys = std::max(old_keys, keys_of(sample)) / 10 * 11;  // and some inserts

@@ -38,7 +38,7 @@ struct ExportSample {
 // Reads up to kSampleBytes of the export's decompressed text and extrapolates by the share of
 // the file (compressed bytes) it took. Never fails: an unreadable export gets a guess from its
 // size (the diff itself reports the error).
-ExportSample SampleExport(const std::string& path, const TableOptions& options);
+ExportSample SampleExport(StoredFile* file, const TableOptions& options);
 
 // Bytes of a table's entries sized for `keys` (a power-of-two slot count at load <= 7/10).
 uint64_t TableEntryBytes(uint64_t keys);

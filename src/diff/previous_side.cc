@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <string_view>
 
 #include "base/fs.h"
@@ -37,28 +35,28 @@ Status CheckDrift(const DiffRequest& request, const std::string& previous_name,
                   const std::vector<std::string>& old_columns, const ExportSchema& new_schema,
                   SchemaChange* change) {
   if (old_key != new_schema.key_names) {
-    return InvalidArgumentError(request.new_path + ": key columns [" +
+    return InvalidArgumentError(request.new_export->name() + ": key columns [" +
                                 JoinNames(new_schema.key_names) + "] differ from [" +
                                 JoinNames(old_key) + "] used by " + previous_name +
                                 "; keys cannot change between exports of a table");
   }
   *change = CompareColumns(old_columns, new_schema.columns);
   if (!change->empty() && request.options.schema_change == SchemaChangePolicy::kFail) {
-    return InvalidArgumentError(request.new_path + ": columns changed since " + previous_name +
-                                ": " + change->ToString() +
+    return InvalidArgumentError(request.new_export->name() + ": columns changed since " +
+                                previous_name + ": " + change->ToString() +
                                 "; schema_change = \"fail\" refuses this (set it to \"allow\")");
   }
   return Status::OK();
 }
 
-Status AddOldRow(const DiffRequest& request, const std::string& source, std::string_view key,
+Status AddOldRow(const DiffRequest& request, StoredFile* source, std::string_view key,
                  const KeyDigest& digest, const Fingerprint& fp, std::span<const uint64_t> hashes,
                  bool with_row, std::string_view row, KeyTable* table, PreviousSide* previous,
                  const RowSource* reader) {
   bool inserted = false;
   size_t entry_idx = table->FindOrInsert(digest, &inserted);
   if (!inserted) {
-    if (reader == nullptr) return CorruptionError(source + ": duplicate key in state file");
+    if (reader == nullptr) return CorruptionError(source->name() + ": duplicate key in state file");
     DuplicatePolicy policy = request.options.on_duplicate;
     if (policy == DuplicatePolicy::kFirst) return Status::OK();
     if (policy == DuplicatePolicy::kFail) {
@@ -103,15 +101,14 @@ Status PreviousLoader::Open(PreviousSide* previous, SchemaChange* change) {
     case PreviousExport::Kind::kState:
       return OpenState(change);
     case PreviousExport::Kind::kExport:
-      return OpenExport(request_.previous.path, /*expected_checksum=*/"", change);
+      return OpenExport(request_.previous.file.get(), /*expected_checksum=*/"", change);
   }
   return Status::OK();
 }
 
 Status PreviousLoader::OpenState(SchemaChange* change) {
-  const std::string& path = request_.previous.path;
   state_ = std::make_unique<StateReader>();
-  RETURN_IF_ERROR(state_->Open(path, request_.previous_identity));
+  RETURN_IF_ERROR(state_->Open(request_.previous.file, request_.previous_identity));
   const StateMeta& meta = state_->meta();
   RETURN_IF_ERROR(
       CheckDrift(request_, "the previous export", meta.key, meta.columns, new_schema_, change));
@@ -124,7 +121,7 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
     ASSIGN_OR_RETURN(bool usable, PreviousExportUnchanged(checksum));
     if (usable) {
       state_.reset();
-      return OpenExport(request_.previous_export, checksum, change);
+      return OpenExport(request_.previous_export.get(), checksum, change);
     }
   }
   previous_->columns = meta.columns;
@@ -138,41 +135,41 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
 }
 
 StatusOr<bool> PreviousLoader::PreviousExportUnchanged(const std::string& checksum) {
-  const std::string& path = request_.previous_export;
+  StoredFile* file = request_.previous_export.get();
   const std::string gone = std::string("the previous export is no longer in the landing zone") +
                            kComparedIncludingRemoved;
-  if (path.empty() || !PathExists(path)) {
+  if (file == nullptr) {
     previous_->note = gone;
     return false;
   }
-  if (checksum.empty()) return true;  // nothing recorded to check it against
-  StatusOr<std::string> actual = FileChecksum(path);
+  StatusOr<std::string> actual = file->ContentId();
   if (actual.status().code() == StatusCode::kNotFound) {
     previous_->note = gone;
     return false;
   }
+  if (checksum.empty()) return true;  // nothing recorded to check it against
   RETURN_IF_ERROR(actual.status());
   if (*actual == checksum) return true;
-  previous_->note = "the previous export " + path + " was replaced since it was imported (its " +
-                    "checksum is " + *actual + ", the imported file's " + checksum + ")" +
-                    kComparedIncludingRemoved;
+  previous_->note = "the previous export " + file->name() +
+                    " was replaced since it was imported (its " + "checksum is " + *actual +
+                    ", the imported file's " + checksum + ")" + kComparedIncludingRemoved;
   return false;
 }
 
-Status PreviousLoader::OpenExport(const std::string& path, const std::string& expected_checksum,
+Status PreviousLoader::OpenExport(StoredFile* file, const std::string& expected_checksum,
                                   SchemaChange* change) {
-  export_path_ = path;
+  export_file_ = file;
   export_ = std::make_unique<ExportReader>();
-  RETURN_IF_ERROR(export_->Open(path, request_.options, expected_checksum));
-  RETURN_IF_ERROR(CheckDrift(request_, path, export_->schema().key_names, export_->schema().columns,
-                             new_schema_, change));
+  RETURN_IF_ERROR(export_->Open(file, request_.options, expected_checksum));
+  RETURN_IF_ERROR(CheckDrift(request_, file->name(), export_->schema().key_names,
+                             export_->schema().columns, new_schema_, change));
   export_->RestrictComparison(new_schema_.compared_names);
   previous_->columns = export_->schema().columns;
   previous_->key = export_->schema().key_names;
   previous_->compared = export_->schema().compared_names;
   previous_->has_hashes = true;
   previous_->has_rows = request_.options.before_images;
-  estimated_rows_ = EstimateRows(path);
+  estimated_rows_ = EstimateRows(file);
   return Status::OK();
 }
 
@@ -192,7 +189,7 @@ Status PreviousLoader::LoadPartition(size_t partition, size_t partitions, const 
     }
     RETURN_IF_ERROR(spilled_->Close());
   }
-  SpillReader rows(spilled_->PathOf(partition), export_path_, &export_->schema());
+  SpillReader rows(spilled_->PathOf(partition), export_file_->name(), &export_->schema());
   RETURN_IF_ERROR(rows.Open());
   table->Reserve(spilled_->rows_written(partition));
   return LoadRows(&rows, partitions, table);
@@ -211,7 +208,7 @@ Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* ta
       table->Reserve(export_->EstimateTotalRows() * 105 / 100);  // one early resize, not many
     }
     if (previous_->has_rows) rows->EncodeRow(&row);
-    RETURN_IF_ERROR(AddOldRow(request_, export_path_, rows->key(), rows->key_digest(),
+    RETURN_IF_ERROR(AddOldRow(request_, export_file_, rows->key(), rows->key_digest(),
                               rows->fingerprint(), rows->value_hashes(), previous_->has_rows, row,
                               table, previous_, rows));
   }
@@ -237,7 +234,7 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
     if (previous_->has_hashes) HashesFromRow(pending_row_, meta.columns.size());
     std::span<const uint64_t> hashes;
     if (previous_->has_hashes) hashes = row_hashes_;
-    RETURN_IF_ERROR(AddOldRow(request_, request_.previous.path, pending_key_, pending_digest_,
+    RETURN_IF_ERROR(AddOldRow(request_, request_.previous.file.get(), pending_key_, pending_digest_,
                               pending_fp_, hashes, previous_->has_rows, pending_row_, table,
                               previous_, nullptr));
   }
@@ -254,10 +251,9 @@ void PreviousLoader::HashesFromRow(std::string_view row, size_t column_count) {
   }
 }
 
-uint64_t EstimateRows(const std::string& export_path) {
-  struct stat st;
-  if (::stat(export_path.c_str(), &st) != 0) return 0;
-  return static_cast<uint64_t>(st.st_size) / kMinBytesPerRow;
+uint64_t EstimateRows(StoredFile* file) {
+  StatusOr<uint64_t> size = file->Size();
+  return size.ok() ? *size / kMinBytesPerRow : 0;
 }
 
 }  // namespace snapdelta

@@ -1,16 +1,11 @@
 #include "diff/state_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "base/env.h"
-#include "base/fs.h"
 #include "diff/coding.h"
 
 namespace snapdelta {
@@ -79,24 +74,25 @@ Status IdentityMismatch(const std::string& path, const StateIdentity& found,
       "`snapdelta rewind " + table + " --to VERSION`");
 }
 
-// Writes header, records and footer through an AtomicFile, checksumming the records.
+// Writes header, records and footer through an ObjectWriter, checksumming the records.
 class BodyWriter {
  public:
   BodyWriter() : hash_(XXH3_createState()) { XXH3_64bits_reset(hash_); }
   ~BodyWriter() { XXH3_freeState(hash_); }
 
-  Status Open(const std::string& path, const std::string& meta) {
-    RETURN_IF_ERROR(file_.Open(path));
+  Status Open(std::shared_ptr<ObjectWriter> file, const std::string& meta) {
+    if (file == nullptr) return InvalidArgumentError("no state to write into");
+    file_ = std::move(file);
     std::string header(kStateMagic, 8);
     header.append(reinterpret_cast<const char*>(&kFormatVersion), 4);
     PutLengthPrefixed(&header, meta);
     PutFixed64(&header, XXH3_64bits(meta.data(), meta.size()));
-    return file_.Append(header);
+    return file_->Append(header);
   }
 
   Status Append(std::string_view data) {
     XXH3_64bits_update(hash_, data.data(), data.size());
-    return file_.Append(data);
+    return file_->Append(data);
   }
 
   Status Finish(uint64_t record_count) {
@@ -104,36 +100,33 @@ class BodyWriter {
     PutFixed64(&footer, record_count);
     PutFixed64(&footer, XXH3_64bits_digest(hash_));
     footer.append(kFooterMagic, 8);
-    RETURN_IF_ERROR(file_.Append(footer));
-    return file_.Commit();
+    RETURN_IF_ERROR(file_->Append(footer));
+    return file_->Commit();
   }
 
  private:
   XXH3_state_t* hash_;
-  AtomicFile file_;
+  std::shared_ptr<ObjectWriter> file_;
 };
 
 // Reads the header and footer, then the records on demand, checking the checksum at the end.
 class BodyReader {
  public:
   BodyReader() : hash_(XXH3_createState()) { XXH3_64bits_reset(hash_); }
-  ~BodyReader() {
-    XXH3_freeState(hash_);
-    if (fd_ >= 0) Env::Default()->Close(fd_);
-  }
+  ~BodyReader() { XXH3_freeState(hash_); }
 
-  Status Open(const std::string& path, std::string* meta) {
-    path_ = path;
-    do {
-      fd_ = Env::Default()->Open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
-    } while (fd_ < 0 && errno == EINTR);
-    if (fd_ < 0) {
-      if (errno == ENOENT) return NotFoundError(path + ": state file missing");
-      return ErrnoError("open " + path, errno);
+  // The footer is read first (a ranged read), then header and records in one sequential pass.
+  Status Open(std::shared_ptr<StoredFile> file, std::string* meta) {
+    file_ = std::move(file);
+    path_ = file_->name();
+    StatusOr<uint64_t> size = file_->Size();
+    if (size.status().code() == StatusCode::kNotFound) {
+      return NotFoundError(path_ + ": state file missing");
     }
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return ErrnoError("stat " + path, errno);
-    RETURN_IF_ERROR(ReadFooter(static_cast<uint64_t>(st.st_size)));
+    RETURN_IF_ERROR(size.status());
+    RETURN_IF_ERROR(ReadFooter(*size));
+    ASSIGN_OR_RETURN(stream_, file_->Open(0));
+    stream_pos_ = 0;
     RETURN_IF_ERROR(ReadHeader(meta));
     return Status::OK();
   }
@@ -175,19 +168,29 @@ class BodyReader {
   Status Bad(const std::string& what) const { return CorruptionError(path_ + ": " + what); }
 
  private:
-  // Reads up to `size` bytes at `offset`, fewer only where the file ends, through the Env (so
-  // tests can inject faults). Errors: kIOError.
+  // Reads up to `size` bytes at `offset`, fewer only where the file ends. `offset` never goes
+  // back: bytes between the last read and `offset` are skipped. Errors: the store's.
   StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t size) {
-    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
-      return ErrnoError("seek " + path_, errno);
+    if (offset < stream_pos_) return Bad("malformed header");  // only a tiny header goes back
+    char skip[4096];
+    while (stream_pos_ < offset) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof(skip), offset - stream_pos_));
+      ASSIGN_OR_RETURN(size_t n, ReadFully(stream_.get(), skip, want));
+      if (n == 0) return size_t{0};
+      stream_pos_ += n;
     }
+    ASSIGN_OR_RETURN(size_t done, ReadFully(stream_.get(), buf, size));
+    stream_pos_ += done;
+    return done;
+  }
+
+  // Reads until `size` bytes or the end of `source`.
+  static StatusOr<size_t> ReadFully(ByteSource* source, char* buf, size_t size) {
     size_t done = 0;
     while (done < size) {
-      ssize_t n = Env::Default()->Read(fd_, buf + done, size - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError("read " + path_, errno);
+      ASSIGN_OR_RETURN(size_t n, source->Read(buf + done, size - done));
       if (n == 0) break;
-      done += static_cast<size_t>(n);
+      done += n;
     }
     return done;
   }
@@ -195,7 +198,8 @@ class BodyReader {
   Status ReadFooter(uint64_t file_size) {
     char footer[kFooterBytes];
     if (file_size < kFooterBytes) return Bad("not a state file (too short)");
-    ASSIGN_OR_RETURN(size_t n, ReadAt(file_size - kFooterBytes, footer, kFooterBytes));
+    ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tail, file_->Open(file_size - kFooterBytes));
+    ASSIGN_OR_RETURN(size_t n, ReadFully(tail.get(), footer, kFooterBytes));
     if (n != kFooterBytes) return Bad("not a state file (too short)");
     std::memcpy(&announced_count_, footer, 8);
     std::memcpy(&checksum_, footer + 8, 8);
@@ -225,8 +229,12 @@ class BodyReader {
       return Bad("truncated header");
     }
     meta->resize(meta_len + meta_checksum_len);
-    ASSIGN_OR_RETURN(size_t meta_read, ReadAt(meta_start, meta->data(), meta->size()));
-    if (meta_read != meta->size()) return Bad("truncated header");
+    // The first bytes of the meta came with `head`; the rest follows in the stream.
+    size_t in_head = std::min<size_t>(n - meta_start, meta->size());
+    std::memcpy(meta->data(), head + meta_start, in_head);
+    ASSIGN_OR_RETURN(size_t meta_read,
+                     ReadAt(meta_start + in_head, meta->data() + in_head, meta->size() - in_head));
+    if (in_head + meta_read != meta->size()) return Bad("truncated header");
     if (meta_checksum_len > 0) {
       uint64_t stored = 0;
       std::memcpy(&stored, meta->data() + meta_len, 8);
@@ -237,8 +245,10 @@ class BodyReader {
     return Status::OK();
   }
 
+  std::shared_ptr<StoredFile> file_;
   std::string path_;
-  int fd_ = -1;
+  std::unique_ptr<ByteSource> stream_;  // from the start of the file
+  uint64_t stream_pos_ = 0;
   XXH3_state_t* hash_;
   uint64_t announced_count_ = 0;
   uint64_t checksum_ = 0;
@@ -296,9 +306,9 @@ class StateWriter::Impl {
 StateWriter::StateWriter() : impl_(std::make_unique<Impl>()) {}
 StateWriter::~StateWriter() = default;
 
-Status StateWriter::Open(const std::string& state_path, const StateMeta& meta) {
+Status StateWriter::Open(std::shared_ptr<ObjectWriter> state, const StateMeta& meta) {
   impl_->meta = meta;
-  return impl_->records.Open(state_path, EncodeMeta(meta));
+  return impl_->records.Open(std::move(state), EncodeMeta(meta));
 }
 
 Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string_view row) {
@@ -325,9 +335,10 @@ class StateReader::Impl {
 StateReader::StateReader() : impl_(std::make_unique<Impl>()) {}
 StateReader::~StateReader() = default;
 
-Status StateReader::Open(const std::string& state_path, const StateIdentity& expected) {
+Status StateReader::Open(std::shared_ptr<StoredFile> state, const StateIdentity& expected) {
+  const std::string state_path = state->name();
   std::string meta_text;
-  RETURN_IF_ERROR(impl_->records.Open(state_path, &meta_text));
+  RETURN_IF_ERROR(impl_->records.Open(std::move(state), &meta_text));
   RETURN_IF_ERROR(DecodeMeta(meta_text, state_path, &impl_->meta));
   const StateIdentity& found = impl_->meta.identity;
   if (!expected.empty() && !found.empty() && !Matches(found, expected)) {

@@ -23,7 +23,8 @@
 // refuses a file that names another one, so a state file copied over another, or a registry
 // pointer edited by hand, is an error instead of a silently wrong diff.
 //
-// Files are written through AtomicFile: a state appears complete or not at all.
+// States are written through an ObjectWriter (storage.h): a state appears complete or not at
+// all.
 // Thread safety: one thread per reader or writer.
 #ifndef SNAPDELTA_DIFF_STATE_FILE_H_
 #define SNAPDELTA_DIFF_STATE_FILE_H_
@@ -37,6 +38,7 @@
 
 #include "diff/fingerprint.h"
 #include "snapdelta/status.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
@@ -68,12 +70,12 @@ class StateWriter {
   StateWriter();
   ~StateWriter();  // abandons the files unless Commit ran
 
-  // Starts the file (as a temp file).
-  Status Open(const std::string& state_path, const StateMeta& meta);
+  // Starts writing the state into `state`; Commit commits it.
+  Status Open(std::shared_ptr<ObjectWriter> state, const StateMeta& meta);
   // REQUIRES: keys added in DigestKey order, each once; row is empty unless
   // meta.before_images (encoded as in the grammar).
   Status Add(std::string_view key, const Fingerprint& fp, std::string_view row);
-  // Finishes, fsyncs and renames the file into place.
+  // Finishes the file and commits it (ObjectWriter::Commit: durable, all or nothing).
   Status Commit();
 
  private:
@@ -90,7 +92,7 @@ class StateReader {
   // an identity, every non-empty field of `expected` must match the file's: otherwise
   // kCorruption naming both identities and how to recover (`snapdelta rewind`, or restoring the
   // right file). A version 2 file (no identity) is accepted. Errors: kNotFound, kCorruption.
-  Status Open(const std::string& state_path, const StateIdentity& expected = {});
+  Status Open(std::shared_ptr<StoredFile> state, const StateIdentity& expected = {});
   const StateMeta& meta() const;
   // The number of records, from the footer.
   uint64_t record_count() const;

@@ -87,6 +87,11 @@ StatusOr<std::unique_ptr<ByteSource>> OpenDecompressed(std::unique_ptr<ByteSourc
 
 StatusOr<std::unique_ptr<ByteSource>> OpenExport(const std::string& path, Compression* detected) {
   ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> raw, OpenFileSource(path));
+  return OpenExport(std::move(raw), detected);
+}
+
+StatusOr<std::unique_ptr<ByteSource>> OpenExport(std::unique_ptr<ByteSource> raw,
+                                                 Compression* detected) {
   Compression compression = Compression::kNone;
   ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source,
                    OpenDecompressed(std::move(raw), &compression));

@@ -50,7 +50,7 @@ class FileSource final : public ByteSource {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
+StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path, uint64_t offset) {
   int fd;
   do {
     fd = Env::Default()->Open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
@@ -67,6 +67,11 @@ StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
   if (stat_error != 0) {
     Env::Default()->Close(fd);
     return ErrnoError(path, stat_error);
+  }
+  if (offset > 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    const int err = errno;
+    Env::Default()->Close(fd);
+    return ErrnoError(path, err);
   }
 #ifdef POSIX_FADV_SEQUENTIAL
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -42,9 +42,11 @@ StatusOr<ImportRecord> ImportUnderLease(Registry* registry, const EngineOptions&
                                         const Lease& lease, const ImportRecord& pending,
                                         bool lift_guards) {
   std::unique_ptr<Sink> sink = NewChangeFileSink(options.home + "/changes");
-  StatusOr<ImportRecord> done = [&] {
+  StatusOr<ImportRecord> done = [&]() -> StatusOr<ImportRecord> {
+    ASSIGN_OR_RETURN(EngineStorage storage, OpenEngineStorage(options));
     LeaseKeeper keeper(registry, lease, options.lease_ttl_ms);
-    ImportContext context{registry, sink.get(), &options, &keeper.lost(), lift_guards};
+    ImportContext context{registry, storage.landing.get(), storage.states.get(), sink.get(),
+                          &options, &keeper.lost(),        lift_guards};
     return RunImport(context, pending, keeper.lease());
   }();
   (void)registry->ReleaseLease(lease);
@@ -141,8 +143,11 @@ Status RewindTable(const EngineOptions& options, const std::string& tenant,
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
   ASSIGN_OR_RETURN(ImportRecord target, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kCommitted}, "committed"));
-  std::string state_file = StateFileName(version);
-  if (!PathExists(StateDir(options.home, tenant, table) + "/" + state_file)) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> states, OpenStateStore(StateUrl(options)));
+  ASSIGN_OR_RETURN(std::vector<StoredState> kept, states->List(tenant, table));
+  auto found = std::find_if(kept.begin(), kept.end(),
+                            [&](const StoredState& state) { return state.version == version; });
+  if (found == kept.end()) {
     return NotFoundError(
         "the state of " + tenant + "/" + table + "/" + version +
         " is no longer kept (keep_states = " + std::to_string(options.keep_states) +
@@ -158,7 +163,7 @@ Status RewindTable(const EngineOptions& options, const std::string& tenant,
   ASSIGN_OR_RETURN(Lease lease, TakeLease(registry.get(), options, tenant, table, "rewind"));
   CrashPoint("rewind.before_commit");
   Status status = registry->RewindTable(
-      lease, TableState{tenant, table, version, target.id, state_file}, undone);
+      lease, TableState{tenant, table, version, target.id, found->name}, undone);
   (void)registry->ReleaseLease(lease);
   return status;
 }

@@ -29,14 +29,6 @@ namespace {
 constexpr int kSnapshotAttempts = 20;
 constexpr auto kSnapshotRetryDelay = std::chrono::milliseconds(50);
 
-class DiscardSink : public Sink {
- public:
-  Status Begin(const ImportIdentity&) override { return Status::OK(); }
-  Status Put(const ChangeEvent&) override { return Status::OK(); }
-  Status Finish() override { return Status::OK(); }
-  void Abort() override {}
-};
-
 DryRunImport Entry(const ImportRecord& record, DryRunAction action, std::string reason) {
   DryRunImport entry;
   entry.tenant = record.tenant;
@@ -138,8 +130,9 @@ Status PlanBlocking(const EngineOptions& options, Registry* registry,
 // What one table's pending imports would do, one after the other.
 class TableDryRun {
  public:
-  TableDryRun(const EngineOptions& options, const SpillDir& temp, int* temp_files)
-      : options_(options), temp_(temp), temp_files_(temp_files) {}
+  TableDryRun(const EngineOptions& options, const EngineStorage& storage, const SpillDir& temp,
+              int* temp_files)
+      : options_(options), storage_(storage), temp_(temp), temp_files_(temp_files) {}
 
   // Starts from the table's committed state, if any.
   Status Start(Registry* registry, const std::string& tenant, const std::string& table) {
@@ -147,8 +140,8 @@ class TableDryRun {
     if (!state) return Status::OK();
     committed_version_ = state->version;
     previous_ = {PreviousExport::Kind::kState,
-                 StateDir(options_.home, tenant, table) + "/" + state->state_file};
-    ASSIGN_OR_RETURN(previous_export_, CommittedExportPath(registry, options_, *state));
+                 storage_.states->Open(tenant, table, state->state_file)};
+    ASSIGN_OR_RETURN(previous_export_, CommittedExport(registry, storage_.landing.get(), *state));
     return Status::OK();
   }
 
@@ -158,23 +151,26 @@ class TableDryRun {
       std::string stale = StaleReason(record.version, *committed_version_);
       if (!stale.empty()) return Entry(record, DryRunAction::kSkip, stale);
     }
-    std::string version_dir = DirName(LandingPath(options_, record));
-    Status one_file = CheckOneExportPerVersion(version_dir, record.file);
+    Status one_file = CheckOneExportPerVersion(storage_.landing.get(), record);
     if (!one_file.ok()) return Entry(record, DryRunAction::kFail, one_file.message());
     DiffRequest request;
     request.previous = previous_;
     request.previous_export = previous_export_;
-    request.new_path = LandingPath(options_, record);
+    request.new_export = storage_.landing->Open(LandingFileOf(record));
     request.options = options_.config.ForTable(record.table);
     request.build_state = build_state;
+    std::string state_path;
     if (build_state) {
-      request.state_path = temp_.File(StateFileName(std::to_string((*temp_files_)++)));
+      state_path = temp_.File(std::to_string((*temp_files_)++) + ".state");
+      StatusOr<std::unique_ptr<ObjectWriter>> state_out = CreateLocalFile(state_path);
+      if (!state_out.ok()) return Entry(record, DryRunAction::kFail, state_out.status().message());
+      request.state_out = std::move(state_out).value();
     }
     request.memory_limit = options_.memory_limit;
     request.spill_dir = options_.spill_dir;
     Differ differ(request);
-    DiscardSink sink;
-    Status status = differ.Run(&sink);
+    std::unique_ptr<Sink> sink = NewDiscardSink();
+    Status status = differ.Run(sink.get());
     if (status.ok() && build_state) status = differ.CommitState();
     if (!status.ok()) return Entry(record, DryRunAction::kFail, status.message());
 
@@ -193,18 +189,19 @@ class TableDryRun {
       return entry;  // a held import leaves the committed state as it was
     }
     committed_version_ = record.version;
-    previous_ = {PreviousExport::Kind::kState, request.state_path};
-    previous_export_ = request.new_path;
+    previous_ = {PreviousExport::Kind::kState, OpenLocalFile(state_path)};
+    previous_export_ = request.new_export;
     return entry;
   }
 
  private:
   const EngineOptions& options_;
+  const EngineStorage& storage_;
   const SpillDir& temp_;
   int* temp_files_;
   std::optional<std::string> committed_version_;
-  PreviousExport previous_;      // kNone before the first commit
-  std::string previous_export_;  // the export previous_ was built from
+  PreviousExport previous_;                      // kNone before the first commit
+  std::shared_ptr<StoredFile> previous_export_;  // the export previous_ was built from
 };
 
 // Size and modification time of the registry file and its write-ahead log (-1 when missing).
@@ -283,9 +280,9 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   if (registry) {
     ASSIGN_OR_RETURN(registered, registry->ListPending());
   }
-  std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
+  ASSIGN_OR_RETURN(EngineStorage storage, OpenEngineStorage(options));
   std::vector<ImportRecord> pending = registered;  // ordered by id; discovered ones are newer
-  RETURN_IF_ERROR(FindNewExports(options, landing.get(), registry.get(), &pending, &out));
+  RETURN_IF_ERROR(FindNewExports(options, storage.landing.get(), registry.get(), &pending, &out));
   std::map<std::pair<std::string, std::string>, ImportRecord> blockers;
   if (registry) {
     RETURN_IF_ERROR(PlanBlocking(options, registry.get(), &pending, &blockers, &out));
@@ -308,7 +305,7 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
 
   int temp_files = 0;
   for (const auto& [table_key, imports] : tables) {
-    TableDryRun table(options, temp, &temp_files);
+    TableDryRun table(options, storage, temp, &temp_files);
     RETURN_IF_ERROR(table.Start(registry.get(), table_key.first, table_key.second));
     for (size_t import_idx = 0; import_idx < imports.size(); ++import_idx) {
       out.push_back(table.Import(imports[import_idx], import_idx + 1 < imports.size()));
@@ -320,7 +317,5 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   });
   return out;
 }
-
-std::unique_ptr<Sink> NewDiscardSink() { return std::make_unique<DiscardSink>(); }
 
 }  // namespace snapdelta

@@ -60,9 +60,6 @@ struct DryRunImport {
 // export is a kFail entry.
 StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options);
 
-// A Sink that accepts every event and keeps none (the dry run's, and `diff --stats-only`).
-std::unique_ptr<Sink> NewDiscardSink();
-
 }  // namespace snapdelta
 
 #endif  // SNAPDELTA_PIPELINE_DRY_RUN_H_

@@ -1,11 +1,7 @@
 #include "pipeline/importer.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <set>
 
@@ -29,9 +25,9 @@ std::string ImportPath(const ImportRecord& record) {
 }
 
 // Reads a whole state file, so its header, identity and footer checksum are checked.
-Status VerifyState(const std::string& path, const StateIdentity& expected) {
+Status VerifyState(std::shared_ptr<StoredFile> state, const StateIdentity& expected) {
   StateReader reader;
-  RETURN_IF_ERROR(reader.Open(path, expected));
+  RETURN_IF_ERROR(reader.Open(state, expected));
   bool has_record = true;
   std::string_view key;
   std::string_view row;
@@ -47,7 +43,7 @@ Failure ClassifyImportFailure(const Status& status, const DiffRequest& request,
   Failure failure{status.message(), ClassifyFailure(status), 0};
   if (failure.kind == FailureKind::kContent &&
       request.previous.kind == PreviousExport::Kind::kState) {
-    Status state = VerifyState(request.previous.path, request.previous_identity);
+    Status state = VerifyState(request.previous.file, request.previous_identity);
     if (!state.ok()) {
       failure.kind = FailureKind::kEnvironment;
       failure.reason = "the table's committed state cannot be read: " + state.message() +
@@ -83,13 +79,16 @@ ImportRecord WithState(ImportRecord record, ImportState state, std::string reaso
   return record;
 }
 
-// Removes the state files the table no longer needs: all but those of the newest `keep`
-// committed versions (rewind targets) and those newer than the newest committed one (left by
-// an import still to finish). This also drops states left by held, skipped or failed imports,
-// but never a state of a version the registry does not know: that one it cannot account for.
-void PruneStates(Registry* registry, const std::string& dir, const ImportRecord& record, int keep) {
+// Removes the states the table no longer needs: all but those of the newest `keep` committed
+// versions (rewind targets) and those newer than the newest committed one (left by an import
+// still to finish). This also drops states left by held, skipped or failed imports, but never a
+// state of a version the registry does not know: that one it cannot account for; nor the
+// table's current state.
+void PruneStates(Registry* registry, StateStore* states, const ImportRecord& record, int keep) {
   auto imports = registry->ListImports(record.tenant, record.table);
-  if (!imports.ok()) return;
+  auto current = registry->GetTableState(record.tenant, record.table);
+  auto stored = states->List(record.tenant, record.table);
+  if (!imports.ok() || !current.ok() || !*current || !stored.ok()) return;
   std::vector<std::string> committed;
   std::set<std::string> known;  // a state of a version the registry never saw is not ours
   for (const ImportRecord& item : *imports) {
@@ -102,32 +101,26 @@ void PruneStates(Registry* registry, const std::string& dir, const ImportRecord&
   std::vector<std::string> kept(
       committed.end() - std::min<ptrdiff_t>(keep, static_cast<ptrdiff_t>(committed.size())),
       committed.end());
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    std::string name = entry.path().filename().string();
-    if (!name.ends_with(kStateSuffix)) continue;
-    std::string version = name.substr(0, name.size() - kStateSuffix.size());
-    if (version > committed.back() || !known.contains(version)) continue;
-    if (std::find(kept.begin(), kept.end(), version) != kept.end()) continue;
-    (void)RemoveFile(entry.path().string());
+  for (const StoredState& state : *stored) {
+    if (state.name == (*current)->state_file) continue;
+    if (state.version > committed.back() || !known.contains(state.version)) continue;
+    if (std::find(kept.begin(), kept.end(), state.version) != kept.end()) continue;
+    (void)states->Remove(record.tenant, record.table, state.name);
   }
 }
 
-// States in `dir` of versions the registry has no import of, for a table without a committed
-// state: a home whose registry was lost or replaced. Comma-separated, empty when none.
-std::string UnaccountedStates(Registry* registry, const std::string& dir,
-                              const ImportRecord& record) {
+// States of versions the registry has no import of, for a table without a committed state: a
+// home whose registry was lost or replaced. Comma-separated, empty when none.
+std::string UnaccountedStates(Registry* registry, StateStore* states, const ImportRecord& record) {
   auto imports = registry->ListImports(record.tenant, record.table);
-  if (!imports.ok()) return "";
+  auto stored = states->List(record.tenant, record.table);
+  if (!imports.ok() || !stored.ok()) return "";
   std::set<std::string> known;
   for (const ImportRecord& item : *imports) known.insert(item.version);
   std::string found;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    std::string name = entry.path().filename().string();
-    if (!name.ends_with(kStateSuffix)) continue;
-    if (known.contains(name.substr(0, name.size() - kStateSuffix.size()))) continue;
-    found += (found.empty() ? "" : ", ") + name;
+  for (const StoredState& state : *stored) {
+    if (known.contains(state.version)) continue;
+    found += (found.empty() ? "" : ", ") + state.name;
   }
   return found;
 }
@@ -161,37 +154,52 @@ std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {
   return "waits behind " + ImportPath(blocker) + ", which is " + RetryWhen(blocker, now_ms);
 }
 
-// Where the export of the table's committed state lies in the landing zone (it may be gone).
-StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
-                                          const TableState& table) {
+LandingFile LandingFileOf(const ImportRecord& record) {
+  LandingFile file;
+  file.tenant = record.tenant;
+  file.table = record.table;
+  file.version = record.version;
+  file.file = record.file;
+  file.size = record.size;
+  file.mtime_ms = record.mtime_ms;
+  return file;
+}
+
+StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
+                                                      const TableState& table) {
   ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
                    registry->ListImports(table.tenant, table.table));
   for (const ImportRecord& import : imports) {
     if (import.id != table.import_id) continue;
-    return LandingPath(options, import);
+    return std::shared_ptr<StoredFile>(landing->Open(LandingFileOf(import)));
   }
-  return std::string();
+  return std::shared_ptr<StoredFile>();
 }
 
-Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file) {
+Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record) {
+  ASSIGN_OR_RETURN(std::vector<LandingFile> files,
+                   landing->ListVersion(record.tenant, record.table, record.version));
   std::string others;
-  DIR* handle = ::opendir(version_dir.c_str());
-  if (handle == nullptr) return Status::OK();  // the import reports the missing file
-  while (struct dirent* entry = ::readdir(handle)) {
-    std::string name = entry->d_name;
-    if (IsIgnoredLandingName(name) || name == file) continue;
-    struct stat st;  // a FIFO, a folder or a dangling symlink is no export (landing.h)
-    if (::stat((version_dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    others += (others.empty() ? "" : ", ") + name;
+  for (const LandingFile& file : files) {
+    // A FIFO, a folder or a dangling symlink is no export (landing.h).
+    if (file.file == record.file || !file.unusable.empty()) continue;
+    others += (others.empty() ? "" : ", ") + file.file;
   }
-  ::closedir(handle);
   if (others.empty()) return Status::OK();
-  return InvalidArgumentError(version_dir + ": holds other files besides " + file + " (" + others +
+  return InvalidArgumentError(landing->url() + "/" + ImportPath(record) + ": holds other files " +
+                              "besides " + record.file + " (" + others +
                               "); one export file per version is expected");
 }
 
-std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table) {
-  return home + "/state/" + tenant + "/" + table;
+std::string StateUrl(const EngineOptions& options) {
+  return options.state.empty() ? options.home + "/state" : options.state;
+}
+
+StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options) {
+  EngineStorage storage;
+  ASSIGN_OR_RETURN(storage.landing, OpenLandingZone(options.landing));
+  ASSIGN_OR_RETURN(storage.states, OpenStateStore(StateUrl(options)));
+  return storage;
 }
 
 std::string RegistryPath(const std::string& home) { return home + "/registry.db"; }
@@ -210,15 +218,6 @@ StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::stri
     return NotFoundError(path + ": no registry here; run `snapdelta run` first, or check --home");
   }
   return OpenSqliteRegistryReadOnly(path);
-}
-
-std::string StateFileName(const std::string& version) {
-  return version + std::string(kStateSuffix);
-}
-
-std::string LandingPath(const EngineOptions& options, const ImportRecord& record) {
-  return options.landing + "/" + record.tenant + "/" + record.table + "/" + record.version + "/" +
-         record.file;
 }
 
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
@@ -257,16 +256,16 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   CrashPoint("import.after_running");
   CrashPoint("import.running/" + ImportPath(record));
 
-  std::string state_dir = StateDir(options.home, record.tenant, record.table);
-  std::string state_file = StateFileName(record.version);
+  StateStore* states = context.states;
   if (!table) {
-    std::string unaccounted = UnaccountedStates(registry, state_dir, record);
+    std::string unaccounted = UnaccountedStates(registry, states, record);
     if (!unaccounted.empty()) {
-      Failure lost{state_dir + " holds states the registry does not know (" + unaccounted +
+      Failure lost{states->Location(record.tenant, record.table) +
+                       " holds states the registry does not know (" + unaccounted +
                        "): the registry that accounts for them was lost or replaced, and "
                        "importing as a first export would publish every row as an INSERT. "
                        "Restore the registry from a backup; or, to start the table over, move "
-                       "those files away and `snapdelta retry " +
+                       "those states away and `snapdelta retry " +
                        ImportPath(record) + "`",
                    FailureKind::kEnvironment, 0};
       lost.retry_at_ms = SystemClockMs() + RetryDelayMs(options, std::max(record.attempts, 1));
@@ -274,11 +273,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     }
   }
   DiffRequest request;
-  request.new_path = LandingPath(options, record);
-  std::string version_dir = DirName(request.new_path);
+  request.new_export = context.landing->Open(LandingFileOf(record));
   request.options = options.config.ForTable(record.table);
   request.build_state = true;
-  request.state_path = state_dir + "/" + state_file;
   request.memory_limit = options.memory_limit;
   request.spill_dir = options.spill_dir;
   if (options.on_progress) {
@@ -286,8 +283,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   }
   request.state_identity = {record.tenant, record.table, record.version, record.checksum};
   if (table) {
-    request.previous = {PreviousExport::Kind::kState, state_dir + "/" + table->state_file};
-    ASSIGN_OR_RETURN(request.previous_export, CommittedExportPath(registry, options, *table));
+    request.previous = {PreviousExport::Kind::kState,
+                        states->Open(record.tenant, record.table, table->state_file)};
+    ASSIGN_OR_RETURN(request.previous_export, CommittedExport(registry, context.landing, *table));
     // The state file must be the committed one: its table, version and export checksum.
     request.previous_identity = {table->tenant, table->table, table->version, ""};
     ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
@@ -298,12 +296,25 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     }
   }
 
+  std::string state_name;  // of the new state, once its writer exists
+  auto attempt = [&]() -> Status {
+    RETURN_IF_ERROR(CheckOneExportPerVersion(context.landing, record));
+    ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> state_out,
+                     states->Create(record.tenant, record.table, record.version));
+    state_name = state_out->name();
+    request.state_out = std::move(state_out);
+    return Status::OK();
+  };
+  Status prepared = attempt();
+  if (!prepared.ok()) {
+    return RecordFailure(registry, record,
+                         ClassifyImportFailure(prepared, request, options, record));
+  }
   Differ differ(request);
   ImportIdentity identity{record.tenant, record.table, record.version};
   std::optional<std::string> held;
   std::string released_past;  // the guard a `release` lifted, for the import's note
-  auto attempt = [&]() -> Status {
-    RETURN_IF_ERROR(CheckOneExportPerVersion(version_dir, record.file));
+  auto run = [&]() -> Status {
     RETURN_IF_ERROR(context.sink->Begin(identity));
     RETURN_IF_ERROR(differ.Run(context.sink));
     const DiffStats& stats = differ.stats();
@@ -316,11 +327,13 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     CrashPoint("import.after_state");
     return context.sink->Finish();
   };
-  Status status = attempt();
+  Status status = run();
   if (!status.ok()) {
     context.sink->Abort();
-    if (!table || table->version != record.version) {
-      (void)RemoveFile(request.state_path);  // written before a later step failed: not current
+    request.state_out.reset();  // abandons an uncommitted state
+    if (!table || table->state_file != state_name) {
+      // Written before a later step failed: not current.
+      (void)states->Remove(record.tenant, record.table, state_name);
     }
     return RecordFailure(registry, record, ClassifyImportFailure(status, request, options, record));
   }
@@ -341,14 +354,14 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   if (context.lease_lost->load()) {
     return WithState(record, ImportState::kRunning, "lease lost before commit; not committed");
   }
-  TableState next{record.tenant, record.table, record.version, record.id, state_file};
+  TableState next{record.tenant, record.table, record.version, record.id, state_name};
   Status commit = registry->CommitImport(lease, record.id, record.counts, record.note, next);
   if (commit.code() == StatusCode::kAborted) {
     return WithState(record, ImportState::kRunning, commit.message());
   }
   RETURN_IF_ERROR(commit);
   CrashPoint("import.after_commit");
-  PruneStates(registry, state_dir, record, options.keep_states);
+  PruneStates(registry, states, record, options.keep_states);
   return WithState(record, ImportState::kCommitted, "");
 }
 

@@ -4,7 +4,7 @@
 // Order of effects, which crash safety rests on:
 //   1. mark running (with the lease's token)
 //   2. diff the export against the committed state; events to the sink
-//   3. write the new state file under its version's name (not yet current)
+//   3. write the new state into the state store (not yet current)
 //   4. Sink::Finish: the events are durable
 //   5. CommitImport: the lease is checked and the new state becomes current, atomically
 // A crash before 5 leaves the old state current: the import reruns from 1 and produces the same
@@ -17,13 +17,17 @@
 #include <string>
 
 #include "snapdelta/engine.h"
+#include "snapdelta/landing.h"
 #include "snapdelta/registry.h"
 #include "snapdelta/sink.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
 struct ImportContext {
   Registry* registry = nullptr;
+  LandingZone* landing = nullptr;
+  StateStore* states = nullptr;
   Sink* sink = nullptr;
   const EngineOptions* options = nullptr;
   // Set by the lease keeper when a renewal failed: the import must not commit.
@@ -53,14 +57,27 @@ std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
 // "waits behind T/T/V, which is <RetryWhen>" for a version held back by `blocker`.
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 
-// Where the export of the table's committed state lies in the landing zone (it may be gone);
-// empty when the registry no longer has its import.
-StatusOr<std::string> CommittedExportPath(Registry* registry, const EngineOptions& options,
-                                          const TableState& table);
+// The landing file an import record names (tenant, table, version, file, size, mtime).
+LandingFile LandingFileOf(const ImportRecord& record);
 
-// kInvalidArgument naming them when the version folder holds other export files besides
-// `file`: snapdelta expects one export file per version.
-Status CheckOneExportPerVersion(const std::string& version_dir, const std::string& file);
+// The export of the table's committed state in the landing zone (it may be gone); null when the
+// registry no longer has its import.
+StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
+                                                      const TableState& table);
+
+// kInvalidArgument naming them when the record's version folder holds other export files
+// besides its file: snapdelta expects one export file per version.
+Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record);
+
+// Where the engine keeps states: options.state, or <home>/state by default.
+std::string StateUrl(const EngineOptions& options);
+
+// The landing zone and state store `options` name, opened by URL (storage.h).
+struct EngineStorage {
+  std::unique_ptr<LandingZone> landing;
+  std::unique_ptr<StateStore> states;
+};
+StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options);
 
 // <home>/registry.db
 std::string RegistryPath(const std::string& home);
@@ -71,15 +88,6 @@ StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home
 
 // OpenExistingRegistry for reading only (`status`): works on a read-only home too.
 StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home);
-
-// "<version>.state": a version's state file inside StateDir.
-std::string StateFileName(const std::string& version);
-
-// <landing>/<tenant>/<table>/<version>/<file>: where the engine reads an import's export.
-std::string LandingPath(const EngineOptions& options, const ImportRecord& record);
-
-// <home>/state/<tenant>/<table>
-std::string StateDir(const std::string& home, const std::string& tenant, const std::string& table);
 
 }  // namespace snapdelta
 

@@ -30,10 +30,17 @@ constexpr auto kDiscoveryPoll = std::chrono::milliseconds(50);
 // The lease that serializes discovery: a '.' name is never a landing-zone tenant.
 const TableKey kDiscoveryLease{".snapdelta", "discovery"};
 
-class Run {
+// The worker threads of one run: each takes a table's pending imports, holds its lease and
+// imports them in version order.
+class ImportPool {
  public:
-  Run(const EngineOptions& options, Registry* registry)
-      : options_(options), registry_(registry), owner_(MakeOwnerId()) {}
+  ImportPool(const EngineOptions& options, Registry* registry, LandingZone* landing,
+             StateStore* states)
+      : options_(options),
+        registry_(registry),
+        landing_(landing),
+        states_(states),
+        owner_(MakeOwnerId()) {}
 
   // Groups pending imports by table in version order, keeping only the newest record of a path
   // (an older one was superseded by a re-upload). Environment failures due for their retry join
@@ -132,7 +139,7 @@ class Run {
     Status status;
     {
       LeaseKeeper keeper(registry_, *lease, options_.lease_ttl_ms);
-      ImportContext context{registry_, sink, &options_, &keeper.lost()};
+      ImportContext context{registry_, landing_, states_, sink, &options_, &keeper.lost()};
       for (const ImportRecord& pending : imports) {
         if (Stopping() || keeper.lost()) break;
         StatusOr<bool> still_pending = StillPending(pending);
@@ -216,6 +223,8 @@ class Run {
 
   const EngineOptions& options_;
   Registry* registry_;
+  LandingZone* landing_;
+  StateStore* states_;
   const std::string owner_;
   std::mutex mutex_;
   std::map<TableKey, std::vector<ImportRecord>> queue_;  // guarded by mutex_
@@ -294,15 +303,16 @@ StatusOr<RunReport> RunOnce(const EngineOptions& options) {
   RETURN_IF_ERROR(CheckRegistryNotLost(options.home));
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
                    OpenSqliteRegistry(RegistryPath(options.home)));
-  std::unique_ptr<LandingZone> landing = OpenLocalLanding(options.landing);
-  Run run(options, registry.get());
+  ASSIGN_OR_RETURN(EngineStorage storage, OpenEngineStorage(options));
+  LandingZone* landing = storage.landing.get();
+  ImportPool run(options, registry.get(), landing, storage.states.get());
   // Files still being written get a second look (without the discovery lease held meanwhile)
   // once they could have settled; whatever has not settled then waits for a later run.
   SettleTracker settle(options.settle_ms);
   DiscoveryReport found;
-  RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &settle, &found));
+  RETURN_IF_ERROR(DiscoverUnderLease(options, landing, registry.get(), &settle, &found));
   if (WaitForNextLook(settle, options.stop)) {
-    RETURN_IF_ERROR(DiscoverUnderLease(options, landing.get(), registry.get(), &settle, &found));
+    RETURN_IF_ERROR(DiscoverUnderLease(options, landing, registry.get(), &settle, &found));
   }
   for (const ImportRecord& record : found.finished) run.Finished(record);
   ASSIGN_OR_RETURN(std::vector<ImportRecord> pending, registry->ListPending());

@@ -1,11 +1,10 @@
 // The local landing folder (landing.h): a walk three folders deep, following only what stays
-// inside the folder, and a checksum that never opens anything but a regular file.
+// inside the folder. Its files are read as local files (local_file.cc).
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,14 +13,11 @@
 #include <cstring>
 #include <optional>
 
-#include "base/env.h"
-#include "snapdelta/landing.h"
+#include "storage/backends.h"
 
 namespace snapdelta {
 namespace {
 
-// Bytes read per call while checksumming.
-constexpr size_t kChecksumChunk = 1 << 20;
 // Folder levels above the files: tenant, table, version.
 constexpr size_t kFolderLevels = 3;
 
@@ -169,37 +165,23 @@ class LocalLanding : public LandingZone {
     return listing;
   }
 
-  StatusOr<std::string> Checksum(const LandingFile& file) override {
-    Env* env = Env::Default();
-    // O_NONBLOCK: should the file have been replaced by a FIFO, the open must not wait for a
-    // writer. It changes nothing for a regular file.
-    int fd = env->Open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-    if (fd < 0) return ErrnoError("open " + file.path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      env->Close(fd);
-      return InvalidArgumentError(file.path + ": not a regular file");
-    }
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_128bits_reset(state);
-    std::vector<char> buf(kChecksumChunk);
-    Status status;
-    for (;;) {
-      ssize_t n = env->Read(fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = ErrnoError("read " + file.path, errno);
-        break;
-      }
-      if (n == 0) break;
-      XXH3_128bits_update(state, buf.data(), static_cast<size_t>(n));
-    }
-    env->Close(fd);
-    XXH128_hash_t hash = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    if (!status.ok()) return status;
-    return fmt::format("{:016x}{:016x}", hash.high64, hash.low64);
+  StatusOr<std::vector<LandingFile>> ListVersion(const std::string& tenant,
+                                                 const std::string& table,
+                                                 const std::string& version) override {
+    std::string root = Resolve(dir_);
+    std::vector<std::string> folders{tenant, table, version};
+    LandingListing listing;
+    std::string dir = dir_ + "/" + tenant + "/" + table + "/" + version;
+    if (!root.empty()) RETURN_IF_ERROR(Walk(dir, root, &folders, &listing));
+    return std::move(listing.files);
   }
+
+  std::unique_ptr<StoredFile> Open(const LandingFile& file) override {
+    return OpenLocalFile(dir_ + "/" + file.tenant + "/" + file.table + "/" + file.version + "/" +
+                         file.file);
+  }
+
+  const std::string& url() const override { return dir_; }
 
  private:
   std::string dir_;
