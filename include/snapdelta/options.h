@@ -23,6 +23,11 @@ enum class SchemaChangePolicy {
   kFail,   // refuse the import
 };
 
+// Marker files of a multi-part export: an empty _SUCCESS, or a manifest.json listing the files
+// ({"files": ["part-0000.csv.gz", ...]} or just the array).
+inline constexpr char kSuccessMarker[] = "_SUCCESS";
+inline constexpr char kManifestMarker[] = "manifest.json";
+
 struct TableOptions {
   // Key columns, by header name. Default: empty, meaning the first column of the header.
   std::vector<std::string> key;
@@ -40,6 +45,10 @@ struct TableOptions {
   DuplicatePolicy on_duplicate = DuplicatePolicy::kFail;
   // Default: kAllow.
   SchemaChangePolicy schema_change = SchemaChangePolicy::kAllow;
+  // The file that says a version folder is complete (kSuccessMarker or kManifestMarker): a
+  // version waits for it, and then all its files are one export. Default: empty: a version
+  // with one file is that export, one with several waits for either marker.
+  std::string marker;
 
   // Change guards (imports only; the first import of a table is exempt from the ratios).
   // An import that trips one is held: nothing published, state untouched, until released.

@@ -6,6 +6,7 @@
 //     discovered -> running -> committed
 //                          \-> failed (reason)
 //     discovered -> skipped (reason: re-upload of identical content, stale version)
+//     waiting -> skipped (its marker arrived: the complete version is a new import)
 //     failed (environment) -> discovered (RetryImport: by hand, or by a run once retry_at_ms)
 // and a running import whose worker died is picked up again by the next run. A failure is of
 // one of two kinds (FailureKind): an environment failure (disk full, read-only or failing
@@ -57,6 +58,7 @@ enum class ImportState {
   kSkipped,
   kHeld,     // a change guard tripped; waits for `release` or `skip`
   kRewound,  // was committed, then undone by `rewind`
+  kWaiting,  // a version folder of several files without its marker: waits for _SUCCESS
 };
 std::string_view ImportStateName(ImportState state);
 std::optional<ImportState> ParseImportState(std::string_view name);

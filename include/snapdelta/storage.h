@@ -110,6 +110,13 @@ std::unique_ptr<StoredFile> OpenLocalFile(const std::string& path);
 // A writer of the local file `path`, through a temp file, fsync and rename (base/fs.h).
 StatusOr<std::unique_ptr<ObjectWriter>> CreateLocalFile(const std::string& path);
 
+// The parts of a multi-part export (in order), read as one export named `name`: each part is
+// decompressed on its own, and the header line of every part after the first must equal the
+// first's (kCorruption naming the part otherwise) and is dropped. Its content id combines the
+// parts' names and ids; it is read from offset 0 only.
+std::unique_ptr<StoredFile> NewMultiPartFile(std::string name,
+                                             std::vector<std::unique_ptr<StoredFile>> parts);
+
 // The state store at `url`: a folder "DIR" (created when missing) or "s3://BUCKET[/PREFIX]".
 // kInvalidArgument for a URL of another scheme.
 StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const std::string& url);

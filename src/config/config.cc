@@ -36,7 +36,8 @@ StatusOr<std::vector<std::string>> StringList(const std::string& name, const tom
 
 constexpr std::string_view kKnownKeys[] = {
     "key",          "ignore",        "null_marker",      "delimiter",        "before_images",
-    "on_duplicate", "schema_change", "max_delete_ratio", "max_change_ratio", "min_rows"};
+    "on_duplicate", "schema_change", "max_delete_ratio", "max_change_ratio", "min_rows",
+    "marker"};
 
 // A guard: a number, or false to turn it off.
 Status ApplyGuard(const std::string& name, std::string_view key, const toml::node& node,
@@ -67,7 +68,7 @@ Status ApplyKey(const std::string& name, std::string_view key, const toml::node&
     return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
                                 "' (known: key, ignore, null_marker, delimiter, before_images, "
                                 "on_duplicate, schema_change, max_delete_ratio, max_change_ratio, "
-                                "min_rows)");
+                                "min_rows, marker)");
   }
   if (key == "max_delete_ratio" || key == "max_change_ratio" || key == "min_rows") {
     return ApplyGuard(name, key, node, options);
@@ -91,6 +92,11 @@ Status ApplyKey(const std::string& name, std::string_view key, const toml::node&
   } else if (key == "delimiter") {
     if (value.size() != 1) return TypeError(name, node, key, "a single character");
     options->delimiter = value[0];
+  } else if (key == "marker") {
+    if (value != kSuccessMarker && value != kManifestMarker) {
+      return TypeError(name, node, key, "\"_SUCCESS\" or \"manifest.json\"");
+    }
+    options->marker = value;
   } else if (key == "on_duplicate") {
     auto policy = ParseDuplicatePolicy(value);
     if (!policy.ok()) return TypeError(name, node, key, "\"fail\", \"first\" or \"last\"");

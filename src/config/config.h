@@ -14,6 +14,8 @@
 //   before_images = true
 //   on_duplicate = "fail"           # fail | first | last
 //   schema_change = "allow"         # allow | fail
+//   marker = "_SUCCESS"             # a version is complete once it holds this (or
+//                                   # "manifest.json"); its files are read as one export
 //
 // Unknown keys and wrong types are errors naming the file, line and column.
 #ifndef SNAPDELTA_CONFIG_CONFIG_H_

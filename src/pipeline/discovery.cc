@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <tuple>
 
 #include "csv/csv_scan.h"
+#include "pipeline/multipart.h"
 
 namespace snapdelta {
 namespace {
@@ -110,10 +112,12 @@ StatusOr<Verdict> ClassifyContent(Registry* registry, const std::optional<Import
   return item;
 }
 
+using ContentIdFn = std::function<StatusOr<std::string>()>;
+
 // What to record for `file`, or nullopt when nothing (already known, or not settled yet: then
 // it is added to `pass->unsettled`).
-StatusOr<Verdict> ClassifyFile(const LandingFile& file, LandingZone* landing, Registry* registry,
-                               SettleTracker* settle, int64_t retry_backoff_ms,
+StatusOr<Verdict> ClassifyFile(const LandingFile& file, const ContentIdFn& content_id,
+                               Registry* registry, SettleTracker* settle, int64_t retry_backoff_ms,
                                DiscoveryPass* pass) {
   std::optional<ImportRecord> existing;
   if (registry != nullptr) {
@@ -139,7 +143,7 @@ StatusOr<Verdict> ClassifyFile(const LandingFile& file, LandingZone* landing, Re
     pass->unsettled.push_back(file);
     return Verdict();
   }
-  StatusOr<std::string> checksum = landing->Checksum(file);
+  StatusOr<std::string> checksum = content_id();
   if (!checksum.ok()) {
     if (unread) return Verdict();  // still unreadable: recorded already
     record.failure = ClassifyFailure(checksum.status());
@@ -149,7 +153,93 @@ StatusOr<Verdict> ClassifyFile(const LandingFile& file, LandingZone* landing, Re
     return Finished(std::move(record), ImportState::kFailed, checksum.status().message());
   }
   record.checksum = std::move(*checksum);
-  return ClassifyContent(registry, existing, std::move(record));
+  ASSIGN_OR_RETURN(Verdict verdict, ClassifyContent(registry, existing, std::move(record)));
+  if (verdict && existing && existing->state == ImportState::kWaiting) {
+    verdict->completes = existing->id;
+  }
+  return verdict;
+}
+
+// The files of one version folder, from a sorted listing.
+struct VersionFiles {
+  std::vector<LandingFile> files;
+  size_t data_files = 0;  // usable files that are not markers
+  bool has_success = false;
+  bool has_manifest = false;
+  // The marker that completes it: the table's, else the one it holds (manifest.json over
+  // _SUCCESS), else "".
+  std::string Marker(const std::string& required) const {
+    if (!required.empty()) return required;
+    return has_manifest ? kManifestMarker : has_success ? kSuccessMarker : "";
+  }
+  bool Holds(const std::string& marker) const {
+    return marker == kManifestMarker ? has_manifest : marker == kSuccessMarker && has_success;
+  }
+};
+
+std::vector<VersionFiles> GroupByVersion(std::vector<LandingFile> files) {
+  std::vector<VersionFiles> versions;
+  for (LandingFile& file : files) {
+    if (versions.empty() || versions.back().files.front().tenant != file.tenant ||
+        versions.back().files.front().table != file.table ||
+        versions.back().files.front().version != file.version) {
+      versions.emplace_back();
+    }
+    VersionFiles& version = versions.back();
+    if (file.unusable.empty()) {
+      version.has_manifest |= file.file == kManifestMarker;
+      version.has_success |= file.file == kSuccessMarker;
+      version.data_files += !IsMarkerName(file.file);
+    }
+    version.files.push_back(std::move(file));
+  }
+  return versions;
+}
+
+// The version's files as one landing entry named after `marker`: sizes summed, newest mtime.
+LandingFile MultiPartEntry(const VersionFiles& version, const std::string& marker) {
+  LandingFile entry = version.files.front();
+  entry.file = marker;
+  entry.size = 0;
+  entry.mtime_ms = 0;
+  entry.unusable.clear();
+  for (const LandingFile& file : version.files) {
+    if (!file.unusable.empty()) continue;
+    entry.size += file.size;
+    entry.mtime_ms = std::max(entry.mtime_ms, file.mtime_ms);
+  }
+  entry.path = version.files.front().path;
+  entry.path = entry.path.substr(0, entry.path.find_last_of('/') + 1) + marker;
+  return entry;
+}
+
+// A version waiting for its marker: recorded waiting once, noted every pass, and holding the
+// table's later versions back.
+StatusOr<Verdict> Incomplete(const VersionFiles& version, const std::string& marker,
+                             Registry* registry, DiscoveryPass* pass) {
+  LandingFile entry = MultiPartEntry(version, marker.empty() ? kSuccessMarker : marker);
+  std::string why = marker.empty()
+                        ? fmt::format(
+                              "{} files and no marker: add an empty {} (or a {} listing the files) "
+                              "once all are uploaded, and it is imported as one export",
+                              version.data_files, kSuccessMarker, kManifestMarker)
+                        : fmt::format(
+                              "waits for its {} marker (the table's `marker`): add it once all "
+                              "files are uploaded",
+                              marker);
+  const LandingFile& first = version.files.front();
+  pass->notes.push_back(Printable(first.tenant + "/" + first.table + "/" + first.version) + ": " +
+                        why);
+  pass->incomplete.push_back(entry);
+  if (registry != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<ImportRecord> existing,
+                     registry->FindImport(entry.tenant, entry.table, entry.version, entry.file));
+    if (existing && existing->state == ImportState::kWaiting) return Verdict();
+  }
+  ImportRecord record = NewRecord(entry);
+  record.state = ImportState::kWaiting;
+  record.reason = std::move(why);
+  return Verdict(DiscoveredExport{std::move(record), "", 0});
 }
 
 }  // namespace
@@ -191,27 +281,60 @@ std::string StaleReason(const std::string& version, const std::string& committed
 
 StatusOr<DiscoveryPass> ClassifyExports(LandingZone* landing, Registry* registry,
                                         SettleTracker* settle, int64_t retry_backoff_ms,
-                                        const std::set<std::string>* only_paths) {
+                                        const std::set<std::string>* only_paths,
+                                        const Config* config) {
   ASSIGN_OR_RETURN(LandingListing listing, landing->List());
   DiscoveryPass pass;
   pass.notes = std::move(listing.notes);
-  for (const LandingFile& file : listing.files) {
-    if (only_paths != nullptr && !only_paths->contains(file.path)) continue;
+  auto add = [&](const LandingFile& file, const ContentIdFn& content_id) -> Status {
+    if (only_paths != nullptr && !only_paths->contains(file.path)) return Status::OK();
     ASSIGN_OR_RETURN(Verdict item,
-                     ClassifyFile(file, landing, registry, settle, retry_backoff_ms, &pass));
+                     ClassifyFile(file, content_id, registry, settle, retry_backoff_ms, &pass));
     if (item) pass.exports.push_back(std::move(*item));
+    return Status::OK();
+  };
+  for (const VersionFiles& version : GroupByVersion(std::move(listing.files))) {
+    const LandingFile& first = version.files.front();
+    const std::string required =
+        config != nullptr ? config->ForTable(first.table).marker : std::string();
+    const std::string marker = version.Marker(required);
+    const bool multi_part = !marker.empty();
+    for (const LandingFile& file : version.files) {  // each unusable entry, and single files
+      if (!file.unusable.empty() || (!multi_part && version.data_files == 1)) {
+        RETURN_IF_ERROR(add(file, [&] { return landing->Checksum(file); }));
+      }
+    }
+    if (version.data_files <= 1 && !multi_part) continue;
+    if (!version.Holds(marker)) {
+      if (only_paths == nullptr) {
+        ASSIGN_OR_RETURN(Verdict item, Incomplete(version, marker, registry, &pass));
+        if (item) pass.exports.push_back(std::move(*item));
+      }
+      continue;
+    }
+    RETURN_IF_ERROR(add(MultiPartEntry(version, marker), [&]() -> StatusOr<std::string> {
+      ASSIGN_OR_RETURN(std::unique_ptr<StoredFile> parts,
+                       OpenParts(landing, version.files, marker));
+      return parts->ContentId();
+    }));
   }
   return pass;
 }
 
 Status DiscoverExports(LandingZone* landing, Registry* registry, SettleTracker* settle,
-                       int64_t retry_backoff_ms, DiscoveryReport* report) {
+                       int64_t retry_backoff_ms, DiscoveryReport* report, const Config* config) {
   ASSIGN_OR_RETURN(DiscoveryPass pass,
-                   ClassifyExports(landing, registry, settle, retry_backoff_ms));
+                   ClassifyExports(landing, registry, settle, retry_backoff_ms, nullptr, config));
   for (DiscoveredExport& item : pass.exports) {
     ASSIGN_OR_RETURN(item.record.id, registry->RegisterImport(item.record));
+    if (item.completes != 0) {
+      RETURN_IF_ERROR(registry->MarkSkipped(
+          item.completes,
+          fmt::format("complete once its marker arrived: import #{}", item.record.id)));
+    }
     if (!item.warning.empty()) report->warnings.push_back(std::move(item.warning));
-    if (item.record.state != ImportState::kDiscovered) {
+    if (item.record.state != ImportState::kDiscovered &&
+        item.record.state != ImportState::kWaiting) {
       report->finished.push_back(std::move(item.record));
     }
   }
@@ -221,6 +344,7 @@ Status DiscoverExports(LandingZone* landing, Registry* registry, SettleTracker* 
     report->notes.push_back(UnsettledNote(file, settle_ms));
   }
   report->unsettled = std::move(pass.unsettled);
+  report->unsettled.insert(report->unsettled.end(), pass.incomplete.begin(), pass.incomplete.end());
   return Status::OK();
 }
 

@@ -28,6 +28,7 @@
 
 #include "pipeline/settle.h"
 #include "snapdelta/landing.h"
+#include "snapdelta/options.h"
 #include "snapdelta/registry.h"
 
 namespace snapdelta {
@@ -39,13 +40,17 @@ struct DiscoveredExport {
   // Set when the file of a committed import now holds other content: the published events came
   // from the earlier content.
   std::string warning;
+  // The waiting record of a multi-part version this complete one replaces (marked skipped).
+  int64_t completes = 0;
 };
 
 // One look at the landing zone.
 struct DiscoveryPass {
   std::vector<DiscoveredExport> exports;
   std::vector<LandingFile> unsettled;  // still being written: left for a later look
-  std::vector<std::string> notes;      // LandingListing::notes
+  // Multi-part versions waiting for their marker (multipart.h), as one entry each.
+  std::vector<LandingFile> incomplete;
+  std::vector<std::string> notes;  // LandingListing::notes
 };
 
 // What discovery would record now (see the file comment), without writing anything.
@@ -53,21 +58,26 @@ struct DiscoveryPass {
 // `only_paths`, when set, limits the look to those landing paths (a second look at the files
 // an earlier pass found unsettled). An unreadable file's failure is due for its retry
 // `retry_backoff_ms` after discovery.
+// `config` names the tables' markers (TableOptions::marker); null: none.
 StatusOr<DiscoveryPass> ClassifyExports(LandingZone* landing, Registry* registry,
                                         SettleTracker* settle, int64_t retry_backoff_ms,
-                                        const std::set<std::string>* only_paths = nullptr);
+                                        const std::set<std::string>* only_paths = nullptr,
+                                        const Config* config = nullptr);
 
 // What discovery passes recorded, for the run's report.
 struct DiscoveryReport {
   std::vector<ImportRecord> finished;  // recorded skipped or failed, by every pass
   std::vector<std::string> warnings;   // by every pass
   std::vector<std::string> notes;      // by the last pass: entries passed over, files unsettled
-  std::vector<LandingFile> unsettled;  // by the last pass
+  // By the last pass: files unsettled and multi-part versions waiting for their marker; each
+  // holds its table's later versions back.
+  std::vector<LandingFile> unsettled;
 };
 
 // Classifies (as ClassifyExports) and records the result in `registry`: one discovery pass.
 Status DiscoverExports(LandingZone* landing, Registry* registry, SettleTracker* settle,
-                       int64_t retry_backoff_ms, DiscoveryReport* report);
+                       int64_t retry_backoff_ms, DiscoveryReport* report,
+                       const Config* config = nullptr);
 
 // Why the names of an export are refused, or "" when they are fine: a tenant, table, version or
 // file name that is not valid UTF-8 (event ids, change files and JSON need UTF-8), or a version

@@ -17,6 +17,7 @@
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
 #include "pipeline/importer.h"
+#include "pipeline/multipart.h"
 #include "pipeline/settle.h"
 #include "snapdelta/landing.h"
 #include "snapdelta/sink.h"
@@ -70,8 +71,10 @@ Status FindNewExports(const EngineOptions& options, LandingZone* landing, Regist
                       std::vector<ImportRecord>* pending, std::vector<DryRunImport>* out) {
   SettleTracker settle(options.settle_ms);
   ASSIGN_OR_RETURN(DiscoveryPass pass,
-                   ClassifyExports(landing, registry, &settle, options.retry_backoff_ms));
+                   ClassifyExports(landing, registry, &settle, options.retry_backoff_ms, nullptr,
+                                   &options.config));
   std::vector<LandingFile> unsettled = std::move(pass.unsettled);
+  const std::vector<LandingFile> incomplete = std::move(pass.incomplete);
   AddPass(std::move(pass), pending, out);
   if (!unsettled.empty() && WaitForNextLook(settle, options.stop)) {
     std::set<std::string> paths;
@@ -90,11 +93,12 @@ Status FindNewExports(const EngineOptions& options, LandingZone* landing, Regist
     out->push_back(Entry(record, DryRunAction::kSkip, UnsettledNote(file, settle.settle_ms())));
   }
   std::vector<ImportRecord> held_back;
+  unsettled.insert(unsettled.end(), incomplete.begin(), incomplete.end());
   *pending = HoldBackUnsettled(std::move(*pending), unsettled, &held_back);
   for (const ImportRecord& record : held_back) {
     out->push_back(Entry(record, DryRunAction::kSkip,
                          "left for a later run: an earlier or the same version of its table is "
-                         "still being written"));
+                         "still being written or waits for its marker"));
   }
   return Status::OK();
 }
@@ -156,7 +160,12 @@ class TableDryRun {
     DiffRequest request;
     request.previous = previous_;
     request.previous_export = previous_export_;
-    request.new_export = storage_.landing->Open(LandingFileOf(record));
+    StatusOr<std::unique_ptr<StoredFile>> new_export =
+        OpenImportExport(storage_.landing.get(), record);
+    if (!new_export.ok()) {
+      return Entry(record, DryRunAction::kFail, new_export.status().message());
+    }
+    request.new_export = std::move(new_export).value();
     request.options = options_.config.ForTable(record.table);
     request.build_state = build_state;
     std::string state_path;

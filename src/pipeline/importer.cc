@@ -10,6 +10,7 @@
 #include "diff/state_file.h"
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
+#include "pipeline/multipart.h"
 #include "snapdelta/landing.h"
 
 namespace snapdelta {
@@ -154,35 +155,27 @@ std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {
   return "waits behind " + ImportPath(blocker) + ", which is " + RetryWhen(blocker, now_ms);
 }
 
-LandingFile LandingFileOf(const ImportRecord& record) {
-  LandingFile file;
-  file.tenant = record.tenant;
-  file.table = record.table;
-  file.version = record.version;
-  file.file = record.file;
-  file.size = record.size;
-  file.mtime_ms = record.mtime_ms;
-  return file;
-}
-
 StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
                                                       const TableState& table) {
   ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
                    registry->ListImports(table.tenant, table.table));
   for (const ImportRecord& import : imports) {
     if (import.id != table.import_id) continue;
-    return std::shared_ptr<StoredFile>(landing->Open(LandingFileOf(import)));
+    StatusOr<std::unique_ptr<StoredFile>> file = OpenImportExport(landing, import);
+    if (!file.ok()) return std::shared_ptr<StoredFile>();  // its parts are gone or changed
+    return std::shared_ptr<StoredFile>(std::move(file).value());
   }
   return std::shared_ptr<StoredFile>();
 }
 
 Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record) {
+  if (IsMarkerName(record.file)) return Status::OK();  // a multi-part export
   ASSIGN_OR_RETURN(std::vector<LandingFile> files,
                    landing->ListVersion(record.tenant, record.table, record.version));
   std::string others;
   for (const LandingFile& file : files) {
     // A FIFO, a folder or a dangling symlink is no export (landing.h).
-    if (file.file == record.file || !file.unusable.empty()) continue;
+    if (file.file == record.file || !file.unusable.empty() || IsMarkerName(file.file)) continue;
     others += (others.empty() ? "" : ", ") + file.file;
   }
   if (others.empty()) return Status::OK();
@@ -273,7 +266,6 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     }
   }
   DiffRequest request;
-  request.new_export = context.landing->Open(LandingFileOf(record));
   request.options = options.config.ForTable(record.table);
   request.build_state = true;
   request.memory_limit = options.memory_limit;
@@ -299,6 +291,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   std::string state_name;  // of the new state, once its writer exists
   auto attempt = [&]() -> Status {
     RETURN_IF_ERROR(CheckOneExportPerVersion(context.landing, record));
+    ASSIGN_OR_RETURN(request.new_export, OpenImportExport(context.landing, record));
     ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> state_out,
                      states->Create(record.tenant, record.table, record.version));
     state_name = state_out->name();

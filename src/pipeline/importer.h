@@ -57,9 +57,6 @@ std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
 // "waits behind T/T/V, which is <RetryWhen>" for a version held back by `blocker`.
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 
-// The landing file an import record names (tenant, table, version, file, size, mtime).
-LandingFile LandingFileOf(const ImportRecord& record);
-
 // The export of the table's committed state in the landing zone (it may be gone); null when the
 // registry no longer has its import.
 StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,

@@ -245,7 +245,8 @@ Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Re
     StatusOr<Lease> lease = AcquireOrTakeOver(registry, kDiscoveryLease.first,
                                               kDiscoveryLease.second, owner, options.lease_ttl_ms);
     if (lease.ok()) {
-      Status status = DiscoverExports(landing, registry, settle, options.retry_backoff_ms, found);
+      Status status = DiscoverExports(landing, registry, settle, options.retry_backoff_ms, found,
+                                      &options.config);
       Status released = registry->ReleaseLease(*lease);
       return status.ok() ? released : status;
     }

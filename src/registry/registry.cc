@@ -22,6 +22,8 @@ std::string_view ImportStateName(ImportState state) {
       return "skipped";
     case ImportState::kHeld:
       return "held";
+    case ImportState::kWaiting:
+      return "waiting";
     case ImportState::kRewound:
       return "rewound";
   }
@@ -29,9 +31,9 @@ std::string_view ImportStateName(ImportState state) {
 }
 
 std::optional<ImportState> ParseImportState(std::string_view name) {
-  for (ImportState state :
-       {ImportState::kDiscovered, ImportState::kRunning, ImportState::kCommitted,
-        ImportState::kFailed, ImportState::kSkipped, ImportState::kHeld, ImportState::kRewound}) {
+  for (ImportState state : {ImportState::kDiscovered, ImportState::kRunning,
+                            ImportState::kCommitted, ImportState::kFailed, ImportState::kSkipped,
+                            ImportState::kHeld, ImportState::kRewound, ImportState::kWaiting}) {
     if (ImportStateName(state) == name) return state;
   }
   return std::nullopt;

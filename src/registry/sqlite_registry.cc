@@ -57,7 +57,7 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
 // States an import can still leave: pending ones, and held ones (released or skipped by hand).
 bool IsPending(ImportState state) {
   return state == ImportState::kDiscovered || state == ImportState::kRunning ||
-         state == ImportState::kHeld;
+         state == ImportState::kHeld || state == ImportState::kWaiting;
 }
 
 }  // namespace
