@@ -223,12 +223,12 @@ TEST_F(SqliteRegistryTest, OpeningARegistryWithAnUnknownSchemaVersionIsCorruptio
   registry_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ExpectError(OpenSqliteRegistry(path_).status(), StatusCode::kCorruption,
-              "registry schema version 3, this snapdelta reads 2");
+              "registry schema version 4, this snapdelta reads 3");
 }
 
 // A registry written before failures were classified: its failures are content failures.
@@ -243,6 +243,7 @@ TEST_F(SqliteRegistryTest, AVersionOneRegistryIsMigratedOnOpen) {
                          "ALTER TABLE imports DROP COLUMN attempts; "
                          "ALTER TABLE imports DROP COLUMN crashes; "
                          "ALTER TABLE imports DROP COLUMN retry_at_ms; "
+                         "ALTER TABLE imports DROP COLUMN released; "
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -254,6 +255,27 @@ TEST_F(SqliteRegistryTest, AVersionOneRegistryIsMigratedOnOpen) {
   EXPECT_EQ(Find("orders", "V1").state, ImportState::kFailed);
   EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kContent);
   EXPECT_EQ(Find("orders", "V1").reason, "bad csv");
+}
+
+// A registry written before releases were recorded as data: the note said it.
+TEST_F(SqliteRegistryTest, AVersionTwoRegistryIsMigratedWithItsReleasesAsData) {
+  const int64_t released = Register(MakeImport("orders", "V1"));
+  const int64_t other = Register(MakeImport("users", "V1"));
+  registry_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const std::string script =
+      "ALTER TABLE imports DROP COLUMN released; "
+      "UPDATE imports SET note = 'released by hand past max_delete_ratio' WHERE id = " +
+      std::to_string(released) + "; UPDATE meta SET value = '2' WHERE key = 'schema_version'";
+  ASSERT_EQ(sqlite3_exec(db, script.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  registry_ = Open();
+  ASSERT_NE(registry_, nullptr);
+  EXPECT_TRUE(Find("orders", "V1").released);
+  EXPECT_FALSE(Find("users", "V1").released);
+  ASSERT_TRUE(registry_->MarkReleased(other).ok());
+  EXPECT_TRUE(Find("users", "V1").released);
 }
 
 TEST_F(SqliteRegistryTest, AReadOnlyOpenReadsButDoesNotWrite) {

@@ -17,8 +17,8 @@
 // succeeds or is skipped, so versions are never published out of order. A crash at any
 // point leaves the old state (the import reruns and writes identical events) or the new one.
 //
-// Home folder layout (DESIGN.md): <home>/registry.db, <home>/state/<tenant>/<table>/<version>
-// .state, <home>/changes/<tenant>/<table>/<version>.jsonl.
+// Home folder layout (README.md, "How it works"): <home>/registry.db,
+// <home>/state/<tenant>/<table>/<version> .state, <home>/changes/<tenant>/<table>/<version>.jsonl.
 #ifndef SNAPDELTA_ENGINE_H_
 #define SNAPDELTA_ENGINE_H_
 

@@ -78,6 +78,34 @@ class LandingZone {
   virtual const std::string& url() const = 0;
 };
 
+// An upload notification: an object created in a landing zone, to be acknowledged once its
+// export is registered (an unacknowledged one is delivered again).
+struct LandingEvent {
+  std::string path;    // "s3://bucket/key", as LandingFile::path
+  std::string handle;  // the backend's, for Ack
+};
+
+// Upload notifications (S3 event notifications on an SQS queue: the reference pipeline's
+// trigger): they start imports early; the landing zone's listing stays the reconciliation.
+class LandingEvents {
+ public:
+  LandingEvents() = default;
+  LandingEvents(const LandingEvents&) = delete;
+  LandingEvents& operator=(const LandingEvents&) = delete;
+  virtual ~LandingEvents() = default;
+
+  // Waits up to `timeout_ms` for notifications of created objects. Notifications that name
+  // nothing to import (test events, removals) are acknowledged here and not returned.
+  virtual StatusOr<std::vector<LandingEvent>> Wait(int64_t timeout_ms) = 0;
+  // Deletes the notification: its export is registered.
+  virtual Status Ack(const LandingEvent& event) = 0;
+};
+
+// The notifications at `url`: "sqs://HOST/ACCOUNT/QUEUE" (https, or the scheme of
+// AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL), or a queue's http(s) URL. kInvalidArgument for
+// another scheme or missing AWS settings.
+StatusOr<std::unique_ptr<LandingEvents>> OpenLandingEvents(const std::string& url);
+
 // True for names a landing zone skips: empty, starting with '.', or ending in ".tmp" or ".part".
 bool IsIgnoredLandingName(const std::string& name);
 

@@ -110,7 +110,8 @@ struct ImportRecord {
   FailureKind failure = FailureKind::kNone;  // set while failed
   int64_t retry_at_ms = 0;                   // environment failures: next automatic retry
   int attempts = 0;                          // times marked running (backoff grows with it)
-  int crashes = 0;  // attempts that ended with the worker gone; reset by RetryImport
+  int crashes = 0;        // attempts that ended with the worker gone; reset by RetryImport
+  bool released = false;  // a held import released by hand (MarkReleased), past its guard
 };
 
 struct Lease {
@@ -169,6 +170,8 @@ class Registry {
   Status MarkFailed(int64_t import_id, const std::string& reason) {
     return MarkFailed(import_id, Failure{reason, FailureKind::kContent, 0});
   }
+  // Records that a held (or still pending) import is released by hand past its change guard.
+  virtual Status MarkReleased(int64_t import_id) = 0;
   // failed -> discovered, so the next import of the table runs it; the crash count is reset.
   // kNotFound for an unknown id, kAborted when the import is not failed.
   virtual Status RetryImport(int64_t import_id) = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -10,13 +11,18 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/json_output.h"
+#include "pipeline/discovery.h"
 #include "pipeline/dry_run.h"
+#include "pipeline/importer.h"
+#include "snapdelta/landing.h"
 
 namespace snapdelta::cli {
 namespace {
 
 // Polling sleeps are cut into slices this long so a stop signal is seen quickly.
 constexpr auto kStopCheckSlice = std::chrono::milliseconds(100);
+// How long watch waits for upload notifications at a time (it checks for a stop in between).
+constexpr int64_t kEventWaitMs = 1000;
 
 constexpr const char* kStrictHelp =
     "Exit 1 also when a warning was printed (a committed export's file now holds other content)";
@@ -148,36 +154,94 @@ CommandAction AddRunCommand(CLI::App* app) {
   };
 }
 
+namespace {
+
+// Deletes the notifications whose exports are registered (or that name no export), keeping the
+// others (one per path, the newest) for after the next pass.
+void AckRegistered(const EngineOptions& options, LandingEvents* events,
+                   std::vector<LandingEvent>* unacked) {
+  if (unacked->empty()) return;
+  StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistryReadOnly(options.home);
+  std::map<std::string, LandingEvent> kept;
+  for (const LandingEvent& event : *unacked) {
+    std::optional<LandingFile> file = LandingFileAt(options.landing, event.path);
+    StatusOr<bool> registered = !file           ? StatusOr<bool>(true)
+                                : registry.ok() ? ExportRegistered(registry->get(), *file)
+                                                : StatusOr<bool>(false);
+    if (registered.ok() && *registered) {
+      Status acked = events->Ack(event);
+      if (acked.ok()) continue;
+      PrintError(acked);
+    }
+    kept[event.path] = event;
+  }
+  unacked->clear();
+  for (auto& [path, event] : kept) unacked->push_back(std::move(event));
+}
+
+}  // namespace
+
 CommandAction AddWatchCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
   auto interval = std::make_shared<double>(10.0);
   auto strict = std::make_shared<bool>(false);
+  auto events_url = std::make_shared<std::string>();
   CLI::App* command = app->add_subcommand(
       "watch", "Like run, in a loop: poll the landing zone until SIGINT or SIGTERM.");
   command->footer(
       "Examples:\n"
-      "  snapdelta watch --landing ./landing --interval 30\n\n"
+      "  snapdelta watch --landing ./landing --interval 30\n"
+      "  snapdelta watch --landing s3://exports/landing --state s3://exports/state \\\n"
+      "      --events sqs://sqs.eu-west-1.amazonaws.com/123456789012/exports\n\n"
       "Stops cleanly between imports on SIGINT/SIGTERM. " +
       std::string(kExitCodesHelp));
   AddCommonFlags(command, flags.get(), true);
   command->add_option("--interval", *interval, "Seconds between polls")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  command->add_option("--events", *events_url,
+                      "S3 event notifications that start an import at once: sqs://HOST/ACCOUNT/"
+                      "QUEUE; a message is deleted once its export is registered, and the polls "
+                      "go on as the reconciliation");
   command->add_flag("--strict", *strict, kStrictHelp);
-  return [flags, interval, strict]() {
+  return [flags, interval, strict, events_url]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
       return kExitUsage;
     }
+    std::unique_ptr<LandingEvents> events;
+    if (!events_url->empty()) {
+      StatusOr<std::unique_ptr<LandingEvents>> opened = OpenLandingEvents(*events_url);
+      if (!opened.ok()) {
+        PrintError(opened.status());
+        return kExitUsage;
+      }
+      events = std::move(opened).value();
+    }
     InstallStopHandlers();
     int exit_code = kExitOk;
+    std::vector<LandingEvent> unacked;
     while (!StopRequested().load()) {
       if (RunPass(*options, *strict) != kExitOk) exit_code = kExitImportFailed;
+      if (events) AckRegistered(*options, events.get(), &unacked);
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(*interval * 1000));
       while (!StopRequested().load() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(kStopCheckSlice);
+        if (events == nullptr) {
+          std::this_thread::sleep_for(kStopCheckSlice);
+          continue;
+        }
+        // Short long-polls, so a stop signal is seen within a second or two.
+        StatusOr<std::vector<LandingEvent>> got = events->Wait(kEventWaitMs);
+        if (!got.ok()) {
+          PrintError(got.status());
+          std::this_thread::sleep_for(kStopCheckSlice);
+          continue;
+        }
+        if (got->empty()) continue;
+        unacked.insert(unacked.end(), got->begin(), got->end());
+        break;  // an upload: a pass now
       }
     }
     std::fprintf(stderr, "snapdelta: stopped\n");

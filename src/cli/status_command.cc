@@ -40,6 +40,7 @@ nlohmann::json ToJson(const ImportRecord& record) {
       {"failure", FailureKindName(record.failure)},
       {"retry_at_ms", record.retry_at_ms},
       {"attempts", record.attempts},
+      {"released", record.released},
       {"next", record.state == ImportState::kFailed ? FailureNextStep(record) : std::string()}};
 }
 

@@ -82,7 +82,7 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
   if (!found.ok()) {
     StatusOr<ImportRecord> done = FindImportIn(registry.get(), tenant, table, version,
                                                {ImportState::kCommitted}, "committed");
-    if (done.ok() && done->note.find("released by hand") != std::string::npos) return done;
+    if (done.ok() && done->released) return done;
     return found.status();
   }
   ImportRecord held = *found;
@@ -99,6 +99,12 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
     (void)registry->ReleaseLease(lease);
     return status;
   }
+  status = registry->MarkReleased(held.id);
+  if (!status.ok()) {
+    (void)registry->ReleaseLease(lease);
+    return status;
+  }
+  held.released = true;
   return ImportUnderLease(registry.get(), options, lease, held, /*lift_guards=*/true);
 }
 

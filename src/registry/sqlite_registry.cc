@@ -12,7 +12,7 @@ namespace {
 #define SNAPDELTA_IMPORT_COLUMNS                                                            \
   "id, tenant, table_name, version, file, size, mtime_ms, checksum, state, reason, note, "  \
   "row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms, finished_at_ms, " \
-  "fencing_token, failure, retry_at_ms, attempts, crashes"
+  "fencing_token, failure, retry_at_ms, attempts, crashes, released"
 
 StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   ImportRecord record;
@@ -51,6 +51,7 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.retry_at_ms = stmt.ColumnInt64(20);
   record.attempts = static_cast<int>(stmt.ColumnInt64(21));
   record.crashes = static_cast<int>(stmt.ColumnInt64(22));
+  record.released = stmt.ColumnInt64(23) != 0;
   return record;
 }
 
@@ -261,6 +262,18 @@ StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListBlocking() {
                                     "failure IN ('environment', 'crash') ORDER BY tenant, "
                                     "table_name, version, id"));
   return QueryImports(stmt);
+}
+
+Status SqliteRegistry::MarkReleased(int64_t import_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  RETURN_IF_ERROR(LoadPendingImport(import_id, "released").status());
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "UPDATE imports SET released = 1 WHERE id = ?1"));
+  stmt.BindInt64(1, import_id);
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
 }
 
 Status SqliteRegistry::MarkSkipped(int64_t import_id, const std::string& reason) {

@@ -41,7 +41,7 @@ namespace snapdelta {
 constexpr int kBusyTimeoutMs = 10'000;
 
 // The schema this code reads and writes. Do not renumber; bump and migrate on change.
-constexpr int64_t kRegistrySchemaVersion = 2;
+constexpr int64_t kRegistrySchemaVersion = 3;
 
 class SqliteRegistry final : public Registry {
  public:
@@ -60,6 +60,7 @@ class SqliteRegistry final : public Registry {
   using Registry::MarkFailed;
   Status MarkFailed(int64_t import_id, const Failure& failure) override;
   Status RetryImport(int64_t import_id) override;
+  Status MarkReleased(int64_t import_id) override;
   StatusOr<std::vector<ImportRecord>> ListBlocking() override;
   Status MarkSkipped(int64_t import_id, const std::string& reason) override;
   Status MarkHeld(int64_t import_id, const std::string& reason,

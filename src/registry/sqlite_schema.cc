@@ -3,6 +3,7 @@
 // A file is accepted when it is empty (a new registry) or holds our meta table with a known
 // schema version. A file that is not SQLite, or a SQLite database with other tables and no meta
 // table, is refused with kCorruption before anything is written to it.
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <string>
@@ -38,7 +39,8 @@ CREATE TABLE imports (
   failure TEXT NOT NULL DEFAULT '',
   attempts INTEGER NOT NULL DEFAULT 0,
   crashes INTEGER NOT NULL DEFAULT 0,
-  retry_at_ms INTEGER NOT NULL DEFAULT 0);
+  retry_at_ms INTEGER NOT NULL DEFAULT 0,
+  released INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX imports_by_path ON imports (tenant, table_name, version, file, id);
 CREATE INDEX imports_pending ON imports (tenant, table_name, version, id)
   WHERE state IN ('discovered', 'running');
@@ -67,6 +69,14 @@ ALTER TABLE imports ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE imports ADD COLUMN retry_at_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE imports SET failure = 'content' WHERE state = 'failed';
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+// Schema version 2 -> 3: whether a held import was released by hand is recorded as data (it was
+// only said in the note).
+constexpr char kMigrateTo3[] = R"sql(
+ALTER TABLE imports ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+UPDATE imports SET released = 1 WHERE note LIKE '%released by hand%';
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
 // Tables every registry of kRegistrySchemaVersion has.
@@ -107,7 +117,13 @@ StatusOr<std::string> ReadSchemaVersion(sqlite3* db) {
 // one up to kRegistrySchemaVersion.
 Status CheckSchemaVersion(sqlite3* db, bool migrate) {
   ASSIGN_OR_RETURN(const std::string version, ReadSchemaVersion(db));
-  if (version == "1") return migrate ? SqliteExec(db, kMigrateTo2) : Status::OK();
+  const std::string_view known[] = {"1", "2"};  // older versions, migrated in turn
+  const auto older = std::find(std::begin(known), std::end(known), version);
+  if (older != std::end(known)) {
+    if (!migrate) return Status::OK();
+    if (*older == "1") RETURN_IF_ERROR(SqliteExec(db, kMigrateTo2));
+    return SqliteExec(db, kMigrateTo3);
+  }
   if (version != std::to_string(kRegistrySchemaVersion)) {
     return CorruptionError("the file has registry schema version " + version +
                            ", this snapdelta reads " + std::to_string(kRegistrySchemaVersion) +

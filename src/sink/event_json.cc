@@ -102,18 +102,6 @@ void AppendJsonText(std::string* out, std::string_view value) {
 
 }  // namespace
 
-std::string_view ChangeOpName(ChangeOp op) {
-  switch (op) {
-    case ChangeOp::kInsert:
-      return "INSERT";
-    case ChangeOp::kUpdate:
-      return "UPDATE";
-    case ChangeOp::kDelete:
-      return "DELETE";
-  }
-  return "?";
-}
-
 void AppendJsonString(std::string* out, std::string_view value) {
   out->push_back('"');
   AppendEscaped(out, value);

@@ -1,4 +1,4 @@
-// The change-event wire format: one JSON object per line (DESIGN.md, "Event format"):
+// The change-event wire format: one JSON object per line (README.md, "Event format"):
 //   {"id":"<tenant>/<table>/<version>/<seq>","op":"INSERT|UPDATE|DELETE","tenant":..,
 //    "table":..,"version":..,"seq":N,"key":{..},"row":{..},"changed":[..],"before":{..}}
 // `row` for INSERT and UPDATE; `changed` for UPDATE when the old row is known; `before` with

@@ -18,19 +18,28 @@ bool IsS3Url(std::string_view url) { return url.starts_with("s3://"); }
 
 StatusOr<std::unique_ptr<LandingZone>> OpenLandingZone(const std::string& url) {
   RETURN_IF_ERROR(CheckScheme(url, "landing zone"));
-  if (IsS3Url(url)) return UnavailableError("s3 landing zones are not built yet: " + url);
+  if (IsS3Url(url)) return OpenS3Landing(url);
   return OpenLocalLanding(url);
 }
 
 StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const std::string& url) {
   RETURN_IF_ERROR(CheckScheme(url, "state store"));
-  if (IsS3Url(url)) return UnavailableError("s3 state stores are not built yet: " + url);
+  if (IsS3Url(url)) return OpenS3StateStore(url);
   return OpenLocalStateStore(url);
+}
+
+StatusOr<std::unique_ptr<LandingEvents>> OpenLandingEvents(const std::string& url) {
+  if (url.starts_with("sqs://") || url.starts_with("https://") || url.starts_with("http://")) {
+    return OpenSqsEvents(url);
+  }
+  return InvalidArgumentError("--events " + url +
+                              ": use sqs://HOST/ACCOUNT/QUEUE (an SQS queue "
+                              "receiving the bucket's S3 event notifications)");
 }
 
 StatusOr<std::unique_ptr<StoredFile>> OpenStoredFile(const std::string& url) {
   RETURN_IF_ERROR(CheckScheme(url, "file"));
-  if (IsS3Url(url)) return UnavailableError("s3 files are not built yet: " + url);
+  if (IsS3Url(url)) return OpenS3File(url);
   return OpenLocalFile(url);
 }
 

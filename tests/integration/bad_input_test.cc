@@ -2,7 +2,7 @@
 // the same table and must fail its import with an error that locates the problem (file, line,
 // column where one applies), publish nothing (no change file, no temp file), leave the table's
 // state files and committed state untouched, and not block the next good export, which diffs
-// against the last committed state (DESIGN.md, "Bad input fails the import..."). Also
+// against the last committed state (README.md, "How it works"). Also
 // `on_duplicate` = first/last, and `snapdelta diff` on bad files and bad command lines.
 //
 // The exports are small and hand-made, with plain values (no quotes), so the few-line map diff

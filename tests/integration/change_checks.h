@@ -1,6 +1,6 @@
 // Independent checks of what `snapdelta run` produces, for end-to-end tests:
 //  - the envelope of every event in a change file (id, seq, op, tenant/table/version, key, which
-//    optional members appear), against the event-format contract of DESIGN.md;
+//    optional members appear), against the event format of README.md, "Event format";
 //  - an oracle for the content: the changes between two exports computed by a SQL FULL OUTER
 //    JOIN in the sqlite3 command-line shell, which shares no code with snapdelta;
 //  - the registry as `snapdelta status --json` reports it.

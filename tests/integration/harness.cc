@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -214,6 +215,37 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions&
 
 CommandResult RunShell(const std::string& command, const RunOptions& options) {
   return RunCommand({"/bin/sh", "-c", command}, options);
+}
+
+pid_t SpawnSnapdelta(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<std::string> command = args;
+  command.insert(command.begin(), SnapdeltaBin().string());
+  std::vector<char*> argv;
+  for (std::string& arg : command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+    return -1;
+  }
+  return pid;
+}
+
+int StopProcess(pid_t pid, int sig) {
+  if (pid <= 0) return -1;
+  ::kill(pid, sig);  // a child that already exited is a zombie until reaped: no other target
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOptions& options) {

@@ -11,6 +11,8 @@
 #ifndef SNAPDELTA_TESTS_INTEGRATION_HARNESS_H_
 #define SNAPDELTA_TESTS_INTEGRATION_HARNESS_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -78,6 +80,12 @@ CommandResult RunShell(const std::string& command, const RunOptions& options = {
 // RunCommand with SnapdeltaBin() as argv[0]. Files a test just wrote are imported at once:
 // SNAPDELTA_SETTLE_SECONDS=0 is set unless options.env sets it (a --settle-seconds flag wins).
 CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOptions& options = {});
+// posix_spawn()s SnapdeltaBin() with `args`, stdin from /dev/null and stdout and stderr to
+// `log`, in the background. Returns its pid, or -1 (a test failure) when it could not start.
+pid_t SpawnSnapdelta(const std::vector<std::string>& args, const fs::path& log);
+// Sends `sig` to `pid` and reaps it. Returns its exit status, 128 + signal when killed.
+int StopProcess(pid_t pid, int sig);
+
 // Feeds `script` (SQL and dot-commands) to `sqlite3 -batch -bail DB` on stdin.
 CommandResult RunSqlite(const fs::path& db, const std::string& script);
 

@@ -1,0 +1,338 @@
+// The S3 backend of landing.h and storage.h, on the libcurl client of src/cloud.
+//
+//   landing  s3://BUCKET[/PREFIX]/<tenant>/<table>/<version>/<file>
+//   states   s3://BUCKET[/PREFIX]/<tenant>/<table>/<version>/<16 hex digits>.state
+//
+// An object's content id is "s3:<size>:<etag>", from the listing or a HEAD: registering an
+// export never downloads it. A state is written once under a key of its own (If-None-Match), so
+// two writers never overwrite each other's state; the registry records which one is current.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "cloud/aws_config.h"
+#include "cloud/s3_client.h"
+#include "storage/backends.h"
+
+namespace snapdelta {
+namespace {
+
+constexpr std::string_view kStateSuffix = ".state";
+
+std::string ContentIdOf(uint64_t size, const std::string& etag) {
+  return fmt::format("s3:{}:{}", size, etag);
+}
+
+// The ETag inside a content id "s3:<size>:<etag>"; "" when `id` is not one.
+std::string EtagOf(const std::string& id) {
+  if (!id.starts_with("s3:")) return "";
+  size_t colon = id.find(':', 3);
+  return colon == std::string::npos ? "" : id.substr(colon + 1);
+}
+
+struct S3Location {
+  std::string bucket;
+  std::string prefix;  // "" or "a/b/" (with a trailing '/')
+};
+
+StatusOr<S3Location> ParseS3Url(const std::string& url) {
+  std::string rest = url.substr(5);  // after "s3://"
+  size_t slash = rest.find('/');
+  S3Location location;
+  location.bucket = rest.substr(0, slash);
+  if (slash != std::string::npos) location.prefix = rest.substr(slash + 1);
+  while (!location.prefix.empty() && location.prefix.back() == '/') location.prefix.pop_back();
+  if (!location.prefix.empty()) location.prefix += '/';
+  if (location.bucket.empty()) {
+    return InvalidArgumentError(url + ": no bucket; use s3://BUCKET[/PREFIX]");
+  }
+  return location;
+}
+
+StatusOr<std::shared_ptr<S3Client>> NewClient() {
+  ASSIGN_OR_RETURN(AwsConfig config, ResolveAwsConfig("s3"));
+  ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(std::move(config)));
+  return std::shared_ptr<S3Client>(std::move(client));
+}
+
+// Credentials refused mid-import (kInvalidArgument from the client: expired, revoked) are the
+// environment's fault, not the export's: kUnavailable, so the import is retried once fixed.
+Status AsEnvironment(Status status) {
+  if (status.code() != StatusCode::kInvalidArgument) return status;
+  return UnavailableError(status.message());
+}
+
+// A stream whose errors pass through AsEnvironment.
+class S3Stream final : public ByteSource {
+ public:
+  explicit S3Stream(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
+  StatusOr<size_t> Read(char* buf, size_t capacity) override {
+    StatusOr<size_t> n = inner_->Read(buf, capacity);
+    if (!n.ok()) return AsEnvironment(n.status());
+    return n;
+  }
+  const std::string& name() const override { return inner_->name(); }
+  uint64_t raw_bytes_consumed() const override { return inner_->raw_bytes_consumed(); }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+};
+
+class S3File final : public StoredFile {
+ public:
+  // `size` and `etag` as listed, when known (etag empty: not known).
+  S3File(std::shared_ptr<S3Client> client, std::string bucket, std::string key)
+      : client_(std::move(client)),
+        bucket_(std::move(bucket)),
+        key_(std::move(key)),
+        name_("s3://" + bucket_ + "/" + key_) {}
+
+  const std::string& name() const override { return name_; }
+
+  StatusOr<std::unique_ptr<ByteSource>> Open(uint64_t offset,
+                                             const std::string& expected_id) override {
+    std::string etag = EtagOf(expected_id);
+    if (!expected_id.empty() && etag.empty()) {
+      return UnavailableError(name_ + ": registered as " + expected_id +
+                              ", which is not an S3 object's content id; run again");
+    }
+    StatusOr<std::unique_ptr<ByteSource>> stream = client_->Get(bucket_, key_, etag, offset);
+    if (!stream.ok()) return AsEnvironment(stream.status());
+    return std::unique_ptr<ByteSource>(std::make_unique<S3Stream>(std::move(stream).value()));
+  }
+
+  StatusOr<uint64_t> Size() override {
+    StatusOr<S3Object> object = client_->Head(bucket_, key_);
+    if (!object.ok()) return AsEnvironment(object.status());
+    return object->size;
+  }
+
+  StatusOr<std::string> ContentId() override {
+    StatusOr<S3Object> object = client_->Head(bucket_, key_);
+    if (!object.ok()) return AsEnvironment(object.status());
+    return ContentIdOf(object->size, object->etag);
+  }
+
+ private:
+  std::shared_ptr<S3Client> client_;
+  const std::string bucket_;
+  const std::string key_;
+  const std::string name_;
+};
+
+// Splits "a/b/c/d" into exactly `count` parts; false otherwise or when a part is empty.
+bool SplitKey(std::string_view key, size_t count, std::vector<std::string>* parts) {
+  parts->clear();
+  while (parts->size() + 1 < count) {
+    size_t slash = key.find('/');
+    if (slash == std::string_view::npos || slash == 0) return false;
+    parts->emplace_back(key.substr(0, slash));
+    key.remove_prefix(slash + 1);
+  }
+  if (key.empty() || key.find('/') != std::string_view::npos) return false;
+  parts->emplace_back(key);
+  return true;
+}
+
+class S3Landing final : public LandingZone {
+ public:
+  S3Landing(std::shared_ptr<S3Client> client, S3Location location, std::string url)
+      : client_(std::move(client)), location_(std::move(location)), url_(std::move(url)) {}
+
+  StatusOr<LandingListing> List() override {
+    ASSIGN_OR_RETURN(std::vector<S3Object> objects,
+                     client_->List(location_.bucket, location_.prefix));
+    LandingListing listing;
+    std::map<std::string, std::string> etags;
+    for (const S3Object& object : objects) {
+      std::optional<LandingFile> file = FileOf(object);
+      if (!file) continue;
+      etags[file->path] = ContentIdOf(object.size, object.etag);
+      listing.files.push_back(std::move(*file));
+    }
+    std::sort(listing.files.begin(), listing.files.end(),
+              [](const LandingFile& a, const LandingFile& b) {
+                return std::tie(a.tenant, a.table, a.version, a.file) <
+                       std::tie(b.tenant, b.table, b.version, b.file);
+              });
+    std::lock_guard<std::mutex> lock(mutex_);
+    listed_ids_ = std::move(etags);
+    return listing;
+  }
+
+  StatusOr<std::vector<LandingFile>> ListVersion(const std::string& tenant,
+                                                 const std::string& table,
+                                                 const std::string& version) override {
+    ASSIGN_OR_RETURN(std::vector<S3Object> objects,
+                     client_->List(location_.bucket,
+                                   location_.prefix + tenant + "/" + table + "/" + version + "/"));
+    std::vector<LandingFile> files;
+    for (const S3Object& object : objects) {
+      std::optional<LandingFile> file = FileOf(object);
+      if (file) files.push_back(std::move(*file));
+    }
+    std::sort(files.begin(), files.end(),
+              [](const LandingFile& a, const LandingFile& b) { return a.file < b.file; });
+    return files;
+  }
+
+  std::unique_ptr<StoredFile> Open(const LandingFile& file) override {
+    return std::make_unique<S3File>(client_, location_.bucket, KeyOf(file));
+  }
+
+  // The content id the last listing gave (no request), else a HEAD.
+  StatusOr<std::string> Checksum(const LandingFile& file) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = listed_ids_.find(file.path);
+      if (it != listed_ids_.end()) return it->second;
+    }
+    return Open(file)->ContentId();
+  }
+
+  const std::string& url() const override { return url_; }
+
+ private:
+  std::string KeyOf(const LandingFile& file) const {
+    return location_.prefix + file.tenant + "/" + file.table + "/" + file.version + "/" + file.file;
+  }
+
+  // The landing file an object is, or nullopt for a key at another depth, a "folder" object
+  // or a name a landing zone ignores (landing.h).
+  std::optional<LandingFile> FileOf(const S3Object& object) const {
+    std::vector<std::string> parts;
+    if (!SplitKey(std::string_view(object.key).substr(location_.prefix.size()), 4, &parts)) {
+      return std::nullopt;
+    }
+    for (const std::string& part : parts) {
+      if (IsIgnoredLandingName(part)) return std::nullopt;
+    }
+    LandingFile file;
+    file.tenant = parts[0];
+    file.table = parts[1];
+    file.version = parts[2];
+    file.file = parts[3];
+    file.size = object.size;
+    file.mtime_ms = object.mtime_ms;
+    file.path = "s3://" + location_.bucket + "/" + object.key;
+    return file;
+  }
+
+  std::shared_ptr<S3Client> client_;
+  const S3Location location_;
+  const std::string url_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> listed_ids_;  // path -> content id; guarded by mutex_
+};
+
+class S3StateWriter final : public ObjectWriter {
+ public:
+  S3StateWriter(std::unique_ptr<S3Writer> writer, std::string name)
+      : writer_(std::move(writer)), name_(std::move(name)) {}
+  Status Append(std::string_view data) override { return writer_->Append(data); }
+  Status Commit() override {
+    Status status = writer_->Commit();
+    if (status.code() == StatusCode::kAborted) {
+      return AbortedError(writer_->name() +
+                          ": another writer created this state first (If-None-Match refused "
+                          "it); nothing was overwritten");
+    }
+    return status;
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::unique_ptr<S3Writer> writer_;
+  const std::string name_;
+};
+
+class S3StateStore final : public StateStore {
+ public:
+  S3StateStore(std::shared_ptr<S3Client> client, S3Location location)
+      : client_(std::move(client)), location_(std::move(location)) {}
+
+  std::string Location(const std::string& tenant, const std::string& table) const override {
+    return "s3://" + location_.bucket + "/" + TablePrefix(tenant, table);
+  }
+
+  StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& tenant,
+                                                 const std::string& table,
+                                                 const std::string& version) override {
+    std::string name = version + "/" + RandomHex() + std::string(kStateSuffix);
+    ASSIGN_OR_RETURN(std::unique_ptr<S3Writer> writer,
+                     client_->StartWrite(location_.bucket, TablePrefix(tenant, table) + name,
+                                         /*if_none_match=*/true));
+    return std::unique_ptr<ObjectWriter>(
+        std::make_unique<S3StateWriter>(std::move(writer), std::move(name)));
+  }
+
+  std::unique_ptr<StoredFile> Open(const std::string& tenant, const std::string& table,
+                                   const std::string& name) override {
+    return std::make_unique<S3File>(client_, location_.bucket, TablePrefix(tenant, table) + name);
+  }
+
+  StatusOr<std::vector<StoredState>> List(const std::string& tenant,
+                                          const std::string& table) override {
+    const std::string prefix = TablePrefix(tenant, table);
+    ASSIGN_OR_RETURN(std::vector<S3Object> objects, client_->List(location_.bucket, prefix));
+    std::vector<StoredState> states;
+    for (const S3Object& object : objects) {
+      std::string name = object.key.substr(prefix.size());
+      if (!name.ends_with(kStateSuffix)) continue;
+      size_t slash = name.rfind('/');
+      std::string version = slash == std::string::npos
+                                ? name.substr(0, name.size() - kStateSuffix.size())
+                                : name.substr(0, slash);
+      states.push_back({std::move(name), std::move(version)});
+    }
+    return states;
+  }
+
+  Status Remove(const std::string& tenant, const std::string& table,
+                const std::string& name) override {
+    return client_->Delete(location_.bucket, TablePrefix(tenant, table) + name);
+  }
+
+ private:
+  std::string TablePrefix(const std::string& tenant, const std::string& table) const {
+    return location_.prefix + tenant + "/" + table + "/";
+  }
+
+  static std::string RandomHex() {
+    static thread_local std::mt19937_64 random{std::random_device{}()};
+    return fmt::format("{:016x}", random());
+  }
+
+  std::shared_ptr<S3Client> client_;
+  const S3Location location_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LandingZone>> OpenS3Landing(const std::string& url) {
+  ASSIGN_OR_RETURN(S3Location location, ParseS3Url(url));
+  ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, NewClient());
+  return std::unique_ptr<LandingZone>(
+      std::make_unique<S3Landing>(std::move(client), std::move(location), url));
+}
+
+StatusOr<std::unique_ptr<StateStore>> OpenS3StateStore(const std::string& url) {
+  ASSIGN_OR_RETURN(S3Location location, ParseS3Url(url));
+  ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, NewClient());
+  return std::unique_ptr<StateStore>(
+      std::make_unique<S3StateStore>(std::move(client), std::move(location)));
+}
+
+StatusOr<std::unique_ptr<StoredFile>> OpenS3File(const std::string& url) {
+  ASSIGN_OR_RETURN(S3Location location, ParseS3Url(url));
+  if (location.prefix.empty()) return InvalidArgumentError(url + ": no key; use s3://BUCKET/KEY");
+  ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, NewClient());
+  location.prefix.pop_back();  // the key, without the '/' ParseS3Url added
+  return std::unique_ptr<StoredFile>(
+      std::make_unique<S3File>(std::move(client), location.bucket, location.prefix));
+}
+
+}  // namespace snapdelta
