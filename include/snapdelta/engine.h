@@ -25,9 +25,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "snapdelta/landing.h"
 #include "snapdelta/options.h"
 #include "snapdelta/registry.h"
 #include "snapdelta/status.h"
@@ -48,6 +50,9 @@ struct EngineOptions {
   std::string home = ".snapdelta";
   // The state store: a folder or s3://BUCKET[/PREFIX]. Default: empty, meaning <home>/state.
   std::string state;
+  // The landing zone `landing` names, already open: `watch` keeps one across its passes, so an
+  // S3 landing zone lists only what is new between full rescans. Default: none (opened by URL).
+  std::shared_ptr<LandingZone> landing_zone;
   // Per-table options. Default: key = first column, everything compared.
   Config config;
   // Tables imported in parallel. Default: 0, meaning one per core (at most one per table).

@@ -76,6 +76,9 @@ class LandingZone {
   }
   // For messages: the folder or "s3://bucket/prefix".
   virtual const std::string& url() const = 0;
+  // Upload notifications for `paths` (LandingEvents): a landing zone that lists incrementally
+  // looks at their tables in its next List. Default: nothing to do.
+  virtual void Notify(const std::vector<std::string>& paths) { (void)paths; }
 };
 
 // An upload notification: an object created in a landing zone, to be acknowledged once its

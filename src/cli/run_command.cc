@@ -210,6 +210,13 @@ CommandAction AddWatchCommand(CLI::App* app) {
       PrintError(options.status());
       return kExitUsage;
     }
+    // One landing zone for every pass: an S3 one then lists only what is new between rescans.
+    StatusOr<std::unique_ptr<LandingZone>> landing = OpenLandingZone(options->landing);
+    if (!landing.ok()) {
+      PrintError(landing.status());
+      return kExitUsage;
+    }
+    options->landing_zone = std::move(landing).value();
     std::unique_ptr<LandingEvents> events;
     if (!events_url->empty()) {
       StatusOr<std::unique_ptr<LandingEvents>> opened = OpenLandingEvents(*events_url);
@@ -240,6 +247,9 @@ CommandAction AddWatchCommand(CLI::App* app) {
           continue;
         }
         if (got->empty()) continue;
+        std::vector<std::string> paths;
+        for (const LandingEvent& event : *got) paths.push_back(event.path);
+        options->landing_zone->Notify(paths);
         unacked.insert(unacked.end(), got->begin(), got->end());
         break;  // an upload: a pass now
       }

@@ -190,7 +190,10 @@ std::string StateUrl(const EngineOptions& options) {
 
 StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options) {
   EngineStorage storage;
-  ASSIGN_OR_RETURN(storage.landing, OpenLandingZone(options.landing));
+  storage.landing = options.landing_zone;
+  if (storage.landing == nullptr) {
+    ASSIGN_OR_RETURN(storage.landing, OpenLandingZone(options.landing));
+  }
   ASSIGN_OR_RETURN(storage.states, OpenStateStore(StateUrl(options)));
   return storage;
 }

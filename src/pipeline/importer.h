@@ -71,7 +71,7 @@ std::string StateUrl(const EngineOptions& options);
 
 // The landing zone and state store `options` name, opened by URL (storage.h).
 struct EngineStorage {
-  std::unique_ptr<LandingZone> landing;
+  std::shared_ptr<LandingZone> landing;  // options.landing_zone when set
   std::unique_ptr<StateStore> states;
 };
 StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options);

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "cloud/aws_config.h"
 #include "cloud/s3_client.h"
@@ -21,6 +22,9 @@ namespace snapdelta {
 namespace {
 
 constexpr std::string_view kStateSuffix = ".state";
+// An S3 landing zone kept across `watch` passes lists everything at every this many listings,
+// and only what is new in each table in between.
+constexpr uint64_t kFullRescanEvery = 10;
 
 std::string ContentIdOf(uint64_t size, const std::string& etag) {
   return fmt::format("s3:{}:{}", size, etag);
@@ -142,15 +146,40 @@ class S3Landing final : public LandingZone {
   S3Landing(std::shared_ptr<S3Client> client, S3Location location, std::string url)
       : client_(std::move(client)), location_(std::move(location)), url_(std::move(url)) {}
 
+  // Every kFullRescanEvery-th listing (the first included) lists the whole prefix; the others
+  // list each table prefix seen so far (and those of upload notifications) from its last key on
+  // (StartAfter), which finds new versions with a request per table instead of a listing of
+  // every object. Changes to older keys and new tables wait for the next full rescan (or a
+  // notification).
   StatusOr<LandingListing> List() override {
-    ASSIGN_OR_RETURN(std::vector<S3Object> objects,
-                     client_->List(location_.bucket, location_.prefix));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (polls_++ % kFullRescanEvery == 0) {
+      ASSIGN_OR_RETURN(std::vector<S3Object> objects,
+                       client_->List(location_.bucket, location_.prefix));
+      known_.clear();
+      for (S3Object& object : objects) known_[object.key] = std::move(object);
+    } else {
+      std::set<std::string> tables = std::move(notified_);
+      notified_.clear();
+      for (const auto& [key, object] : known_) tables.insert(TablePrefixOf(key));
+      for (const std::string& table : tables) {
+        if (table.empty()) continue;
+        auto last = known_.lower_bound(table + '\xff');  // the first key past the table
+        std::string start_after =
+            last != known_.begin() && std::prev(last)->first.starts_with(table)
+                ? std::prev(last)->first
+                : "";
+        ASSIGN_OR_RETURN(std::vector<S3Object> objects,
+                         client_->List(location_.bucket, table, start_after));
+        for (S3Object& object : objects) known_[object.key] = std::move(object);
+      }
+    }
     LandingListing listing;
-    std::map<std::string, std::string> etags;
-    for (const S3Object& object : objects) {
+    listed_ids_.clear();
+    for (const auto& [key, object] : known_) {
       std::optional<LandingFile> file = FileOf(object);
       if (!file) continue;
-      etags[file->path] = ContentIdOf(object.size, object.etag);
+      listed_ids_[file->path] = ContentIdOf(object.size, object.etag);
       listing.files.push_back(std::move(*file));
     }
     std::sort(listing.files.begin(), listing.files.end(),
@@ -158,9 +187,15 @@ class S3Landing final : public LandingZone {
                 return std::tie(a.tenant, a.table, a.version, a.file) <
                        std::tie(b.tenant, b.table, b.version, b.file);
               });
-    std::lock_guard<std::mutex> lock(mutex_);
-    listed_ids_ = std::move(etags);
     return listing;
+  }
+
+  void Notify(const std::vector<std::string>& paths) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::string root = "s3://" + location_.bucket + "/";
+    for (const std::string& path : paths) {
+      if (path.starts_with(root)) notified_.insert(TablePrefixOf(path.substr(root.size())));
+    }
   }
 
   StatusOr<std::vector<LandingFile>> ListVersion(const std::string& tenant,
@@ -221,11 +256,25 @@ class S3Landing final : public LandingZone {
     return file;
   }
 
+  // "PREFIX/<tenant>/<table>/" of a key under the prefix, or "" for a key at another depth.
+  std::string TablePrefixOf(const std::string& key) const {
+    if (!key.starts_with(location_.prefix)) return "";
+    size_t tenant_end = key.find('/', location_.prefix.size());
+    if (tenant_end == std::string::npos) return "";
+    size_t table_end = key.find('/', tenant_end + 1);
+    if (table_end == std::string::npos) return "";
+    return key.substr(0, table_end + 1);
+  }
+
   std::shared_ptr<S3Client> client_;
   const S3Location location_;
   const std::string url_;
+  // Guarded by mutex_:
   std::mutex mutex_;
-  std::map<std::string, std::string> listed_ids_;  // path -> content id; guarded by mutex_
+  std::map<std::string, std::string> listed_ids_;  // path -> content id, of the last listing
+  std::map<std::string, S3Object> known_;          // key -> object, as last listed
+  std::set<std::string> notified_;                 // table prefixes of notifications
+  uint64_t polls_ = 0;
 };
 
 class S3StateWriter final : public ObjectWriter {

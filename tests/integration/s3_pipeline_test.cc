@@ -208,6 +208,48 @@ TEST_F(S3Pipeline, AMultiPartExportWaitsForSuccessThenImportsAsOne) {
             ReadFile(tmp_ / "single-home" / "changes" / "acme" / "orders" / "v1.jsonl"));
 }
 
+TEST_F(S3Pipeline, TheDryRunReleaseAndRewindWorkOnS3) {
+  const std::string landing = "s3://" + NewBucket("admin");
+  const std::string states = "s3://" + NewBucket("admin-states") + "/st";
+  const std::vector<std::string> where = {"--landing", landing,        "--state",          states,
+                                          "--home",    home_.string(), "--settle-seconds", "0"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), where.begin(), where.end());
+    return args;
+  };
+  std::string ten = "id,v\n", two = "id,v\n";
+  for (int id = 1; id <= 10; ++id) ten += std::to_string(id) + ",a\n";
+  for (int id = 1; id <= 2; ++id) two += std::to_string(id) + ",a\n";
+  UploadText(ten, landing + "/acme/orders/v1/export.csv");
+  ASSERT_EQ(RunSnapdelta(with({"run"})).exit_code, 0);
+  UploadText(two, landing + "/acme/orders/v2/export.csv");  // deletes 80%: held by the guard
+
+  CommandResult dry_run = RunSnapdelta(with({"run", "--dry-run", "--json"}));
+  EXPECT_EQ(dry_run.exit_code, 1) << dry_run.Describe();
+  nlohmann::json planned = ParseJson(dry_run.out);
+  ASSERT_EQ(planned.size(), 1u) << dry_run.Describe();
+  EXPECT_EQ(planned[0]["action"], "hold") << planned.dump();
+  EXPECT_EQ(planned[0]["deletes"], 8) << planned.dump();
+
+  CommandResult held = RunSnapdelta(with({"run"}));
+  EXPECT_EQ(held.exit_code, 1) << held.Describe();
+  EXPECT_EQ(Imports()["v2"]["state"], "held");
+  CommandResult released = RunSnapdelta(with({"release", "acme/orders/v2"}));
+  ASSERT_EQ(released.exit_code, 0) << released.Describe();
+  EXPECT_EQ(Imports()["v2"]["state"], "committed");
+  EXPECT_EQ(Imports()["v2"]["released"], true);
+
+  CommandResult rewound = RunSnapdelta(
+      {"rewind", "acme/orders", "--to", "v1", "--state", states, "--home", home_.string()});
+  ASSERT_EQ(rewound.exit_code, 0) << rewound.Describe();
+  UploadText(ten, landing + "/acme/orders/v3/export.csv");  // v1's rows again
+  ASSERT_EQ(RunSnapdelta(with({"run"})).exit_code, 0);
+  nlohmann::json v3 = Imports()["v3"];  // diffed against v1's state on S3, not v2's
+  EXPECT_EQ(v3["state"], "committed") << v3.dump();
+  EXPECT_EQ(v3["inserts"], 0) << v3.dump();
+  EXPECT_EQ(v3["deletes"], 0) << v3.dump();
+}
+
 TEST_F(S3Pipeline, FindsExportsPastTheFirstThousandKeysOfAListing) {
   const std::string bucket = NewBucket("many");
   const fs::path noise = tmp_ / "noise";
@@ -222,6 +264,53 @@ TEST_F(S3Pipeline, FindsExportsPastTheFirstThousandKeysOfAListing) {
       {"run", "--landing", "s3://" + bucket, "--home", home_.string(), "--settle-seconds", "0"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_TRUE(Contains(run.out, "committed  zzz/orders/v1/export.csv")) << run.Describe();
+}
+
+// Between full rescans, watch lists each known table from its last key on: a table of many old
+// keys is not listed whole at every poll, and a new version is still imported at once.
+TEST_F(S3Pipeline, WatchListsOnlyWhatIsNewBetweenFullRescans) {
+  const std::string bucket = NewBucket("incremental");
+  const fs::path noise = tmp_ / "noise";
+  for (int i = 0; i < 1100; ++i) {  // old keys of a table: two pages to list in full
+    WriteFile(noise / "acme" / "noise" / "v1" / ("n" + std::to_string(i) + ".tmp"), "x");
+  }
+  CommandResult synced =
+      Aws({"s3", "sync", "--only-show-errors", noise.string(), "s3://" + bucket});
+  ASSERT_TRUE(synced.ok()) << synced.Describe();
+  const std::string file = kSampleFiles[0];
+  Upload(ExamplesLanding() / kTable / file, "s3://" + bucket + "/" + kTable + "/" + file);
+
+  FaultProxy proxy(server()->port());
+  setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);  // for the child only
+  Background watch({"watch", "--landing", "s3://" + bucket, "--home", home_.string(), "--interval",
+                    "0.2", "--settle-seconds", "0"},
+                   tmp_ / "watch.log");
+  setenv("AWS_ENDPOINT_URL", endpoint().c_str(), 1);
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(ChangeFile("20201230_V0001")); }, 30s))
+      << watch.log();
+  const std::string next = kSampleFiles[1];
+  Upload(ExamplesLanding() / kTable / next, "s3://" + bucket + "/" + kTable + "/" + next);
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(ChangeFile("20201230_V0002")); }, 30s))
+      << watch.log();
+  EXPECT_EQ(ReadFile(ChangeFile("20201230_V0002")), ReferenceChanges("20201230_V0002"));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(watch.Stop(SIGTERM), 0) << watch.log();
+
+  int full = 0, paged = 0, incremental = 0;
+  for (const ProxiedRequest& request : proxy.Requests()) {
+    const std::string line = request.head.substr(0, request.head.find('\r'));
+    if (!Contains(line, "list-type=2")) continue;
+    if (Contains(line, "continuation-token=")) {
+      ++paged;
+    } else if (Contains(line, "start-after=")) {
+      ++incremental;
+    } else if (Contains(line, "prefix=&") || !Contains(line, "prefix=")) {
+      ++full;
+    }
+  }
+  EXPECT_GE(incremental, 5) << "polls listed from each table's last key";
+  EXPECT_GE(full, 1);
+  EXPECT_EQ(paged, full) << "only full rescans page through the old keys";
 }
 
 TEST_F(S3Pipeline, AMissingBucketIsAClearErrorNamingIt) {
