@@ -250,6 +250,34 @@ TEST_F(S3Pipeline, TheDryRunReleaseAndRewindWorkOnS3) {
   EXPECT_EQ(v3["deletes"], 0) << v3.dump();
 }
 
+TEST_F(S3Pipeline, OldStatesAreDeletedFromTheBucketAsKeepStatesAllows) {
+  const std::string landing = "s3://" + NewBucket("prune");
+  const std::string states_bucket = NewBucket("prune-states");
+  WriteFile(tmp_ / "snapdelta.toml", "keep_states = 1\n");
+  const std::vector<std::string> run = {"run",
+                                        "--landing",
+                                        landing,
+                                        "--state",
+                                        "s3://" + states_bucket,
+                                        "--config",
+                                        (tmp_ / "snapdelta.toml").string(),
+                                        "--home",
+                                        home_.string(),
+                                        "--settle-seconds",
+                                        "0"};
+  for (const std::string& file : kSampleFiles) {
+    Upload(ExamplesLanding() / kTable / file, landing + "/" + kTable + "/" + file);
+    CommandResult imported = RunSnapdelta(run);
+    ASSERT_EQ(imported.exit_code, 0) << imported.Describe();
+  }
+  CommandResult listed = Aws({"s3", "ls", "--recursive", "s3://" + states_bucket + "/"});
+  ASSERT_TRUE(listed.ok()) << listed.Describe();
+  EXPECT_FALSE(Contains(listed.out, "20201230_V0001/")) << listed.out;
+  EXPECT_FALSE(Contains(listed.out, "20201230_V0002/")) << listed.out;
+  EXPECT_TRUE(Contains(listed.out, std::string(kTable) + "/20201231_V0001/")) << listed.out;
+  EXPECT_EQ(ReadFile(ChangeFile("20201231_V0001")), ReferenceChanges("20201231_V0001"));
+}
+
 TEST_F(S3Pipeline, FindsExportsPastTheFirstThousandKeysOfAListing) {
   const std::string bucket = NewBucket("many");
   const fs::path noise = tmp_ / "noise";
