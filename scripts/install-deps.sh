@@ -46,4 +46,11 @@ if [ ${#python_packages[@]} -gt 0 ]; then
       "reachable? a system Python may need a virtualenv); the S3/SQS tests will be skipped" >&2
   fi
 fi
+# The AWS CLI is also a Debian package: the fallback when PyPI could not provide it.
+if ! command -v aws >/dev/null 2>&1; then
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    awscli >/dev/null 2>&1 || echo "install-deps: no AWS CLI: the S3/SQS tests will be skipped" >&2
+fi
 exit 0

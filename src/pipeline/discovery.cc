@@ -160,59 +160,6 @@ StatusOr<Verdict> ClassifyFile(const LandingFile& file, const ContentIdFn& conte
   return verdict;
 }
 
-// The files of one version folder, from a sorted listing.
-struct VersionFiles {
-  std::vector<LandingFile> files;
-  size_t data_files = 0;  // usable files that are not markers
-  bool has_success = false;
-  bool has_manifest = false;
-  // The marker that completes it: the table's, else the one it holds (manifest.json over
-  // _SUCCESS), else "".
-  std::string Marker(const std::string& required) const {
-    if (!required.empty()) return required;
-    return has_manifest ? kManifestMarker : has_success ? kSuccessMarker : "";
-  }
-  bool Holds(const std::string& marker) const {
-    return marker == kManifestMarker ? has_manifest : marker == kSuccessMarker && has_success;
-  }
-};
-
-std::vector<VersionFiles> GroupByVersion(std::vector<LandingFile> files) {
-  std::vector<VersionFiles> versions;
-  for (LandingFile& file : files) {
-    if (versions.empty() || versions.back().files.front().tenant != file.tenant ||
-        versions.back().files.front().table != file.table ||
-        versions.back().files.front().version != file.version) {
-      versions.emplace_back();
-    }
-    VersionFiles& version = versions.back();
-    if (file.unusable.empty()) {
-      version.has_manifest |= file.file == kManifestMarker;
-      version.has_success |= file.file == kSuccessMarker;
-      version.data_files += !IsMarkerName(file.file);
-    }
-    version.files.push_back(std::move(file));
-  }
-  return versions;
-}
-
-// The version's files as one landing entry named after `marker`: sizes summed, newest mtime.
-LandingFile MultiPartEntry(const VersionFiles& version, const std::string& marker) {
-  LandingFile entry = version.files.front();
-  entry.file = marker;
-  entry.size = 0;
-  entry.mtime_ms = 0;
-  entry.unusable.clear();
-  for (const LandingFile& file : version.files) {
-    if (!file.unusable.empty()) continue;
-    entry.size += file.size;
-    entry.mtime_ms = std::max(entry.mtime_ms, file.mtime_ms);
-  }
-  entry.path = version.files.front().path;
-  entry.path = entry.path.substr(0, entry.path.find_last_of('/') + 1) + marker;
-  return entry;
-}
-
 // A version waiting for its marker: recorded waiting once, noted every pass, and holding the
 // table's later versions back.
 StatusOr<Verdict> Incomplete(const VersionFiles& version, const std::string& marker,

@@ -108,6 +108,49 @@ StatusOr<std::unique_ptr<StoredFile>> OpenParts(LandingZone* landing,
   return NewMultiPartFile(std::move(name), std::move(files));
 }
 
+std::string VersionFiles::Marker(const std::string& required) const {
+  if (!required.empty()) return required;
+  return has_manifest ? kManifestMarker : has_success ? kSuccessMarker : "";
+}
+
+bool VersionFiles::Holds(const std::string& marker) const {
+  return marker == kManifestMarker ? has_manifest : marker == kSuccessMarker && has_success;
+}
+
+std::vector<VersionFiles> GroupByVersion(std::vector<LandingFile> files) {
+  std::vector<VersionFiles> versions;
+  for (LandingFile& file : files) {
+    if (versions.empty() || versions.back().files.front().tenant != file.tenant ||
+        versions.back().files.front().table != file.table ||
+        versions.back().files.front().version != file.version) {
+      versions.emplace_back();
+    }
+    VersionFiles& version = versions.back();
+    if (file.unusable.empty()) {
+      version.has_manifest |= file.file == kManifestMarker;
+      version.has_success |= file.file == kSuccessMarker;
+      version.data_files += !IsMarkerName(file.file);
+    }
+    version.files.push_back(std::move(file));
+  }
+  return versions;
+}
+
+LandingFile MultiPartEntry(const VersionFiles& version, const std::string& marker) {
+  LandingFile entry = version.files.front();
+  entry.file = marker;
+  entry.size = 0;
+  entry.mtime_ms = 0;
+  entry.unusable.clear();
+  for (const LandingFile& file : version.files) {
+    if (!file.unusable.empty()) continue;
+    entry.size += file.size;
+    entry.mtime_ms = std::max(entry.mtime_ms, file.mtime_ms);
+  }
+  entry.path = entry.path.substr(0, entry.path.find_last_of('/') + 1) + marker;
+  return entry;
+}
+
 StatusOr<std::unique_ptr<StoredFile>> OpenImportExport(LandingZone* landing,
                                                        const ImportRecord& record) {
   LandingFile file;

@@ -40,6 +40,25 @@ StatusOr<std::unique_ptr<StoredFile>> OpenParts(LandingZone* landing,
                                                 const std::vector<LandingFile>& version_files,
                                                 const std::string& marker);
 
+// The files of one version folder, and what they say about its markers.
+struct VersionFiles {
+  std::vector<LandingFile> files;
+  size_t data_files = 0;  // usable files that are not markers
+  bool has_success = false;
+  bool has_manifest = false;
+  // The marker that completes it: `required` (the table's), else the one it holds
+  // (manifest.json over _SUCCESS), else "".
+  std::string Marker(const std::string& required) const;
+  bool Holds(const std::string& marker) const;
+};
+
+// A sorted listing's files grouped by version folder, in order.
+std::vector<VersionFiles> GroupByVersion(std::vector<LandingFile> files);
+
+// The version's usable files as one landing entry named after `marker`: sizes summed, newest
+// mtime, the marker's path.
+LandingFile MultiPartEntry(const VersionFiles& version, const std::string& marker);
+
 }  // namespace snapdelta
 
 #endif  // SNAPDELTA_PIPELINE_MULTIPART_H_

@@ -341,6 +341,22 @@ TEST_F(S3Pipeline, WatchListsOnlyWhatIsNewBetweenFullRescans) {
   EXPECT_EQ(paged, full) << "only full rescans page through the old keys";
 }
 
+TEST_F(S3Pipeline, DiffReadsObjectsAsItReadsFiles) {
+  const std::string bucket = "s3://" + NewBucket("diff");
+  const fs::path old_file = ExamplesLanding() / kTable / kSampleFiles[0];
+  const fs::path new_file = ExamplesLanding() / kTable / kSampleFiles[1];
+  Upload(old_file, bucket + "/old.csv.gz");
+  Upload(new_file, bucket + "/new.csv.gz");
+  CommandResult remote = RunSnapdelta({"diff", bucket + "/old.csv.gz", bucket + "/new.csv.gz",
+                                       "--table", "t", "--version", "v"});
+  CommandResult local = RunSnapdelta(
+      {"diff", old_file.string(), new_file.string(), "--table", "t", "--version", "v"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.Describe();
+  ASSERT_EQ(local.exit_code, 0) << local.Describe();
+  EXPECT_EQ(remote.out, local.out);
+  EXPECT_FALSE(remote.out.empty());
+}
+
 TEST_F(S3Pipeline, AMissingBucketIsAClearErrorNamingIt) {
   CommandResult run = RunSnapdelta({"run", "--landing", "s3://no-such-bucket-here/x", "--home",
                                     home_.string(), "--settle-seconds", "0"});
