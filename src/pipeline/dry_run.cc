@@ -146,6 +146,7 @@ class TableDryRun {
     previous_ = {PreviousExport::Kind::kState,
                  storage_.states->Open(tenant, table, state->state_file)};
     ASSIGN_OR_RETURN(previous_export_, CommittedExport(registry, storage_.landing.get(), *state));
+    ASSIGN_OR_RETURN(previous_identity_, CommittedIdentity(registry, *state));
     return Status::OK();
   }
 
@@ -160,6 +161,7 @@ class TableDryRun {
     DiffRequest request;
     request.previous = previous_;
     request.previous_export = previous_export_;
+    request.previous_identity = previous_identity_;
     StatusOr<std::unique_ptr<StoredFile>> new_export =
         OpenImportExport(storage_.landing.get(), record);
     if (!new_export.ok()) {
@@ -200,6 +202,7 @@ class TableDryRun {
     committed_version_ = record.version;
     previous_ = {PreviousExport::Kind::kState, OpenLocalFile(state_path)};
     previous_export_ = request.new_export;
+    previous_identity_ = {};  // the dry run's own state, written just now
     return entry;
   }
 
@@ -211,6 +214,7 @@ class TableDryRun {
   std::optional<std::string> committed_version_;
   PreviousExport previous_;                      // kNone before the first commit
   std::shared_ptr<StoredFile> previous_export_;  // the export previous_ was built from
+  StateIdentity previous_identity_;              // what the committed state must say it is
 };
 
 // Size and modification time of the registry file and its write-ahead log (-1 when missing).

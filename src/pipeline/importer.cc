@@ -168,6 +168,16 @@ StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, Landin
   return std::shared_ptr<StoredFile>();
 }
 
+StatusOr<StateIdentity> CommittedIdentity(Registry* registry, const TableState& table) {
+  StateIdentity identity{table.tenant, table.table, table.version, ""};
+  ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
+                   registry->ListImports(table.tenant, table.table));
+  for (const ImportRecord& import : imports) {
+    if (import.id == table.import_id) identity.export_checksum = import.checksum;
+  }
+  return identity;
+}
+
 Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record) {
   if (IsMarkerName(record.file)) return Status::OK();  // a multi-part export
   ASSIGN_OR_RETURN(std::vector<LandingFile> files,
@@ -281,14 +291,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     request.previous = {PreviousExport::Kind::kState,
                         states->Open(record.tenant, record.table, table->state_file)};
     ASSIGN_OR_RETURN(request.previous_export, CommittedExport(registry, context.landing, *table));
-    // The state file must be the committed one: its table, version and export checksum.
-    request.previous_identity = {table->tenant, table->table, table->version, ""};
-    ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
-                     registry->ListImports(table->tenant, table->table));
-    for (const ImportRecord& import : imports) {
-      if (import.id != table->import_id) continue;
-      request.previous_identity.export_checksum = import.checksum;
-    }
+    ASSIGN_OR_RETURN(request.previous_identity, CommittedIdentity(registry, *table));
   }
 
   std::string state_name;  // of the new state, once its writer exists

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "diff/state_file.h"
 #include "snapdelta/engine.h"
 #include "snapdelta/landing.h"
 #include "snapdelta/registry.h"
@@ -61,6 +62,10 @@ std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 // registry no longer has its import.
 StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
                                                       const TableState& table);
+
+// What the table's committed state must say it is: its table, version and the checksum of the
+// export it was built from (StateReader refuses another).
+StatusOr<StateIdentity> CommittedIdentity(Registry* registry, const TableState& table);
 
 // kInvalidArgument naming them when the record's version folder holds other export files
 // besides its file: snapdelta expects one export file per version.

@@ -183,6 +183,21 @@ TEST_F(StateIdentityTest, RefusesAStateFileOfAnotherVersionCopiedOverTheCurrentO
   EXPECT_EQ(CheckEnvelopes(Events("v0003"), Spec("v0003")), truth_);
 }
 
+TEST_F(StateIdentityTest, TheDryRunRefusesAStateFileOfAnotherVersionToo) {
+  ASSERT_NO_FATAL_FAILURE(CommitTwoVersions());
+  fs::copy_file(StateFile("v0001"), StateFile("v0002"), fs::copy_options::overwrite_existing);
+  Deliver("v0003");
+  const CommandResult dry_run = RunSnapdelta(
+      {"run", "--landing", landing_.string(), "--home", home_.string(), "--dry-run", "--json"});
+  EXPECT_EQ(dry_run.exit_code, 1) << dry_run.Describe();
+  const nlohmann::json planned = ParseJson(dry_run.out, "run --dry-run --json");
+  ASSERT_EQ(planned.size(), 1u) << dry_run.Describe();
+  EXPECT_EQ(planned[0]["action"], "fail") << planned.dump();
+  EXPECT_NE(planned[0]["reason"].get<std::string>().find("belongs to another table or version"),
+            std::string::npos)
+      << planned.dump();
+}
+
 TEST_F(StateIdentityTest, RefusesARegistryRowPointingAtAnotherVersionsState) {
   // The state file alone, and the version with it (then the export checksum still differs: the
   // row's import is v0002's).
