@@ -124,6 +124,10 @@ StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const std::string& url);
 // A stored file by URL ("s3://bucket/key" or a local path), for `snapdelta diff`.
 StatusOr<std::unique_ptr<StoredFile>> OpenStoredFile(const std::string& url);
 
+// kInvalidArgument naming `what` ("landing zone", "state store") when `url` has a scheme other
+// than s3:// (a folder has none).
+Status CheckStorageUrl(const std::string& url, std::string_view what);
+
 // Whether `url` names an S3 location ("s3://...").
 bool IsS3Url(std::string_view url);
 

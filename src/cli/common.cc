@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "pipeline/admin.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta::cli {
 namespace {
@@ -115,6 +116,8 @@ StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   }
   options.landing = flags.landing.empty() ? options.config.landing : flags.landing;
   options.state = flags.state.empty() ? options.config.state : flags.state;
+  if (!options.landing.empty()) RETURN_IF_ERROR(CheckStorageUrl(options.landing, "--landing"));
+  if (!options.state.empty()) RETURN_IF_ERROR(CheckStorageUrl(options.state, "--state"));
   if (flags.landing_required && options.landing.empty()) {
     return InvalidArgumentError(
         "--landing is required (a folder or s3://BUCKET[/PREFIX]), or `landing` in the config");

@@ -2,28 +2,24 @@
 #include "storage/backends.h"
 
 namespace snapdelta {
-namespace {
-
 // "scheme://..." with a scheme other than s3: refused rather than taken for a folder name.
-Status CheckScheme(const std::string& url, std::string_view what) {
+Status CheckStorageUrl(const std::string& url, std::string_view what) {
   size_t colon = url.find("://");
   if (colon == std::string::npos || IsS3Url(url)) return Status::OK();
   return InvalidArgumentError(std::string(what) + " " + url + ": unknown scheme \"" +
                               url.substr(0, colon) + "\"; use a folder or s3://BUCKET[/PREFIX]");
 }
 
-}  // namespace
-
 bool IsS3Url(std::string_view url) { return url.starts_with("s3://"); }
 
 StatusOr<std::unique_ptr<LandingZone>> OpenLandingZone(const std::string& url) {
-  RETURN_IF_ERROR(CheckScheme(url, "landing zone"));
+  RETURN_IF_ERROR(CheckStorageUrl(url, "landing zone"));
   if (IsS3Url(url)) return OpenS3Landing(url);
   return OpenLocalLanding(url);
 }
 
 StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const std::string& url) {
-  RETURN_IF_ERROR(CheckScheme(url, "state store"));
+  RETURN_IF_ERROR(CheckStorageUrl(url, "state store"));
   if (IsS3Url(url)) return OpenS3StateStore(url);
   return OpenLocalStateStore(url);
 }
@@ -38,7 +34,7 @@ StatusOr<std::unique_ptr<LandingEvents>> OpenLandingEvents(const std::string& ur
 }
 
 StatusOr<std::unique_ptr<StoredFile>> OpenStoredFile(const std::string& url) {
-  RETURN_IF_ERROR(CheckScheme(url, "file"));
+  RETURN_IF_ERROR(CheckStorageUrl(url, "file"));
   if (IsS3Url(url)) return OpenS3File(url);
   return OpenLocalFile(url);
 }

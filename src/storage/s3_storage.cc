@@ -87,7 +87,7 @@ class S3Stream final : public ByteSource {
 
 class S3File final : public StoredFile {
  public:
-  // `size` and `etag` as listed, when known (etag empty: not known).
+  // The object `key` of `bucket`; its size and ETag are asked for (HEAD) when needed.
   S3File(std::shared_ptr<S3Client> client, std::string bucket, std::string key)
       : client_(std::move(client)),
         bucket_(std::move(bucket)),
