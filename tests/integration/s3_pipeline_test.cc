@@ -347,8 +347,8 @@ TEST_F(S3Pipeline, DiffReadsObjectsAsItReadsFiles) {
   const fs::path new_file = ExamplesLanding() / kTable / kSampleFiles[1];
   Upload(old_file, bucket + "/old.csv.gz");
   Upload(new_file, bucket + "/new.csv.gz");
-  CommandResult remote = RunSnapdelta({"diff", bucket + "/old.csv.gz", bucket + "/new.csv.gz",
-                                       "--table", "t", "--version", "v"});
+  CommandResult remote = RunSnapdelta(
+      {"diff", bucket + "/old.csv.gz", bucket + "/new.csv.gz", "--table", "t", "--version", "v"});
   CommandResult local = RunSnapdelta(
       {"diff", old_file.string(), new_file.string(), "--table", "t", "--version", "v"});
   ASSERT_EQ(remote.exit_code, 0) << remote.Describe();
