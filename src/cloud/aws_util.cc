@@ -77,6 +77,12 @@ std::string UrlDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+std::string JsonStringField(const nlohmann::json& object, const char* name) {
+  if (!object.is_object()) return "";
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
 
 std::string DigestHex(const EVP_MD* algorithm, std::string_view data) {

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,10 @@ std::string UrlDecode(std::string_view text, bool plus_is_space);
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+// The string member `name` of a JSON object (an AWS JSON-protocol answer); "" when `object` is
+// not an object or the member is missing or not a string.
+std::string JsonStringField(const nlohmann::json& object, const char* name);
+
 // Lower-case hex of `data`'s digest by `algorithm` (EVP_sha256(), EVP_md5(), ...).
 std::string DigestHex(const EVP_MD* algorithm, std::string_view data);
 // Sha256Hex("") as a constant.

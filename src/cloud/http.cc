@@ -301,4 +301,30 @@ StatusOr<HttpResponse> AwsHttp::Send(const HttpRequest& request) {
   }
 }
 
+StatusOr<std::unique_ptr<AwsHttp>> AwsHttp::ForClient(AwsConfig config, RetryOptions retry,
+                                                      std::string_view service,
+                                                      std::string_view client) {
+  if (config.service.empty()) config.service = std::string(service);
+  if (config.credentials.access_key_id.empty() || config.credentials.secret_access_key.empty()) {
+    return InvalidArgumentError(std::string(client) +
+                                " client: no credentials (access key id and secret)");
+  }
+  if (retry.max_attempts < 1) retry.max_attempts = 1;
+  return std::make_unique<AwsHttp>(std::move(config), std::move(retry));
+}
+
+StatusOr<HttpResponse> AwsHttp::CallJson(std::string_view content_type, const std::string& target,
+                                         const std::string& resource, const std::string& operation,
+                                         const std::string& body) {
+  HttpRequest request;
+  request.method = "POST";
+  request.base_url = ServiceEndpoint(config_);
+  request.path = "/";
+  request.resource = resource;
+  request.operation = operation;
+  request.headers = {"Content-Type: " + std::string(content_type), "X-Amz-Target: " + target};
+  request.body = body;
+  return Send(request);
+}
+
 }  // namespace snapdelta

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -94,6 +95,18 @@ class AwsHttp {
 
   // Sends `request`, retrying as described above; the response of the first 2xx attempt.
   StatusOr<HttpResponse> Send(const HttpRequest& request);
+
+  // The AwsHttp of a service client (`client` names it in messages): config.service is set to
+  // `service` when empty, at least one attempt is made. kInvalidArgument without credentials.
+  static StatusOr<std::unique_ptr<AwsHttp>> ForClient(AwsConfig config, RetryOptions retry,
+                                                      std::string_view service,
+                                                      std::string_view client);
+  // One call of an AWS JSON-protocol service: POST / with `content_type`
+  // ("application/x-amz-json-1.0" or "-1.1") and X-Amz-Target `target` (e.g.
+  // "AmazonSQS.ReceiveMessage"); `resource` and `operation` name it in messages.
+  StatusOr<HttpResponse> CallJson(std::string_view content_type, const std::string& target,
+                                  const std::string& resource, const std::string& operation,
+                                  const std::string& body);
 
   // --- Building blocks for callers that drive their own transfers (the streaming S3 GET).
 

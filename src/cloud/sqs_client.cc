@@ -3,16 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cloud/aws_util.h"
+
 namespace snapdelta {
 namespace {
 
 using nlohmann::json;
-
-std::string StringField(const json& object, const char* name) {
-  if (!object.is_object()) return "";
-  auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 const json& ObjectField(const json& object, const char* name) {
   static const json kNull;
@@ -28,27 +24,15 @@ std::string Shortened(std::string_view text) {
 }  // namespace
 
 StatusOr<std::unique_ptr<SqsClient>> SqsClient::Create(AwsConfig config, RetryOptions retry) {
-  if (config.service.empty()) config.service = "sqs";
-  if (config.credentials.access_key_id.empty() || config.credentials.secret_access_key.empty()) {
-    return InvalidArgumentError("SQS client: no credentials (access key id and secret)");
-  }
-  if (retry.max_attempts < 1) retry.max_attempts = 1;
-  return std::unique_ptr<SqsClient>(
-      new SqsClient(std::make_unique<AwsHttp>(std::move(config), std::move(retry))));
+  ASSIGN_OR_RETURN(std::unique_ptr<AwsHttp> http,
+                   AwsHttp::ForClient(std::move(config), std::move(retry), "sqs", "SQS"));
+  return std::unique_ptr<SqsClient>(new SqsClient(std::move(http)));
 }
 
 StatusOr<HttpResponse> SqsClient::Call(const std::string& action, const std::string& queue_url,
                                        const std::string& body) {
-  HttpRequest request;
-  request.method = "POST";
-  request.base_url = ServiceEndpoint(http_->config());
-  request.path = "/";
-  request.resource = queue_url;
-  request.operation = action;
-  request.headers = {"Content-Type: application/x-amz-json-1.0",
-                     "X-Amz-Target: AmazonSQS." + action};
-  request.body = body;
-  return http_->Send(request);
+  return http_->CallJson("application/x-amz-json-1.0", "AmazonSQS." + action, queue_url, action,
+                         body);
 }
 
 StatusOr<std::vector<SqsMessage>> SqsClient::Receive(const std::string& queue_url,
@@ -75,9 +59,9 @@ StatusOr<std::vector<SqsMessage>> SqsClient::Receive(const std::string& queue_ur
   }
   for (const json& item : *list) {
     SqsMessage message;
-    message.message_id = StringField(item, "MessageId");
-    message.receipt_handle = StringField(item, "ReceiptHandle");
-    message.body = StringField(item, "Body");
+    message.message_id = JsonStringField(item, "MessageId");
+    message.receipt_handle = JsonStringField(item, "ReceiptHandle");
+    message.body = JsonStringField(item, "Body");
     if (message.receipt_handle.empty()) {
       return CorruptionError(queue_url + ": ReceiveMessage: a message without a ReceiptHandle: " +
                              Shortened(item.dump()));
@@ -99,7 +83,7 @@ StatusOr<S3Event> ParseS3Event(std::string_view body) {
                            Shortened(body));
   }
   S3Event parsed;
-  if (StringField(event, "Event") == "s3:TestEvent") {
+  if (JsonStringField(event, "Event") == "s3:TestEvent") {
     parsed.is_test_event = true;
     return parsed;
   }
@@ -114,9 +98,9 @@ StatusOr<S3Event> ParseS3Event(std::string_view body) {
     const json& s3 = ObjectField(record, "s3");
     const json& object = ObjectField(s3, "object");
     S3EventRecord out;
-    out.event_name = StringField(record, "eventName");
-    out.bucket = StringField(ObjectField(s3, "bucket"), "name");
-    out.key = UrlDecode(StringField(object, "key"), /*plus_is_space=*/true);
+    out.event_name = JsonStringField(record, "eventName");
+    out.bucket = JsonStringField(ObjectField(s3, "bucket"), "name");
+    out.key = UrlDecode(JsonStringField(object, "key"), /*plus_is_space=*/true);
     if (out.event_name.empty() || out.bucket.empty() || out.key.empty()) {
       return CorruptionError(
           "S3 event record without eventName, s3.bucket.name or "
@@ -126,7 +110,7 @@ StatusOr<S3Event> ParseS3Event(std::string_view body) {
     if (auto size = object.find("size"); size != object.end() && size->is_number_unsigned()) {
       out.size = size->get<uint64_t>();
     }
-    out.etag = StripQuotes(StringField(object, "eTag"));
+    out.etag = StripQuotes(JsonStringField(object, "eTag"));
     parsed.records.push_back(std::move(out));
   }
   return parsed;
