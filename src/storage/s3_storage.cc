@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "cloud/aws_config.h"
 #include "cloud/s3_client.h"
@@ -149,8 +150,8 @@ class S3Landing final : public LandingZone {
   // Every kFullRescanEvery-th listing (the first included) lists the whole prefix; the others
   // list each table prefix seen so far (and those of upload notifications) from its last key on
   // (StartAfter), which finds new versions with a request per table instead of a listing of
-  // every object. Changes to older keys and new tables wait for the next full rescan (or a
-  // notification).
+  // every object. Changes to older keys and new tables wait for the next full rescan, or for a
+  // notification naming them.
   StatusOr<LandingListing> List() override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (polls_++ % kFullRescanEvery == 0) {
@@ -161,6 +162,10 @@ class S3Landing final : public LandingZone {
     } else {
       std::set<std::string> tables = std::move(notified_);
       notified_.clear();
+      for (const std::string& key : std::exchange(notified_keys_, {})) {  // re-uploads too
+        StatusOr<S3Object> object = client_->Head(location_.bucket, key);
+        if (object.ok()) known_[key] = *std::move(object);
+      }
       for (const auto& [key, object] : known_) tables.insert(TablePrefixOf(key));
       for (const std::string& table : tables) {
         if (table.empty()) continue;
@@ -194,7 +199,9 @@ class S3Landing final : public LandingZone {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::string root = "s3://" + location_.bucket + "/";
     for (const std::string& path : paths) {
-      if (path.starts_with(root)) notified_.insert(TablePrefixOf(path.substr(root.size())));
+      if (!path.starts_with(root)) continue;
+      notified_.insert(TablePrefixOf(path.substr(root.size())));
+      notified_keys_.insert(path.substr(root.size()));
     }
   }
 
@@ -274,6 +281,7 @@ class S3Landing final : public LandingZone {
   std::map<std::string, std::string> listed_ids_;  // path -> content id, of the last listing
   std::map<std::string, S3Object> known_;          // key -> object, as last listed
   std::set<std::string> notified_;                 // table prefixes of notifications
+  std::set<std::string> notified_keys_;            // their keys, looked at (HEAD) next
   uint64_t polls_ = 0;
 };
 

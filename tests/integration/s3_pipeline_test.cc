@@ -167,6 +167,11 @@ TEST_F(S3Pipeline, AnS3EventNotificationOnSqsStartsTheImportAtOnce) {
   ASSERT_TRUE(WaitFor([&] { return fs::exists(ChangeFile("20201230_V0001")); }, 30s))
       << watch.log();
   EXPECT_EQ(ReadFile(ChangeFile("20201230_V0001")), ReferenceChanges("20201230_V0001"));
+  const std::string second = kSampleFiles[1];  // a known table now: listed from its last key
+  Upload(ExamplesLanding() / kTable / second, "s3://" + bucket + "/" + kTable + "/" + second);
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(ChangeFile("20201230_V0002")); }, 30s))
+      << watch.log();
+  EXPECT_EQ(ReadFile(ChangeFile("20201230_V0002")), ReferenceChanges("20201230_V0002"));
 
   // The message is deleted once its export is registered: nothing is left on the queue.
   bool drained = WaitFor(
