@@ -34,14 +34,6 @@ using Seconds = std::chrono::duration<double>;
 constexpr int kRatioRows = 10;
 constexpr int kRatioRepetitions = 3;
 
-class NullSink : public Sink {
- public:
-  Status Begin(const ImportIdentity&) override { return Status::OK(); }
-  Status Put(const ChangeEvent&) override { return Status::OK(); }
-  Status Finish() override { return Status::OK(); }
-  void Abort() override {}
-};
-
 // An export of `columns` columns (id, c1, c2, ...) and `rows` rows. The new one lacks the last
 // column, and every other row has another value in c1.
 std::string WideCsv(int columns, int rows, bool is_new) {
@@ -71,8 +63,8 @@ DiffRequest Request(PreviousExport previous, const std::string& new_path) {
 // Runs `request` and returns its stats; a failure is a test failure.
 DiffStats RunDiff(const DiffRequest& request) {
   Differ differ(request);
-  NullSink sink;
-  Status status = differ.Run(&sink);
+  std::unique_ptr<Sink> sink = NewDiscardSink();
+  Status status = differ.Run(sink.get());
   EXPECT_TRUE(status.ok()) << status.ToString();
   if (status.ok() && request.build_state) {
     status = differ.CommitState();

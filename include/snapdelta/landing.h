@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,11 @@ StatusOr<std::unique_ptr<LandingEvents>> OpenLandingEvents(const std::string& ur
 
 // True for names a landing zone skips: empty, starting with '.', or ending in ".tmp" or ".part".
 bool IsIgnoredLandingName(const std::string& name);
+
+// The landing file at `path` (a file's path, or an object's "s3://bucket/key") of the landing
+// zone at `landing_url`: tenant, table, version, file and path set; nullopt when `path` is not
+// at the depth of an export in it, or has a part that is empty or a name landing zones ignore.
+std::optional<LandingFile> LandingFileAt(const std::string& landing_url, const std::string& path);
 
 // The landing zone at `url`: a folder "DIR" or "s3://BUCKET[/PREFIX]". Errors: kInvalidArgument
 // for a URL of another scheme or S3 settings that are missing; the landing zone itself is not

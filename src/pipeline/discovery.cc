@@ -216,28 +216,6 @@ std::string ExportNameProblem(const std::string& tenant, const std::string& tabl
   return "";
 }
 
-std::optional<LandingFile> LandingFileAt(const std::string& landing_url, const std::string& path) {
-  std::string root = landing_url;
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  if (!path.starts_with(root + "/")) return std::nullopt;
-  std::string_view rest = std::string_view(path).substr(root.size() + 1);
-  std::vector<std::string> parts;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    parts.emplace_back(rest.substr(0, slash));
-    if (IsIgnoredLandingName(parts.back())) return std::nullopt;
-    rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash + 1);
-  }
-  if (parts.size() != 4) return std::nullopt;
-  LandingFile file;
-  file.tenant = parts[0];
-  file.table = parts[1];
-  file.version = parts[2];
-  file.file = parts[3];
-  file.path = path;
-  return file;
-}
-
 StatusOr<bool> ExportRegistered(Registry* registry, const LandingFile& file) {
   for (const std::string& name :
        {file.file, std::string(kSuccessMarker), std::string(kManifestMarker)}) {

@@ -102,11 +102,6 @@ std::vector<ImportRecord> HoldBackUnsettled(std::vector<ImportRecord> pending,
                                             const std::vector<LandingFile>& unsettled,
                                             std::vector<ImportRecord>* held_back = nullptr);
 
-// The landing file at `path` (an object's "s3://bucket/key" or a file's path) of the landing
-// zone at `landing_url`: tenant, table, version and file; nullopt when `path` is not at the
-// depth of an export in it, or has a name landing zones ignore.
-std::optional<LandingFile> LandingFileAt(const std::string& landing_url, const std::string& path);
-
 // Whether the export `file` belongs to is registered: the file's own record, or its version's
 // marker record (a multi-part export, waiting or complete).
 StatusOr<bool> ExportRegistered(Registry* registry, const LandingFile& file);

@@ -143,10 +143,12 @@ class TableDryRun {
     ASSIGN_OR_RETURN(std::optional<TableState> state, GetTableState(registry, tenant, table));
     if (!state) return Status::OK();
     committed_version_ = state->version;
-    previous_ = {PreviousExport::Kind::kState,
-                 storage_.states->Open(tenant, table, state->state_file)};
-    ASSIGN_OR_RETURN(previous_export_, CommittedExport(registry, storage_.landing.get(), *state));
-    ASSIGN_OR_RETURN(previous_identity_, CommittedIdentity(registry, *state));
+    DiffRequest committed;
+    RETURN_IF_ERROR(UseCommittedState(registry, storage_.landing.get(), storage_.states.get(),
+                                      *state, &committed));
+    previous_ = std::move(committed.previous);
+    previous_export_ = std::move(committed.previous_export);
+    previous_identity_ = std::move(committed.previous_identity);
     return Status::OK();
   }
 

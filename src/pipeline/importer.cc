@@ -155,27 +155,21 @@ std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {
   return "waits behind " + ImportPath(blocker) + ", which is " + RetryWhen(blocker, now_ms);
 }
 
-StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
-                                                      const TableState& table) {
+Status UseCommittedState(Registry* registry, LandingZone* landing, StateStore* states,
+                         const TableState& table, DiffRequest* request) {
+  request->previous = {PreviousExport::Kind::kState,
+                       states->Open(table.tenant, table.table, table.state_file)};
+  request->previous_identity = {table.tenant, table.table, table.version, ""};
+  request->previous_export.reset();
   ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
                    registry->ListImports(table.tenant, table.table));
   for (const ImportRecord& import : imports) {
     if (import.id != table.import_id) continue;
+    request->previous_identity.export_checksum = import.checksum;
     StatusOr<std::unique_ptr<StoredFile>> file = OpenImportExport(landing, import);
-    if (!file.ok()) return std::shared_ptr<StoredFile>();  // its parts are gone or changed
-    return std::shared_ptr<StoredFile>(std::move(file).value());
+    if (file.ok()) request->previous_export = std::move(file).value();  // else: gone or changed
   }
-  return std::shared_ptr<StoredFile>();
-}
-
-StatusOr<StateIdentity> CommittedIdentity(Registry* registry, const TableState& table) {
-  StateIdentity identity{table.tenant, table.table, table.version, ""};
-  ASSIGN_OR_RETURN(std::vector<ImportRecord> imports,
-                   registry->ListImports(table.tenant, table.table));
-  for (const ImportRecord& import : imports) {
-    if (import.id == table.import_id) identity.export_checksum = import.checksum;
-  }
-  return identity;
+  return Status::OK();
 }
 
 Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record) {
@@ -288,10 +282,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   }
   request.state_identity = {record.tenant, record.table, record.version, record.checksum};
   if (table) {
-    request.previous = {PreviousExport::Kind::kState,
-                        states->Open(record.tenant, record.table, table->state_file)};
-    ASSIGN_OR_RETURN(request.previous_export, CommittedExport(registry, context.landing, *table));
-    ASSIGN_OR_RETURN(request.previous_identity, CommittedIdentity(registry, *table));
+    RETURN_IF_ERROR(UseCommittedState(registry, context.landing, states, *table, &request));
   }
 
   std::string state_name;  // of the new state, once its writer exists
@@ -329,7 +320,6 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   Status status = run();
   if (!status.ok()) {
     context.sink->Abort();
-    request.state_out.reset();  // abandons an uncommitted state
     if (!table || table->state_file != state_name) {
       // Written before a later step failed: not current.
       (void)states->Remove(record.tenant, record.table, state_name);

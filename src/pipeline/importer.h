@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "diff/state_file.h"
+#include "diff/differ.h"
 #include "snapdelta/engine.h"
 #include "snapdelta/landing.h"
 #include "snapdelta/registry.h"
@@ -58,14 +58,12 @@ std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
 // "waits behind T/T/V, which is <RetryWhen>" for a version held back by `blocker`.
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 
-// The export of the table's committed state in the landing zone (it may be gone); null when the
-// registry no longer has its import.
-StatusOr<std::shared_ptr<StoredFile>> CommittedExport(Registry* registry, LandingZone* landing,
-                                                      const TableState& table);
-
-// What the table's committed state must say it is: its table, version and the checksum of the
-// export it was built from (StateReader refuses another).
-StatusOr<StateIdentity> CommittedIdentity(Registry* registry, const TableState& table);
+// Sets the previous side of `request` to `table`'s committed state, with one look at the
+// registry: previous (the state in `states`), previous_export (the export the state was built
+// from, in `landing`; null when it is gone or the registry no longer has its import) and
+// previous_identity (its table, version and export checksum: StateReader refuses another).
+Status UseCommittedState(Registry* registry, LandingZone* landing, StateStore* states,
+                         const TableState& table, DiffRequest* request);
 
 // kInvalidArgument naming them when the record's version folder holds other export files
 // besides its file: snapdelta expects one export file per version.

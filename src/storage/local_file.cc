@@ -126,7 +126,7 @@ class LocalFile final : public StoredFile {
 
 class LocalWriter final : public ObjectWriter {
  public:
-  LocalWriter(std::string name) : name_(std::move(name)) {}
+  explicit LocalWriter(std::string name) : name_(std::move(name)) {}
   Status Open(const std::string& path) { return file_.Open(path); }
   Status Append(std::string_view data) override { return file_.Append(data); }
   Status Commit() override { return file_.Commit(); }

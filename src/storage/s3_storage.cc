@@ -128,20 +128,6 @@ class S3File final : public StoredFile {
   const std::string name_;
 };
 
-// Splits "a/b/c/d" into exactly `count` parts; false otherwise or when a part is empty.
-bool SplitKey(std::string_view key, size_t count, std::vector<std::string>* parts) {
-  parts->clear();
-  while (parts->size() + 1 < count) {
-    size_t slash = key.find('/');
-    if (slash == std::string_view::npos || slash == 0) return false;
-    parts->emplace_back(key.substr(0, slash));
-    key.remove_prefix(slash + 1);
-  }
-  if (key.empty() || key.find('/') != std::string_view::npos) return false;
-  parts->emplace_back(key);
-  return true;
-}
-
 class S3Landing final : public LandingZone {
  public:
   S3Landing(std::shared_ptr<S3Client> client, S3Location location, std::string url)
@@ -180,12 +166,9 @@ class S3Landing final : public LandingZone {
       }
     }
     LandingListing listing;
-    listed_ids_.clear();
     for (const auto& [key, object] : known_) {
       std::optional<LandingFile> file = FileOf(object);
-      if (!file) continue;
-      listed_ids_[file->path] = ContentIdOf(object.size, object.etag);
-      listing.files.push_back(std::move(*file));
+      if (file) listing.files.push_back(std::move(*file));
     }
     std::sort(listing.files.begin(), listing.files.end(),
               [](const LandingFile& a, const LandingFile& b) {
@@ -229,8 +212,8 @@ class S3Landing final : public LandingZone {
   StatusOr<std::string> Checksum(const LandingFile& file) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = listed_ids_.find(file.path);
-      if (it != listed_ids_.end()) return it->second;
+      auto it = known_.find(KeyOf(file));
+      if (it != known_.end()) return ContentIdOf(it->second.size, it->second.etag);
     }
     return Open(file)->ContentId();
   }
@@ -245,21 +228,12 @@ class S3Landing final : public LandingZone {
   // The landing file an object is, or nullopt for a key at another depth, a "folder" object
   // or a name a landing zone ignores (landing.h).
   std::optional<LandingFile> FileOf(const S3Object& object) const {
-    std::vector<std::string> parts;
-    if (!SplitKey(std::string_view(object.key).substr(location_.prefix.size()), 4, &parts)) {
-      return std::nullopt;
+    std::optional<LandingFile> file =
+        LandingFileAt(url_, "s3://" + location_.bucket + "/" + object.key);
+    if (file) {
+      file->size = object.size;
+      file->mtime_ms = object.mtime_ms;
     }
-    for (const std::string& part : parts) {
-      if (IsIgnoredLandingName(part)) return std::nullopt;
-    }
-    LandingFile file;
-    file.tenant = parts[0];
-    file.table = parts[1];
-    file.version = parts[2];
-    file.file = parts[3];
-    file.size = object.size;
-    file.mtime_ms = object.mtime_ms;
-    file.path = "s3://" + location_.bucket + "/" + object.key;
     return file;
   }
 
@@ -278,10 +252,9 @@ class S3Landing final : public LandingZone {
   const std::string url_;
   // Guarded by mutex_:
   std::mutex mutex_;
-  std::map<std::string, std::string> listed_ids_;  // path -> content id, of the last listing
-  std::map<std::string, S3Object> known_;          // key -> object, as last listed
-  std::set<std::string> notified_;                 // table prefixes of notifications
-  std::set<std::string> notified_keys_;            // their keys, looked at (HEAD) next
+  std::map<std::string, S3Object> known_;  // key -> object, as last listed
+  std::set<std::string> notified_;         // table prefixes of notifications
+  std::set<std::string> notified_keys_;    // their keys, looked at (HEAD) next
   uint64_t polls_ = 0;
 };
 
