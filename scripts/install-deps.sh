@@ -9,7 +9,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libpugixml-dev libssl-dev
-  librdkafka-dev kcat
+  librdkafka-dev kcat libsimdjson-dev
 )
 
 missing=()

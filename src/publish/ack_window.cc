@@ -1,0 +1,75 @@
+#include "publish/ack_window.h"
+
+#include <algorithm>
+
+namespace snapdelta {
+
+void AckWindow::Reset(uint64_t position) {
+  std::lock_guard<std::mutex> lock(mu_);
+  position_ = position;
+  in_flight_ = 0;
+  failed_ = false;
+  slots_.clear();
+  changed_.notify_all();
+}
+
+void AckWindow::Sent(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++in_flight_;
+  if (!slots_.empty() && slots_.back().seq == seq) {
+    ++slots_.back().pending;
+  } else {
+    slots_.push_back(Slot{seq, 1});
+  }
+}
+
+void AckWindow::Acked(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Slots are sorted by seq: a binary search finds the message's.
+  auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
+                             [](const Slot& slot, uint64_t s) { return slot.seq < s; });
+  if (it == slots_.end() || it->seq != seq || it->pending == 0) return;
+  --it->pending;
+  --in_flight_;
+  Advance();
+  changed_.notify_all();
+}
+
+void AckWindow::Failed(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
+                             [](const Slot& slot, uint64_t s) { return slot.seq < s; });
+  if (it != slots_.end() && it->seq == seq && it->pending > 0) --in_flight_;
+  failed_ = true;
+  changed_.notify_all();
+}
+
+// A failed message keeps its slot pending for good, so the position never passes it.
+void AckWindow::Advance() {
+  while (!slots_.empty() && slots_.front().pending == 0) {
+    position_ = slots_.front().seq;
+    slots_.pop_front();
+  }
+}
+
+uint64_t AckWindow::position() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return position_;
+}
+
+uint64_t AckWindow::in_flight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_flight_;
+}
+
+bool AckWindow::failed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failed_;
+}
+
+void AckWindow::WaitInFlightAtMost(uint64_t max_in_flight) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [&] { return in_flight_ <= max_in_flight; });
+}
+
+}  // namespace snapdelta
