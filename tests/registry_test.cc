@@ -223,12 +223,12 @@ TEST_F(SqliteRegistryTest, OpeningARegistryWithAnUnknownSchemaVersionIsCorruptio
   registry_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '5' WHERE key = 'schema_version'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ExpectError(OpenSqliteRegistry(path_).status(), StatusCode::kCorruption,
-              "registry schema version 4, this snapdelta reads 3");
+              "registry schema version 5, this snapdelta reads 4");
 }
 
 // A registry written before failures were classified: its failures are content failures.
@@ -239,6 +239,9 @@ TEST_F(SqliteRegistryTest, AVersionOneRegistryIsMigratedOnOpen) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX imports_unpublished; "
+                         "ALTER TABLE imports DROP COLUMN published_seq; "
+                         "ALTER TABLE imports DROP COLUMN published_at_ms; "
                          "ALTER TABLE imports DROP COLUMN failure; "
                          "ALTER TABLE imports DROP COLUMN attempts; "
                          "ALTER TABLE imports DROP COLUMN crashes; "
@@ -265,6 +268,9 @@ TEST_F(SqliteRegistryTest, AVersionTwoRegistryIsMigratedWithItsReleasesAsData) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   const std::string script =
+      "DROP INDEX imports_unpublished; "
+      "ALTER TABLE imports DROP COLUMN published_seq; "
+      "ALTER TABLE imports DROP COLUMN published_at_ms; "
       "ALTER TABLE imports DROP COLUMN released; "
       "UPDATE imports SET note = 'released by hand past max_delete_ratio' WHERE id = " +
       std::to_string(released) + "; UPDATE meta SET value = '2' WHERE key = 'schema_version'";

@@ -74,6 +74,15 @@ struct Config {
   // Seconds a landing file's size and mtime must stay unchanged before it is imported
   // (top-level `settle_seconds`, or --settle-seconds; 0 turns waiting off). Default: 2.
   double settle_seconds = 2;
+  // Where events are published (the [sink] table): `url` ("file", kafka://..., kinesis://...)
+  // and the other keys as sink URL parameters (format, tombstones, transactional, region, and
+  // librdkafka properties), which the URL's own parameters win over; --sink wins over `url`.
+  // Default: empty (the change files only).
+  std::string sink_url;
+  std::map<std::string, std::string> sink_parameters;
+  // How long the change files of published imports are kept, in milliseconds (top-level
+  // `keep_changes`, "7d", "12h", "30m", "90s" or seconds). Default: -1, forever.
+  int64_t keep_changes_ms = -1;
 
   // The options of `table`: its section, or the defaults.
   const TableOptions& ForTable(const std::string& table) const {

@@ -88,6 +88,8 @@ struct ImportCounts {
   uint64_t inserts = 0;
   uint64_t updates = 0;
   uint64_t deletes = 0;
+  // Events of the import: its change file's lines, seq 1..events().
+  uint64_t events() const { return inserts + updates + deletes; }
 };
 
 struct ImportRecord {
@@ -112,6 +114,13 @@ struct ImportRecord {
   int attempts = 0;                          // times marked running (backoff grows with it)
   int crashes = 0;        // attempts that ended with the worker gone; reset by RetryImport
   bool released = false;  // a held import released by hand (MarkReleased), past its guard
+  // Committed imports: the last seq the stream acknowledged (MarkPublished); published once it
+  // reaches counts.events(). The change file sink publishes an import whole once committed.
+  uint64_t published_seq = 0;
+  int64_t published_at_ms = 0;  // when published_seq reached counts.events(); 0 until then
+  bool published() const {
+    return state == ImportState::kCommitted && published_seq >= counts.events();
+  }
 };
 
 struct Lease {
@@ -221,7 +230,25 @@ class Registry {
   // Gives the lease up (expires it now) if still held with this token; otherwise does nothing.
   // The token is kept, so the next grant's token is still larger.
   virtual Status ReleaseLease(const Lease& lease) = 0;
+
+  // --- Publishing (publish/publisher.h): committed change files sent to a stream.
+  //
+  // A table's publisher holds its publish lease, the lease of (tenant, PublishLeaseTable(table)),
+  // so imports and publishing of one table run side by side, each fenced on its own.
+
+  // Committed imports not yet wholly published (published_seq < counts.events()), ordered by
+  // (tenant, table, version, id): the order their events must be published in.
+  virtual StatusOr<std::vector<ImportRecord>> ListUnpublished() = 0;
+  // Records that every event of the import with seq <= `seq` is acknowledged by the stream.
+  // Checks `lease` as CommitImport does (kAborted when lost); kInvalidArgument when the lease is
+  // not the import's table's publish lease or `seq` passes counts.events(); kAborted when the
+  // import is not committed. A position never moves back (a smaller `seq` changes nothing).
+  virtual Status MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) = 0;
 };
+
+// The lease table name under which `table`'s publisher holds its lease ("orders/publish": a
+// slash never occurs in a table name, which is a folder or key segment).
+std::string PublishLeaseTable(const std::string& table);
 
 // Opens (creating if needed) the SQLite registry at `path`; the schema is created or migrated
 // on open. Errors: kIOError when the file cannot be opened, kCorruption when it is not a

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/json_output.h"
+#include "cli/publish_step.h"
 #include "pipeline/discovery.h"
 #include "pipeline/dry_run.h"
 #include "pipeline/importer.h"
@@ -119,6 +120,7 @@ int DryRunPass(const EngineOptions& options, bool json) {
 
 CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
+  auto publish_flags = std::make_shared<PublishFlags>();
   auto dry_run = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
   auto strict = std::make_shared<bool>(false);
@@ -142,15 +144,24 @@ CommandAction AddRunCommand(CLI::App* app) {
   command->add_flag("--json", *json, "With --dry-run: a JSON array, one object per import")
       ->needs("--dry-run");
   command->add_flag("--strict", *strict, kStrictHelp);
-  return [flags, dry_run, json, strict]() {
+  AddPublishFlags(command, publish_flags.get());
+  return [flags, publish_flags, dry_run, json, strict]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
       return kExitUsage;
     }
     if (*dry_run) return DryRunPass(*options, *json);
+    StatusOr<std::unique_ptr<Publishing>> publishing = OpenPublishing(*publish_flags, *options);
+    if (!publishing.ok()) {
+      PrintError(publishing.status());
+      return kExitUsage;
+    }
     InstallStopHandlers();
-    return RunPass(*options, *strict);
+    int imported = RunPass(*options, *strict);
+    // Everything committed, by this run or an earlier one, is published before run returns.
+    int published = PublishPass(*options, publishing->get());
+    return std::max(imported, published);
   };
 }
 
@@ -183,6 +194,7 @@ void AckRegistered(const EngineOptions& options, LandingEvents* events,
 
 CommandAction AddWatchCommand(CLI::App* app) {
   auto flags = std::make_shared<CommonFlags>();
+  auto publish_flags = std::make_shared<PublishFlags>();
   auto interval = std::make_shared<double>(10.0);
   auto strict = std::make_shared<bool>(false);
   auto events_url = std::make_shared<std::string>();
@@ -204,10 +216,16 @@ CommandAction AddWatchCommand(CLI::App* app) {
                       "QUEUE; a message is deleted once its export is registered, and the polls "
                       "go on as the reconciliation");
   command->add_flag("--strict", *strict, kStrictHelp);
-  return [flags, interval, strict, events_url]() {
+  AddPublishFlags(command, publish_flags.get());
+  return [flags, publish_flags, interval, strict, events_url]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
+      return kExitUsage;
+    }
+    StatusOr<std::unique_ptr<Publishing>> publishing = OpenPublishing(*publish_flags, *options);
+    if (!publishing.ok()) {
+      PrintError(publishing.status());
       return kExitUsage;
     }
     // One landing zone for every pass: an S3 one then lists only what is new between rescans.
@@ -231,6 +249,7 @@ CommandAction AddWatchCommand(CLI::App* app) {
     std::vector<LandingEvent> unacked;
     while (!StopRequested().load()) {
       if (RunPass(*options, *strict) != kExitOk) exit_code = kExitImportFailed;
+      if (PublishPass(*options, publishing->get()) != kExitOk) exit_code = kExitImportFailed;
       if (events) AckRegistered(*options, events.get(), &unacked);
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(*interval * 1000));

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/json_output.h"
 #include "pipeline/importer.h"
+#include "publish/publisher.h"
 #include "snapdelta/registry.h"
 
 namespace snapdelta::cli {
@@ -41,23 +42,28 @@ nlohmann::json ToJson(const ImportRecord& record) {
       {"retry_at_ms", record.retry_at_ms},
       {"attempts", record.attempts},
       {"released", record.released},
+      {"events", record.counts.events()},
+      {"published_seq", record.published_seq},
+      {"published_at_ms", record.published_at_ms},
+      {"delivery", DescribeDelivery(record)},
       {"next", record.state == ImportState::kFailed ? FailureNextStep(record) : std::string()}};
 }
 
 void PrintTable(const std::vector<ImportRecord>& records) {
-  std::printf("%-6s %-10s %-40s %10s %9s %9s %9s  %s\n", "ID", "STATE", "EXPORT", "ROWS", "INSERT",
-              "UPDATE", "DELETE", "REASON");
+  std::printf("%-6s %-10s %-40s %10s %9s %9s %9s  %-22s %s\n", "ID", "STATE", "EXPORT", "ROWS",
+              "INSERT", "UPDATE", "DELETE", "DELIVERY", "REASON");
   for (const ImportRecord& record : records) {
     std::string name = fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
     std::string reason = record.reason.empty() ? record.note : record.reason;
     if (record.state == ImportState::kFailed) reason += " [" + FailureNextStep(record) + "]";
-    std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %s\n",
+    std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %-22s %s\n",
                 static_cast<long long>(record.id),
                 std::string(ImportStateName(record.state)).c_str(), name.c_str(),
                 static_cast<unsigned long long>(record.counts.rows),
                 static_cast<unsigned long long>(record.counts.inserts),
                 static_cast<unsigned long long>(record.counts.updates),
-                static_cast<unsigned long long>(record.counts.deletes), reason.c_str());
+                static_cast<unsigned long long>(record.counts.deletes),
+                DescribeDelivery(record).c_str(), reason.c_str());
   }
 }
 

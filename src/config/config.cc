@@ -118,7 +118,52 @@ Status ApplyTable(const std::string& name, const toml::table& table, TableOption
   return Status::OK();
 }
 
+// The [sink] table: `url`, and every other key as a sink URL parameter (a quoted key with dots,
+// such as "compression.type", is a librdkafka property).
+Status ApplySink(const std::string& name, const toml::table& sink, Config* config) {
+  for (const auto& [key, node] : sink) {
+    std::string value;
+    if (const auto* text = node.as_string()) {
+      value = text->get();
+    } else if (const auto* flag = node.as_boolean()) {
+      value = flag->get() ? "true" : "false";
+    } else if (const auto* number = node.as_integer()) {
+      value = std::to_string(number->get());
+    } else {
+      return TypeError(name, node, "sink." + std::string(key.str()),
+                       "a string, a number or true/false (quote a key with dots: "
+                       "\"compression.type\" = \"zstd\")");
+    }
+    if (key.str() == "url") {
+      config->sink_url = value;
+    } else {
+      config->sink_parameters[std::string(key.str())] = value;
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+StatusOr<int64_t> ParseDuration(std::string_view text) {
+  std::string_view digits = text;
+  int64_t unit_ms = 1000;  // a bare number is seconds
+  if (!text.empty()) {
+    constexpr std::pair<char, int64_t> kUnits[] = {
+        {'d', 86'400'000}, {'h', 3'600'000}, {'m', 60'000}, {'s', 1000}};
+    for (const auto& [suffix, ms] : kUnits) {
+      if (text.back() != suffix) continue;
+      unit_ms = ms;
+      digits.remove_suffix(1);
+    }
+  }
+  if (digits.empty() || digits.size() > 12 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return InvalidArgumentError("duration '" + std::string(text) +
+                                "': use a whole number with d, h, m or s (\"7d\")");
+  }
+  return std::stoll(std::string(digits)) * unit_ms;
+}
 
 StatusOr<DuplicatePolicy> ParseDuplicatePolicy(std::string_view text) {
   if (text == "fail") return DuplicatePolicy::kFail;
@@ -162,6 +207,23 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
         return TypeError(name, node, key.str(), "a folder or s3://BUCKET[/PREFIX]");
       }
       (key.str() == "landing" ? config.landing : config.state) = text->get();
+      continue;
+    }
+    if (key.str() == "keep_changes") {
+      StatusOr<int64_t> ms = ParseDuration(node.is_string() ? node.as_string()->get()
+                                           : node.is_integer()
+                                               ? std::to_string(node.as_integer()->get())
+                                               : std::string("?"));
+      if (!ms.ok()) {
+        return TypeError(name, node, "keep_changes", "a duration such as \"7d\", \"12h\" or 3600");
+      }
+      config.keep_changes_ms = *ms;
+      continue;
+    }
+    if (key.str() == "sink") {
+      const toml::table* sink = node.as_table();
+      if (sink == nullptr) return TypeError(name, node, "sink", "a table ([sink])");
+      RETURN_IF_ERROR(ApplySink(name, *sink, &config));
       continue;
     }
     if (key.str() == "tables") {

@@ -6,6 +6,11 @@
 //   state = "s3://bucket/state"     # the state store (--state wins); default <home>/state
 //   keep_states = 3                 # committed states kept per table, for rewind
 //   settle_seconds = 2              # a landing file must stay unchanged this long
+//   keep_changes = "7d"             # change files of published imports deleted after this
+//   [sink]                          # where events are published (--sink wins over url)
+//   url = "kafka://127.0.0.1:9092/snapdelta.{tenant}.{table}"
+//   format = "debezium"             # json | debezium; also tombstones, transactional, region
+//   "compression.type" = "zstd"     # a quoted key with dots: a librdkafka property
 //   null_marker = "NULL"
 //   [tables.orders]
 //   key = ["region", "id"]          # or key = "id"
@@ -34,6 +39,9 @@ StatusOr<Config> LoadConfig(const std::string& path);
 StatusOr<Config> ParseConfig(std::string_view text, const std::string& name);
 
 StatusOr<DuplicatePolicy> ParseDuplicatePolicy(std::string_view text);
+
+// Milliseconds of a duration: "7d", "12h", "30m", "90s", or a whole number of seconds.
+StatusOr<int64_t> ParseDuration(std::string_view text);
 
 }  // namespace snapdelta
 

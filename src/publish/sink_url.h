@@ -40,8 +40,10 @@ struct SinkSettings {
   std::map<std::string, std::string> kafka_properties;  // librdkafka properties from the URL
 };
 
-// Parses a sink URL with its query parameters. kInvalidArgument naming the part that is wrong.
-StatusOr<SinkSettings> ParseSinkUrl(const std::string& url);
+// Parses a sink URL with its query parameters, over `defaults` (the config's [sink] keys, as
+// parameters). An empty URL is the file sink. kInvalidArgument naming the part that is wrong.
+StatusOr<SinkSettings> ParseSinkUrl(const std::string& url,
+                                    const std::map<std::string, std::string>& defaults = {});
 
 // Checks a combination (tombstones need Kafka and debezium; transactional needs Kafka).
 Status CheckSinkSettings(const SinkSettings& settings);

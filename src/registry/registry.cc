@@ -8,6 +8,8 @@ namespace snapdelta {
 
 int64_t SystemClockMs() { return Env::Default()->NowMs(); }
 
+std::string PublishLeaseTable(const std::string& table) { return table + "/publish"; }
+
 std::string_view ImportStateName(ImportState state) {
   switch (state) {
     case ImportState::kDiscovered:

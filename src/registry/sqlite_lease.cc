@@ -256,4 +256,45 @@ Status SqliteRegistry::RewindTable(const Lease& lease, const TableState& target,
   return txn.Commit();
 }
 
+Status SqliteRegistry::MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) {
+  const std::string what = "record import " + std::to_string(import_id) + " published to seq " +
+                           std::to_string(seq);
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  const int64_t now = clock_();
+  RETURN_IF_ERROR(CheckLeaseHeld(lease, now).WithContext(what));
+  ASSIGN_OR_RETURN(Statement load,
+                   Statement::Prepare(db_.get(),
+                                      "SELECT tenant, table_name, state, inserts + updates + "
+                                      "deletes, published_seq FROM imports WHERE id = ?1"));
+  load.BindInt64(1, import_id);
+  ASSIGN_OR_RETURN(bool found, load.Step());
+  if (!found) return NotFoundError(what + ": no such import");
+  const std::string tenant = load.ColumnText(0);
+  const std::string table = load.ColumnText(1);
+  const std::string state = load.ColumnText(2);
+  const uint64_t events = static_cast<uint64_t>(load.ColumnInt64(3));
+  const uint64_t published = static_cast<uint64_t>(load.ColumnInt64(4));
+  if (tenant != lease.tenant || PublishLeaseTable(table) != lease.table) {
+    return InvalidArgumentError(what + ": the import belongs to " + TableName(tenant, table) +
+                                ", the lease is " + TableName(lease.tenant, lease.table));
+  }
+  if (state != "committed") return AbortedError(what + ": the import is " + state);
+  if (seq > events) {
+    return InvalidArgumentError(what + ": the import has only " + std::to_string(events) +
+                                " events");
+  }
+  if (seq <= published) return Status::OK();
+  ASSIGN_OR_RETURN(Statement update,
+                   Statement::Prepare(db_.get(),
+                                      "UPDATE imports SET published_seq = ?1, published_at_ms = "
+                                      "?2 WHERE id = ?3"));
+  update.BindInt64(1, static_cast<int64_t>(seq))
+      .BindInt64(2, seq == events ? now : 0)
+      .BindInt64(3, import_id);
+  RETURN_IF_ERROR(update.Run());
+  return txn.Commit();
+}
+
 }  // namespace snapdelta

@@ -12,7 +12,8 @@ namespace {
 #define SNAPDELTA_IMPORT_COLUMNS                                                            \
   "id, tenant, table_name, version, file, size, mtime_ms, checksum, state, reason, note, "  \
   "row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms, finished_at_ms, " \
-  "fencing_token, failure, retry_at_ms, attempts, crashes, released"
+  "fencing_token, failure, retry_at_ms, attempts, crashes, released, published_seq, "      \
+  "published_at_ms"
 
 StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   ImportRecord record;
@@ -52,6 +53,8 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.attempts = static_cast<int>(stmt.ColumnInt64(21));
   record.crashes = static_cast<int>(stmt.ColumnInt64(22));
   record.released = stmt.ColumnInt64(23) != 0;
+  record.published_seq = static_cast<uint64_t>(stmt.ColumnInt64(24));
+  record.published_at_ms = stmt.ColumnInt64(25);
   return record;
 }
 
@@ -300,6 +303,16 @@ Status SqliteRegistry::MarkHeld(int64_t import_id, const std::string& reason,
       .BindInt64(7, import_id);
   RETURN_IF_ERROR(stmt.Run());
   return txn.Commit();
+}
+
+StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListUnpublished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement stmt,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports WHERE state = 'committed' AND "
+                                                 "published_seq < inserts + updates + deletes "
+                                                 "ORDER BY tenant, table_name, version, id"));
+  return QueryImports(stmt);
 }
 
 StatusOr<std::optional<TableState>> SqliteRegistry::GetTableState(const std::string& tenant,

@@ -1,12 +1,12 @@
 // SqliteRegistry: the Registry of registry.h kept in one SQLite file.
 //
-// Schema (version 2, kept in meta.schema_version; version 1 is migrated on open):
+// Schema (version 4, kept in meta.schema_version; versions 1 to 3 are migrated on open):
 //   meta     key TEXT PRIMARY KEY, value: schema_version and application.
 //   imports  id INTEGER PRIMARY KEY AUTOINCREMENT (never reused), tenant, table_name, version,
 //            file, size, mtime_ms, checksum, state (ImportStateName text), reason, note,
 //            row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms,
 //            finished_at_ms, fencing_token, failure (FailureKindName text), attempts, crashes,
-//            retry_at_ms.
+//            retry_at_ms, released, published_seq, published_at_ms.
 //   tables   tenant, table_name, version, import_id, state_file; PRIMARY KEY (tenant, table_name).
 //   leases   tenant, table_name, owner, token, expires_at_ms; PRIMARY KEY (tenant, table_name).
 //            A lease row is never deleted (release only expires it), so the fencing token of a
@@ -41,7 +41,7 @@ namespace snapdelta {
 constexpr int kBusyTimeoutMs = 10'000;
 
 // The schema this code reads and writes. Do not renumber; bump and migrate on change.
-constexpr int64_t kRegistrySchemaVersion = 3;
+constexpr int64_t kRegistrySchemaVersion = 4;
 
 class SqliteRegistry final : public Registry {
  public:
@@ -81,6 +81,9 @@ class SqliteRegistry final : public Registry {
                                           const std::string& table) override;
   Status RenewLease(Lease* lease, int64_t ttl_ms) override;
   Status ReleaseLease(const Lease& lease) override;
+
+  StatusOr<std::vector<ImportRecord>> ListUnpublished() override;
+  Status MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) override;
 
  private:
   // Where an import stands, as read inside a transaction.

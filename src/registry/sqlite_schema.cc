@@ -40,7 +40,11 @@ CREATE TABLE imports (
   attempts INTEGER NOT NULL DEFAULT 0,
   crashes INTEGER NOT NULL DEFAULT 0,
   retry_at_ms INTEGER NOT NULL DEFAULT 0,
-  released INTEGER NOT NULL DEFAULT 0);
+  released INTEGER NOT NULL DEFAULT 0,
+  published_seq INTEGER NOT NULL DEFAULT 0,
+  published_at_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX imports_unpublished ON imports (tenant, table_name, version, id)
+  WHERE state = 'committed' AND published_seq < inserts + updates + deletes;
 CREATE INDEX imports_by_path ON imports (tenant, table_name, version, file, id);
 CREATE INDEX imports_pending ON imports (tenant, table_name, version, id)
   WHERE state IN ('discovered', 'running');
@@ -77,6 +81,18 @@ constexpr char kMigrateTo3[] = R"sql(
 ALTER TABLE imports ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
 UPDATE imports SET released = 1 WHERE note LIKE '%released by hand%';
 UPDATE meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
+// Schema version 3 -> 4: how far each import is published to a stream. Imports committed before
+// were delivered as change files: they count as published.
+constexpr char kMigrateTo4[] = R"sql(
+ALTER TABLE imports ADD COLUMN published_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE imports ADD COLUMN published_at_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE imports SET published_seq = inserts + updates + deletes, published_at_ms = finished_at_ms
+  WHERE state IN ('committed', 'rewound');
+CREATE INDEX imports_unpublished ON imports (tenant, table_name, version, id)
+  WHERE state = 'committed' AND published_seq < inserts + updates + deletes;
+UPDATE meta SET value = '4' WHERE key = 'schema_version';
 )sql";
 
 // Tables every registry of kRegistrySchemaVersion has.
@@ -117,12 +133,16 @@ StatusOr<std::string> ReadSchemaVersion(sqlite3* db) {
 // one up to kRegistrySchemaVersion.
 Status CheckSchemaVersion(sqlite3* db, bool migrate) {
   ASSIGN_OR_RETURN(const std::string version, ReadSchemaVersion(db));
-  const std::string_view known[] = {"1", "2"};  // older versions, migrated in turn
+  // Older versions, each migrated to the next in turn.
+  const std::string_view known[] = {"1", "2", "3"};
+  const char* const migrations[] = {kMigrateTo2, kMigrateTo3, kMigrateTo4};
   const auto older = std::find(std::begin(known), std::end(known), version);
   if (older != std::end(known)) {
     if (!migrate) return Status::OK();
-    if (*older == "1") RETURN_IF_ERROR(SqliteExec(db, kMigrateTo2));
-    return SqliteExec(db, kMigrateTo3);
+    for (size_t i = older - std::begin(known); i < std::size(migrations); ++i) {
+      RETURN_IF_ERROR(SqliteExec(db, migrations[i]));
+    }
+    return Status::OK();
   }
   if (version != std::to_string(kRegistrySchemaVersion)) {
     return CorruptionError("the file has registry schema version " + version +
