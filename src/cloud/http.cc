@@ -285,12 +285,14 @@ StatusOr<HttpResponse> AwsHttp::Send(const HttpRequest& request) {
                        DescribeCurl(code, error_buffer) + " (endpoint " + request.base_url + ")");
       }
       last_error = DescribeCurl(code, error_buffer);
+      if (request.last_error != nullptr) *request.last_error = AwsError{};
     } else {
       ReleaseHandle(handle);
       const bool ok_status = response.status >= 200 && response.status < 300;
       AwsError error;
       if (!ok_status || request.error_in_ok_body) error = ParseAwsError(response.body);
       if (ok_status && error.code.empty()) return response;
+      if (request.last_error != nullptr) *request.last_error = error;
       if (!RetryableHttp(response.status, error.code)) {
         return HttpError(request, ok_status ? 500 : response.status, error);
       }
@@ -315,7 +317,7 @@ StatusOr<std::unique_ptr<AwsHttp>> AwsHttp::ForClient(AwsConfig config, RetryOpt
 
 StatusOr<HttpResponse> AwsHttp::CallJson(std::string_view content_type, const std::string& target,
                                          const std::string& resource, const std::string& operation,
-                                         const std::string& body) {
+                                         const std::string& body, AwsError* last_error) {
   HttpRequest request;
   request.method = "POST";
   request.base_url = ServiceEndpoint(config_);
@@ -324,6 +326,7 @@ StatusOr<HttpResponse> AwsHttp::CallJson(std::string_view content_type, const st
   request.operation = operation;
   request.headers = {"Content-Type: " + std::string(content_type), "X-Amz-Target: " + target};
   request.body = body;
+  request.last_error = last_error;
   return Send(request);
 }
 

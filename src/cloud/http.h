@@ -71,6 +71,9 @@ struct HttpRequest {
   std::string bucket;                // for "bucket B does not exist"
   // CompleteMultipartUpload may answer 200 and report an error in the body.
   bool error_in_ok_body = false;
+  // When set, receives the AWS error of the last attempt that got an error answer (cleared for
+  // a connection failure), so that a caller can tell e.g. throttling from other failures.
+  AwsError* last_error = nullptr;
 };
 
 struct HttpResponse {
@@ -103,10 +106,11 @@ class AwsHttp {
                                                       std::string_view client);
   // One call of an AWS JSON-protocol service: POST / with `content_type`
   // ("application/x-amz-json-1.0" or "-1.1") and X-Amz-Target `target` (e.g.
-  // "AmazonSQS.ReceiveMessage"); `resource` and `operation` name it in messages.
+  // "AmazonSQS.ReceiveMessage"); `resource` and `operation` name it in messages. `last_error`:
+  // as HttpRequest::last_error.
   StatusOr<HttpResponse> CallJson(std::string_view content_type, const std::string& target,
                                   const std::string& resource, const std::string& operation,
-                                  const std::string& body);
+                                  const std::string& body, AwsError* last_error = nullptr);
 
   // --- Building blocks for callers that drive their own transfers (the streaming S3 GET).
 

@@ -53,9 +53,15 @@ StatusOr<std::unique_ptr<KinesisClient>> KinesisClient::Create(AwsConfig config,
 }
 
 StatusOr<HttpResponse> KinesisClient::Call(const std::string& action, const std::string& stream,
-                                           const std::string& body) {
+                                           const std::string& body, AwsError* last_error) {
   return http_->CallJson("application/x-amz-json-1.1", "Kinesis_20131202." + action,
-                         Resource(stream), action, body);
+                         Resource(stream), action, body, last_error);
+}
+
+bool KinesisClient::IsThrottling(std::string_view error_code) {
+  return error_code == "ProvisionedThroughputExceededException" ||
+         error_code == "LimitExceededException" || error_code == "KMSThrottlingException" ||
+         error_code == "ThrottlingException";
 }
 
 StatusOr<PutRecordsResult> KinesisClient::PutRecords(const std::string& stream,
@@ -98,9 +104,16 @@ StatusOr<PutRecordsResult> KinesisClient::PutRecords(const std::string& stream,
   json call = {{"Records", std::move(entries)}};
   call[stream.rfind("arn:", 0) == 0 ? "StreamARN" : "StreamName"] = stream;
   // Partition keys are caller text: invalid UTF-8 is replaced rather than thrown on.
-  ASSIGN_OR_RETURN(
-      HttpResponse response,
-      Call("PutRecords", stream, call.dump(-1, ' ', false, json::error_handler_t::replace)));
+  AwsError last_error;
+  StatusOr<HttpResponse> answered = Call(
+      "PutRecords", stream, call.dump(-1, ' ', false, json::error_handler_t::replace), &last_error);
+  if (!answered.ok()) {
+    if (IsThrottling(last_error.code)) {
+      return ResourceExhaustedError(answered.status().message());
+    }
+    return answered.status();
+  }
+  const HttpResponse& response = *answered;
 
   const json answer = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!answer.is_object()) {

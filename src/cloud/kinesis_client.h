@@ -9,9 +9,19 @@
 // plus all data of at most kMaxPutRecordsBytes per call. The data is raw bytes (any of 0..255);
 // it travels base64-encoded.
 //
+// Why 5 MiB per request when newer AWS material speaks of 10 MiB: since 2025 a stream may raise
+// its largest record to 10 MiB (UpdateMaxRecordSize, MaxRecordSizeInKiB 1024..10240, opt-in per
+// stream, default 1 MiB), but the PutRecords reference still limits a request to 500 records and
+// 5 MiB in all, partition keys included, and moto 5.2 enforces exactly 500 / 5 MiB / 1 MiB per
+// record (moto/kinesis/models.py). 5 MiB and 1 MiB are accepted by every stream; larger records
+// would need the stream's own setting, which snapdelta does not read.
+//
 // Failures: request-level failures (throttling of the whole request, HTTP 5xx, connection
 // errors) are retried by AwsHttp; the errors that remain are mapped as AwsHttp maps them, so a
-// stream that does not exist is kNotFound (ResourceNotFoundException). Per-entry failures
+// stream that does not exist is kNotFound (ResourceNotFoundException), except that a request
+// still throttled after those retries (ProvisionedThroughputExceededException,
+// LimitExceededException, KMSThrottlingException: IsThrottling) is kResourceExhausted, so that a
+// caller can slow down and resend instead of failing. Per-entry failures
 // (ProvisionedThroughputExceededException, InternalFailure) are NOT retried here: they are
 // reported in the PutRecordsResult, entry by entry in the order of the request, so that the
 // caller can resend only the failed entries (which may change their order in the stream relative
@@ -65,10 +75,13 @@ class KinesisClient {
   StatusOr<PutRecordsResult> PutRecords(const std::string& stream,
                                         const std::vector<KinesisRecord>& records);
 
+  // True for the error codes (of a whole request or of one entry) that mean "slow down".
+  static bool IsThrottling(std::string_view error_code);
+
  private:
   explicit KinesisClient(std::unique_ptr<AwsHttp> http) : http_(std::move(http)) {}
   StatusOr<HttpResponse> Call(const std::string& action, const std::string& stream,
-                              const std::string& body);
+                              const std::string& body, AwsError* last_error = nullptr);
 
   std::unique_ptr<AwsHttp> http_;
 };

@@ -19,7 +19,7 @@ void AckWindow::Sent(uint64_t seq) {
   if (!slots_.empty() && slots_.back().seq == seq) {
     ++slots_.back().pending;
   } else {
-    slots_.push_back(Slot{seq, 1});
+    slots_.push_back(Slot{seq, 1, 0});
   }
 }
 
@@ -28,7 +28,7 @@ void AckWindow::Acked(uint64_t seq) {
   // Slots are sorted by seq: a binary search finds the message's.
   auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
                              [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it == slots_.end() || it->seq != seq || it->pending == 0) return;
+  if (it == slots_.end() || it->seq != seq || it->pending == it->failed) return;
   --it->pending;
   --in_flight_;
   Advance();
@@ -39,7 +39,10 @@ void AckWindow::Failed(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
                              [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it != slots_.end() && it->seq == seq && it->pending > 0) --in_flight_;
+  if (it != slots_.end() && it->seq == seq && it->pending > it->failed) {
+    ++it->failed;
+    --in_flight_;
+  }
   failed_ = true;
   changed_.notify_all();
 }
@@ -47,7 +50,8 @@ void AckWindow::Failed(uint64_t seq) {
 // A failed message keeps its slot pending for good, so the position never passes it.
 void AckWindow::Advance() {
   while (!slots_.empty() && slots_.front().pending == 0) {
-    position_ = slots_.front().seq;
+    // A seq at or below the Reset position (sent again) must not move the position back.
+    position_ = std::max(position_, slots_.front().seq);
     slots_.pop_front();
   }
 }

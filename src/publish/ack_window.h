@@ -4,7 +4,9 @@
 // The writer calls Sent(seq) per message (seqs non-decreasing; several messages may share a seq),
 // and Acked(seq) or Failed(seq) once per message as its outcome arrives. position() is the
 // highest seq whose messages, and all those before, are acknowledged; a failed message stops it
-// for good (until Reset). Memory: one entry per seq between position() and the last sent.
+// for good (until Reset). Outcomes beyond the messages sent of a seq (a second Failed of a
+// one-message seq, an outcome for a seq never sent) are ignored rather than corrupting the
+// in-flight count. Memory: one entry per seq between position() and the last sent.
 //
 // Thread safety: every method may be called from any thread.
 #ifndef SNAPDELTA_PUBLISH_ACK_WINDOW_H_
@@ -35,7 +37,8 @@ class AckWindow {
  private:
   struct Slot {
     uint64_t seq;
-    uint32_t pending;  // messages of seq still in flight
+    uint32_t pending;  // messages of seq not acknowledged (in flight or failed)
+    uint32_t failed;   // of those, the failed ones: they keep the slot (and position) for good
   };
   void Advance();  // REQUIRES: mu_ held
 

@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "cloud/fault_proxy_internal.h"
 
 namespace snapdelta::testing {
-namespace {
+namespace proxy_internal {
 
 constexpr int kPollMs = 50;
 
@@ -50,10 +53,18 @@ std::string HeaderValue(const std::string& head, const char* name) {
   return "";
 }
 
+}  // namespace proxy_internal
+
+namespace {
+
+using namespace proxy_internal;
+
 const char* Reason(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 400:
+      return "Bad Request";
     case 403:
       return "Forbidden";
     case 500:
@@ -124,6 +135,22 @@ void FaultProxy::FailNextRequests(int count, int status, const std::string& code
   fail_count_ = count;
   fail_status_ = status;
   fail_code_ = code;
+  fail_json_ = false;
+}
+
+void FaultProxy::FailNextRequestsJson(int count, int status, const std::string& type,
+                                      const std::string& message) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fail_count_ = count;
+  fail_status_ = status;
+  fail_code_ = type;
+  fail_json_ = true;
+  fail_message_ = message;
+}
+
+void FaultProxy::SetKinesisEntryFaults(KinesisEntryFault fault) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  kinesis_fault_ = std::move(fault);
 }
 
 void FaultProxy::SetRefusing(bool refusing) {
@@ -192,6 +219,12 @@ void FaultProxy::Serve(int client) {
   if (fail_count_ > 0) {
     --fail_count_;
     const int status = fail_status_;
+    if (fail_json_) {
+      const std::string body =
+          nlohmann::json{{"__type", fail_code_}, {"message", fail_message_}}.dump();
+      lock.unlock();
+      return Answer(client, request, status, body, "application/x-amz-json-1.1");
+    }
     const std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" +
                              fail_code_ + "</Code><Message>Injected by the fault proxy (" +
                              fail_code_ + ")</Message><RequestId>proxy</RequestId></Error>";
@@ -211,6 +244,12 @@ void FaultProxy::Serve(int client) {
     lock.unlock();
     return Answer(client, request, 200, "");
   }
+  if (kinesis_fault_ &&
+      HeaderValue(request.head, "x-amz-target:") == "Kinesis_20131202.PutRecords") {
+    const KinesisEntryFault fault = kinesis_fault_;
+    lock.unlock();
+    return ServeKinesisPutRecords(client, std::move(request), fault);
+  }
   requests_.push_back(request);
   uint64_t cut_after = cut_after_;
   std::function<void()> on_cut = std::move(on_cut_);
@@ -224,6 +263,8 @@ void FaultProxy::Serve(int client) {
   }
   lock.unlock();
 
+  std::unique_lock<std::mutex> one_at_a_time(upstream_mutex_, std::defer_lock);
+  if (serialized_) one_at_a_time.lock();
   const int upstream = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -237,7 +278,9 @@ void FaultProxy::Serve(int client) {
   Relay(client, upstream, cut_after, std::move(on_cut), sticky);
 }
 
-void FaultProxy::Answer(int client, ProxiedRequest& request, int status, const std::string& body) {
+namespace proxy_internal {
+
+bool ReadBody(int client, ProxiedRequest& request) {
   const size_t want =
       std::strtoull(HeaderValue(request.head, "content-length:").c_str(), nullptr, 10);
   if (request.body.size() < want &&
@@ -252,20 +295,30 @@ void FaultProxy::Answer(int client, ProxiedRequest& request, int status, const s
     if (n <= 0) break;
     request.body.append(buf, static_cast<size_t>(n));
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    requests_.push_back(request);
-  }
-  const std::string response =
-      "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
-      "\r\nContent-Type: application/xml\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\n\r\n" + body;
+  return request.body.size() >= want;
+}
+
+void Reply(int client, const std::string& response) {
   SendAll(client, response.data(), response.size());
   shutdown(client, SHUT_WR);
   char buf[4096];
   for (int i = 0; i < 20 && Readable(client) && recv(client, buf, sizeof(buf), 0) > 0; ++i) {
   }
   close(client);
+}
+
+}  // namespace proxy_internal
+
+void FaultProxy::Answer(int client, ProxiedRequest& request, int status, const std::string& body,
+                        const std::string& content_type) {
+  ReadBody(client, request);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requests_.push_back(request);
+  }
+  Reply(client, "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) + "\r\nContent-Type: " +
+                    content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n\r\n" + body);
 }
 
 void FaultProxy::Relay(int client, int upstream, uint64_t cut_after, std::function<void()> on_cut,

@@ -9,110 +9,26 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
-#include <optional>
 #include <set>
-#include <thread>
 
-#include "cloud/moto_server.h"
+#include "cloud/kinesis_cli.h"
 
 namespace snapdelta {
 namespace {
 
-using testing::CommandResult;
+using testing::Base64Decode;
 using ::testing::HasSubstr;
+using testing::ReadRecord;
 
-// The bytes of base64 `text` (EVP_DecodeBlock writes 3 bytes per 4 characters, the padding
-// included, so the '=' at the end are taken off again); nullopt when it is not base64.
-std::optional<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(text.data()),
-                                      static_cast<int>(text.size()));
-  if (written < 0) return std::nullopt;
-  size_t padding = 0;
-  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
-    ++padding;
-  }
-  out.resize(static_cast<size_t>(written) - padding);
-  return out;
-}
-
-struct ReadRecord {
-  std::string shard_id;
-  std::string partition_key;
-  std::string data;
-  std::string sequence_number;
-};
-
-class KinesisClientTest : public testing::MotoTest {
+class KinesisClientTest : public testing::KinesisMotoTest {
  protected:
   void SetUp() override {
-    MotoTest::SetUp();
+    KinesisMotoTest::SetUp();
     if (IsSkipped()) return;
     client_ = std::move(KinesisClient::Create(Config("kinesis"))).value();
-  }
-
-  // Creates a stream with the CLI and waits until it is ACTIVE.
-  void NewStream(const std::string& name, int shards) {
-    const CommandResult made = Aws({"kinesis", "create-stream", "--stream-name", name,
-                                    "--shard-count", std::to_string(shards)});
-    ASSERT_TRUE(made.ok()) << made.Describe();
-    for (int round = 0; round < 60; ++round) {
-      const CommandResult status =
-          Aws({"kinesis", "describe-stream-summary", "--stream-name", name, "--query",
-               "StreamDescriptionSummary.StreamStatus", "--output", "text"});
-      ASSERT_TRUE(status.ok()) << status.Describe();
-      if (status.out.rfind("ACTIVE", 0) == 0) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    FAIL() << "stream " << name << " did not become ACTIVE";
-  }
-
-  // Everything in the stream, shard after shard, each shard in its order, read with the CLI.
-  std::vector<ReadRecord> ReadStream(const std::string& name) {
-    std::vector<ReadRecord> records;
-    const CommandResult shards = Aws({"kinesis", "list-shards", "--stream-name", name, "--query",
-                                      "Shards[].ShardId", "--output", "json"});
-    EXPECT_TRUE(shards.ok()) << shards.Describe();
-    for (const auto& shard : testing::ParseJson(shards.out, "list-shards")) {
-      const std::string shard_id = shard.get<std::string>();
-      const CommandResult start =
-          Aws({"kinesis", "get-shard-iterator", "--stream-name", name, "--shard-id", shard_id,
-               "--shard-iterator-type", "TRIM_HORIZON", "--query", "ShardIterator", "--output",
-               "text"});
-      EXPECT_TRUE(start.ok()) << start.Describe();
-      std::string iterator = start.out.substr(0, start.out.find('\n'));
-      int empty_pages = 0;
-      for (int page = 0; page < 100 && !iterator.empty() && iterator != "None"; ++page) {
-        const CommandResult got = Aws({"kinesis", "get-records", "--shard-iterator", iterator,
-                                       "--limit", "10000", "--output", "json"});
-        EXPECT_TRUE(got.ok()) << got.Describe();
-        if (!got.ok()) break;
-        const nlohmann::json answer = testing::ParseJson(got.out, "get-records");
-        for (const auto& item : answer.at("Records")) {
-          std::optional<std::string> data = Base64Decode(item.at("Data").get<std::string>());
-          EXPECT_TRUE(data.has_value()) << item.dump();
-          records.push_back({shard_id, item.at("PartitionKey").get<std::string>(),
-                             data.value_or(""), item.at("SequenceNumber").get<std::string>()});
-        }
-        if (answer.at("Records").empty()) {
-          const auto behind = answer.find("MillisBehindLatest");
-          if ((behind != answer.end() && behind->is_number() && behind->get<int64_t>() == 0) ||
-              ++empty_pages >= 3) {
-            break;
-          }
-        }
-        const auto next = answer.find("NextShardIterator");
-        iterator = next != answer.end() && next->is_string() ? next->get<std::string>() : "";
-      }
-    }
-    return records;
   }
 
   std::unique_ptr<KinesisClient> client_;
