@@ -19,7 +19,7 @@ void AckWindow::Sent(uint64_t seq) {
   if (!slots_.empty() && slots_.back().seq == seq) {
     ++slots_.back().pending;
   } else {
-    slots_.push_back(Slot{seq, 1});
+    slots_.push_back(Slot{seq, 1, false});
   }
 }
 
@@ -39,15 +39,21 @@ void AckWindow::Failed(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
                              [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it != slots_.end() && it->seq == seq && it->pending > 0) --in_flight_;
+  // The failed message is no longer in flight (a second outcome for it is ignored, where it used
+  // to be counted again and could take in_flight_ below zero), and its slot stays for good.
+  if (it != slots_.end() && it->seq == seq && it->pending > 0) {
+    --it->pending;
+    --in_flight_;
+    it->failed = true;
+  }
   failed_ = true;
   changed_.notify_all();
 }
 
-// A failed message keeps its slot pending for good, so the position never passes it.
+// A failed slot is never popped, so the position never passes it.
 void AckWindow::Advance() {
-  while (!slots_.empty() && slots_.front().pending == 0) {
-    position_ = slots_.front().seq;
+  while (!slots_.empty() && slots_.front().pending == 0 && !slots_.front().failed) {
+    position_ = std::max(position_, slots_.front().seq);
     slots_.pop_front();
   }
 }

@@ -4,7 +4,12 @@
 // The writer calls Sent(seq) per message (seqs non-decreasing; several messages may share a seq),
 // and Acked(seq) or Failed(seq) once per message as its outcome arrives. position() is the
 // highest seq whose messages, and all those before, are acknowledged; a failed message stops it
-// for good (until Reset). Memory: one entry per seq between position() and the last sent.
+// for good (until Reset). It never moves backwards. An outcome for a seq with no message in
+// flight is ignored. Memory: one entry per seq between position() and the last sent.
+//
+// Reset does not know the messages sent before it: their outcomes, if they still arrive, would
+// count for the new messages of the same seqs. Give each import its own window (or Reset only
+// when nothing is in flight).
 //
 // Thread safety: every method may be called from any thread.
 #ifndef SNAPDELTA_PUBLISH_ACK_WINDOW_H_
@@ -35,7 +40,8 @@ class AckWindow {
  private:
   struct Slot {
     uint64_t seq;
-    uint32_t pending;  // messages of seq still in flight
+    uint32_t pending;     // messages of seq still in flight
+    bool failed = false;  // one of them failed: the position stops before this seq
   };
   void Advance();  // REQUIRES: mu_ held
 
