@@ -43,6 +43,7 @@ constexpr uint64_t kMaxInFlight = 100'000;
 // A commit, abort or init_transactions that keeps failing with retriable errors gives up after
 // this many attempts (each waits up to the remaining transaction time or message.timeout.ms).
 constexpr int kTransactionAttempts = 3;
+constexpr int kDestructorAbortMs = 5000;
 
 std::string JoinBrokers(const std::vector<std::string>& brokers) {
   std::string out;
@@ -106,7 +107,10 @@ class KafkaWriter : public StreamWriter {
       : source_(std::move(source)), topic_name_(std::move(topic)), transactional_(transactional) {}
 
   ~KafkaWriter() override {
-    if (open_) Abort();
+    // An open transaction is aborted, but not for longer than a few seconds (a dead cluster
+    // would hold it for the rest of the transaction's time): the next producer of the table
+    // aborts it otherwise.
+    if (open_ && transactional_) AbortTransaction(kDestructorAbortMs);
     Detach();
   }
 
@@ -208,10 +212,11 @@ class KafkaWriter : public StreamWriter {
     producer_.reset();
   }
 
-  void AbortTransaction() {
+  // -1: the rest of the transaction's time, as librdkafka recommends.
+  void AbortTransaction(int timeout_ms = -1) {
     if (!producer_->FatalStatus().ok()) return;  // nothing can be aborted: the broker will
     Status aborted = TransactionCall(*producer_, Describe("abort transaction"),
-                                     [&] { return rd_kafka_abort_transaction(rk(), -1); });
+                                     [&] { return rd_kafka_abort_transaction(rk(), timeout_ms); });
     // A transaction that could not be aborted times out on the broker, or the next producer of
     // the table (init_transactions) aborts it.
     if (!aborted.ok() || !tracker_->failure().ok()) replace_producer_ = true;
