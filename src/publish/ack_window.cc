@@ -10,25 +10,25 @@ void AckWindow::Reset(uint64_t position) {
   in_flight_ = 0;
   failed_ = false;
   slots_.clear();
+  head_ = 0;
+  if (slots_.capacity() > (size_t{1} << 20)) slots_.shrink_to_fit();  // after a huge window
   changed_.notify_all();
 }
 
 void AckWindow::Sent(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   ++in_flight_;
-  if (!slots_.empty() && slots_.back().seq == seq) {
+  if (slots_.size() > head_ && slots_.back().seq == seq) {
     ++slots_.back().pending;
   } else {
-    slots_.push_back(Slot{seq, 1, 0});
+    slots_.push_back(Slot{seq, 1, false});
   }
 }
 
 void AckWindow::Acked(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Slots are sorted by seq: a binary search finds the message's.
-  auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
-                             [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it == slots_.end() || it->seq != seq || it->pending == it->failed) return;
+  auto it = Find(seq);
+  if (it == slots_.end() || it->seq != seq || it->pending == 0) return;
   --it->pending;
   --in_flight_;
   Advance();
@@ -37,23 +37,37 @@ void AckWindow::Acked(uint64_t seq) {
 
 void AckWindow::Failed(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
-                             [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it != slots_.end() && it->seq == seq && it->pending > it->failed) {
-    ++it->failed;
+  auto it = Find(seq);
+  // The failed message is no longer in flight (a second outcome for it is ignored, where it used
+  // to be counted again and could take in_flight_ below zero), and its slot stays for good.
+  if (it != slots_.end() && it->seq == seq && it->pending > 0) {
+    --it->pending;
     --in_flight_;
+    it->failed = true;
   }
   failed_ = true;
   changed_.notify_all();
 }
 
-// A failed message keeps its slot pending for good, so the position never passes it.
+// A failed slot is never popped, so the position never passes it.
 void AckWindow::Advance() {
-  while (!slots_.empty() && slots_.front().pending == 0) {
-    // A seq at or below the Reset position (sent again) must not move the position back.
-    position_ = std::max(position_, slots_.front().seq);
-    slots_.pop_front();
+  while (head_ < slots_.size() && slots_[head_].pending == 0 && !slots_[head_].failed) {
+    position_ = std::max(position_, slots_[head_].seq);
+    ++head_;
   }
+  if (head_ == slots_.size()) {
+    slots_.clear();
+    head_ = 0;
+  } else if (head_ >= 4096 && head_ >= slots_.size() / 2) {
+    slots_.erase(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(head_));  // amortized
+    head_ = 0;
+  }
+}
+
+// Slots are sorted by seq: a binary search finds the message's.
+std::vector<AckWindow::Slot>::iterator AckWindow::Find(uint64_t seq) {
+  return std::lower_bound(slots_.begin() + static_cast<ptrdiff_t>(head_), slots_.end(), seq,
+                          [](const Slot& slot, uint64_t s) { return slot.seq < s; });
 }
 
 uint64_t AckWindow::position() const {

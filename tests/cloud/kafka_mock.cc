@@ -71,9 +71,13 @@ std::string KafkaMock::Command(const std::string& command) {
 }
 
 std::string Consume(const std::string& bootstrap, const std::string& topic,
-                    const std::string& format) {
-  CommandResult result = RunCommand(
-      {"kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", format});
+                    const std::string& format, const std::vector<std::string>& kcat_args) {
+  std::vector<std::string> args = {"kcat", "-C", "-b",        bootstrap, "-t",
+                                   topic,  "-o", "beginning", "-e",      "-q"};
+  args.insert(args.end(), kcat_args.begin(), kcat_args.end());
+  args.push_back("-f");
+  args.push_back(format);
+  CommandResult result = RunCommand(args);
   EXPECT_TRUE(result.ok()) << result.Describe();
   return result.ok() ? result.out : "";
 }

@@ -39,10 +39,12 @@ class KafkaMock {
   std::string bootstrap_;
 };
 
-// Every message of `topic` as kcat prints it with `format` (e.g. "%k\t%s\n"), read from the
-// beginning to the end of every partition; empty with a test failure when kcat fails.
+// Every message of `topic` as kcat prints it with `format` (e.g. "%k\t%s\n", "%h" the headers),
+// read from the beginning to the end of every partition; empty with a test failure when kcat
+// fails. `kcat_args` go before the format, e.g. {"-Z"} (NULL values printed "NULL") or
+// {"-X", "isolation.level=read_committed"}.
 std::string Consume(const std::string& bootstrap, const std::string& topic,
-                    const std::string& format);
+                    const std::string& format, const std::vector<std::string>& kcat_args = {});
 
 }  // namespace snapdelta::testing
 

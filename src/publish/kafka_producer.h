@@ -1,0 +1,97 @@
+// KafkaProducer: one librdkafka producer for the Kafka stream (kafka_stream.cc). Each message is
+// produced with the DeliveryTracker of its import, and its delivery report goes to that tracker
+// whichever thread serves it: writers of several tables share one producer, and a report that
+// arrives after its writer moved on to another import (or was destroyed) only touches the
+// tracker of its own import, which it keeps alive.
+//
+// Polling: there is no thread of its own; the writers serve delivery reports (rd_kafka_poll) as
+// they produce, read Acked() and wait, so a report may be served by another table's writer: it
+// reaches its own tracker all the same. (A polling thread measured no faster: the cost is in
+// librdkafka's per-message allocations, not in who frees them.)
+//
+// Errors: a failed delivery is kUnavailable naming the topic, librdkafka's error and the event
+// (its "snapdelta-id" header and seq). A fatal producer error (the idempotent producer lost its
+// guarantees, or a transactional producer was fenced) is kAborted: the producer cannot continue.
+//
+// Thread safety: every method may be called from any thread.
+#ifndef SNAPDELTA_PUBLISH_KAFKA_PRODUCER_H_
+#define SNAPDELTA_PUBLISH_KAFKA_PRODUCER_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "publish/ack_window.h"
+#include "publish/stream.h"
+#include "snapdelta/status.h"
+
+namespace snapdelta {
+
+// What became of the messages of one import: their acknowledged position and the first failure.
+class DeliveryTracker {
+ public:
+  explicit DeliveryTracker(uint64_t position) { window_.Reset(position); }
+
+  AckWindow& window() { return window_; }
+  // OK, or the first failure recorded.
+  Status failure() const;
+  void Fail(const Status& status);
+
+ private:
+  AckWindow window_;
+  std::atomic<bool> failed_{false};  // failure_ is set: lets failure() skip the lock
+  mutable std::mutex mu_;
+  Status failure_;
+};
+
+class KafkaProducer {
+ public:
+  // A producer configured with `properties` (librdkafka's names). `owner` ("tenant/table" for a
+  // transactional producer, empty for a shared one) names who was fenced in messages.
+  // kInvalidArgument naming a property librdkafka refuses.
+  static StatusOr<std::shared_ptr<KafkaProducer>> Create(
+      const std::map<std::string, std::string>& properties, std::string owner);
+  // Checks `properties` as Create would set them, without starting a producer.
+  static Status CheckProperties(const std::map<std::string, std::string>& properties);
+  // Gives up on what is still queued or in flight (its trackers see it failed), then stops.
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  rd_kafka_t* handle() const { return rk_; }
+
+  // Produces `message` to `topic` and counts it in flight in `tracker`'s window; blocks while
+  // librdkafka's queue is full. On error, the message is counted as failed in `tracker`.
+  // Serves the delivery reports that are ready.
+  Status Produce(rd_kafka_topic_t* topic, const StreamMessage& message,
+                 const std::shared_ptr<DeliveryTracker>& tracker);
+  // Serves the delivery reports that are ready.
+  void Poll() { rd_kafka_poll(rk_, 0); }
+  // Serves delivery reports until at most `max` messages of `tracker` are in flight.
+  void WaitInFlightAtMost(DeliveryTracker& tracker, uint64_t max);
+
+  // OK while the producer is usable; else kAborted naming the fatal error ("fenced" for a
+  // transactional producer replaced by another with its transactional.id).
+  Status FatalStatus() const;
+  // The Status of an error returned by a transactional call, `what` naming it.
+  Status TransactionStatus(std::string_view what, rd_kafka_error_t* error) const;
+
+ private:
+  explicit KafkaProducer(std::string owner) : owner_(std::move(owner)) {}
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  Status DeliveryFailure(const rd_kafka_message_t& message, uint64_t seq) const;
+
+  rd_kafka_t* rk_ = nullptr;
+  const std::string owner_;
+  mutable std::mutex mu_;
+  std::string last_error_;  // the last error librdkafka reported (broker down, ...)
+};
+
+}  // namespace snapdelta
+
+#endif  // SNAPDELTA_PUBLISH_KAFKA_PRODUCER_H_
