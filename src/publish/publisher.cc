@@ -64,18 +64,17 @@ class Publisher {
   }
 
   void PublishTable(const TableWork& work) {
-    StatusOr<Lease> lease =
-        AcquireOrTakeOver(registry_, work.tenant, PublishLeaseTable(work.table), owner_,
-                          options_.lease_ttl_ms);
+    StatusOr<Lease> lease = AcquireOrTakeOver(registry_, work.tenant, PublishLeaseTable(work.table),
+                                              owner_, options_.lease_ttl_ms);
     if (!lease.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       if (lease.status().code() == StatusCode::kUnavailable) {
-        report_.busy.push_back(fmt::format("{}/{}: {}", work.tenant, work.table,
-                                           lease.status().message()));
+        report_.busy.push_back(
+            fmt::format("{}/{}: {}", work.tenant, work.table, lease.status().message()));
       } else {
         for (const ImportRecord& record : work.imports) {
-          report_.unpublished.push_back(fmt::format("{}: {}", ImportName(record),
-                                                    lease.status().message()));
+          report_.unpublished.push_back(
+              fmt::format("{}: {}", ImportName(record), lease.status().message()));
         }
       }
       return;
@@ -98,9 +97,9 @@ class Publisher {
     for (size_t i = 0; i < work.imports.size(); ++i) {
       const ImportRecord& record = work.imports[i];
       uint64_t acked = record.published_seq;
-      Status published = Stopping() ? AbortedError("stopped before publishing")
-                                    : PublishImport(record, i == 0 && first_import, writer.get(),
-                                                    keeper, &acked);
+      Status published =
+          Stopping() ? AbortedError("stopped before publishing")
+                     : PublishImport(record, i == 0 && first_import, writer.get(), keeper, &acked);
       if (!published.ok()) {
         // Later versions of the table must not overtake this one.
         for (size_t j = i; j < work.imports.size(); ++j) {
@@ -147,11 +146,11 @@ class Publisher {
                        const LeaseKeeper& keeper, uint64_t* acked) {
     const uint64_t events = record.counts.events();
     if (writer == nullptr) return Record(record, keeper, events, acked);
-    const std::string path = fmt::format("{}/{}/{}/{}.jsonl", options_.changes_dir,
-                                         record.tenant, record.table, record.version);
+    const std::string path = fmt::format("{}/{}/{}/{}.jsonl", options_.changes_dir, record.tenant,
+                                         record.table, record.version);
     ASSIGN_OR_RETURN(std::unique_ptr<ChangeReader> reader, ChangeReader::Open(path));
-    RETURN_IF_ERROR(writer->Begin(ImportIdentity{record.tenant, record.table, record.version},
-                                  *acked));
+    RETURN_IF_ERROR(
+        writer->Begin(ImportIdentity{record.tenant, record.table, record.version}, *acked));
     Status status = SendEvents(record, snapshot, reader.get(), writer, keeper, acked);
     if (status.ok() && reader->events() != events) {
       status = CorruptionError(fmt::format("change file {} holds {} events, the import {}", path,
@@ -210,14 +209,13 @@ class Publisher {
 };
 
 // Deletes the change files of imports published longer ago than keep_changes_ms.
-Status RemoveOldChanges(Registry* registry, const PublishOptions& options,
-                        PublishReport* report) {
+Status RemoveOldChanges(Registry* registry, const PublishOptions& options, PublishReport* report) {
   ASSIGN_OR_RETURN(std::vector<ImportRecord> imports, registry->ListImports());
   const int64_t now = options.clock();
   for (const ImportRecord& record : imports) {
     if (!record.published()) continue;
-    int64_t published_at = record.published_at_ms > 0 ? record.published_at_ms
-                                                      : record.finished_at_ms;
+    int64_t published_at =
+        record.published_at_ms > 0 ? record.published_at_ms : record.finished_at_ms;
     if (now - published_at < options.keep_changes_ms) continue;
     std::string path = fmt::format("{}/{}/{}/{}.jsonl", options.changes_dir, record.tenant,
                                    record.table, record.version);
@@ -230,13 +228,11 @@ Status RemoveOldChanges(Registry* registry, const PublishOptions& options,
 
 }  // namespace
 
-StatusOr<PublishReport> Publish(Registry* registry, Stream* stream,
-                                const PublishOptions& options) {
+StatusOr<PublishReport> Publish(Registry* registry, Stream* stream, const PublishOptions& options) {
   ASSIGN_OR_RETURN(std::vector<ImportRecord> unpublished, registry->ListUnpublished());
   std::vector<TableWork> work;
   for (ImportRecord& record : unpublished) {
-    if (work.empty() || work.back().tenant != record.tenant ||
-        work.back().table != record.table) {
+    if (work.empty() || work.back().tenant != record.tenant || work.back().table != record.table) {
       work.push_back(TableWork{record.tenant, record.table, {}});
     }
     work.back().imports.push_back(std::move(record));
@@ -244,6 +240,9 @@ StatusOr<PublishReport> Publish(Registry* registry, Stream* stream,
   Publisher publisher(registry, stream, options);
   publisher.Run(std::move(work));
   PublishReport report = publisher.TakeReport();
+  // Tables finish in any order; the report reads in (tenant, table, version) order.
+  std::sort(report.unpublished.begin(), report.unpublished.end());
+  std::sort(report.busy.begin(), report.busy.end());
   if (options.keep_changes_ms >= 0) RETURN_IF_ERROR(RemoveOldChanges(registry, options, &report));
   return report;
 }

@@ -13,8 +13,7 @@ StatusOr<bool> ParseBool(const std::string& url, const std::string& name,
                          const std::string& value) {
   if (value == "true" || value == "1") return true;
   if (value == "false" || value == "0") return false;
-  return InvalidArgumentError("sink " + url + ": " + name + "=" + value +
-                              " is not true or false");
+  return InvalidArgumentError("sink " + url + ": " + name + "=" + value + " is not true or false");
 }
 
 Status ApplyParameter(SinkSettings* settings, const std::string& name, const std::string& value) {
@@ -25,8 +24,7 @@ Status ApplyParameter(SinkSettings* settings, const std::string& name, const std
     } else if (value == "debezium") {
       settings->format = EventFormat::kDebezium;
     } else {
-      return InvalidArgumentError("sink " + url + ": format=" + value +
-                                  " is not json or debezium");
+      return InvalidArgumentError("sink " + url + ": format=" + value + " is not json or debezium");
     }
   } else if (name == "tombstones") {
     ASSIGN_OR_RETURN(settings->tombstones, ParseBool(url, name, value));
@@ -104,7 +102,8 @@ StatusOr<SinkSettings> ParseSinkUrl(const std::string& url,
   } else {
     settings.destination = UrlDecode(rest, false);
     if (settings.destination.empty() || settings.destination.find('/') != std::string::npos) {
-      return InvalidArgumentError("sink " + url + ": use kinesis://STREAM (a stream name, or a "
+      return InvalidArgumentError("sink " + url +
+                                  ": use kinesis://STREAM (a stream name, or a "
                                   "template with {tenant} and {table})");
     }
   }
@@ -124,8 +123,9 @@ StatusOr<SinkSettings> ParseSinkUrl(const std::string& url,
 
 Status CheckSinkSettings(const SinkSettings& settings) {
   if (settings.kind == SinkKind::kFile && settings.format != EventFormat::kJson) {
-    return InvalidArgumentError("format debezium needs a kafka:// or kinesis:// sink (change "
-                                "files hold snapdelta's events)");
+    return InvalidArgumentError(
+        "format debezium needs a kafka:// or kinesis:// sink (change "
+        "files hold snapdelta's events)");
   }
   if (settings.tombstones &&
       (settings.kind != SinkKind::kKafka || settings.format != EventFormat::kDebezium)) {
