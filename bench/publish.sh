@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Publishing throughput: a 1M-row first import (1M INSERT events) is imported once with the change
+# file sink, then published RUNS times to librdkafka's mock Kafka cluster (3 brokers, 4
+# partitions) by `snapdelta run --sink kafka://...`, the position reset in between; prints the
+# median events/s. Then the Kinesis request and byte counts per event, measured against
+# moto_server by the Kinesis stream test (moto's speed says nothing about AWS's, its counts do).
+#   bench/publish.sh [ROWS] [RUNS]     (default 1000000 rows, 3 runs)
+set -euo pipefail
+source "$(dirname "$0")/paths.sh"
+ROWS=${1:-1000000}
+RUNS=${2:-3}
+WORK=$(mktemp -d)
+mkfifo "$WORK/mock.in"
+"$BUILD_DIR/snapdelta-kafka-mock" --brokers 3 --topic snapdelta.acme.orders:4 \
+  <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.err" &
+MOCK=$!
+exec 3>"$WORK/mock.in"  # the mock serves while its stdin is open
+trap 'exec 3>&-; kill $MOCK 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do [ -s "$WORK/mock.out" ] && break; sleep 0.1; done
+BOOTSTRAP=$(head -1 "$WORK/mock.out")
+export SNAPDELTA_SETTLE_SECONDS=0
+
+"$BUILD_DIR/snapdelta-gen" "$WORK/chain" --rows "$ROWS" --exports 1 --gzip --landing acme/orders \
+  >/dev/null
+"$SNAPDELTA" run --landing "$WORK/chain" --home "$WORK/home" >/dev/null
+events=$(sqlite3 "$WORK/home/registry.db" "SELECT inserts + updates + deletes FROM imports")
+bytes=$(stat -c %s "$WORK"/home/changes/acme/orders/*.jsonl)
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+times=()
+for run in $(seq "$RUNS"); do
+  sqlite3 "$WORK/home/registry.db" "UPDATE imports SET published_seq = 0, published_at_ms = 0"
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$WORK/rss" "$SNAPDELTA" run --landing "$WORK/chain" \
+    --home "$WORK/home" --sink "kafka://$BOOTSTRAP/snapdelta.{tenant}.{table}" >/dev/null
+  end=$(date +%s.%N)
+  times+=("$(echo "$end - $start" | bc)")
+  echo "run $run: ${times[-1]} s, peak RSS $(($(cat "$WORK/rss") / 1024)) MB" >&2
+done
+seconds=$(printf '%s\n' "${times[@]}" | median)
+echo "Kafka (mock cluster, 3 brokers): $events events ($((bytes / events)) bytes each) in" \
+  "$seconds s: $(echo "$events / $seconds" | bc) events/s (median of $RUNS)"
+
+if command -v moto_server >/dev/null && command -v aws >/dev/null; then
+  "$BUILD_DIR/snapdelta_tests" --gtest_filter='KinesisStreamTest.RequestsAndBytesPerEvent' \
+    2>&1 | grep -i "request" || echo "Kinesis: the measuring test did not run" >&2
+fi
