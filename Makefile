@@ -31,6 +31,7 @@ test-asan: deps
 
 bench: build
 	@bench/compare.sh
+	@bench/publish.sh
 
 # Google Benchmark loops for the inner loops (CSV scan, fingerprints, key table, partitions).
 microbench: build

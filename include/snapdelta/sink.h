@@ -1,5 +1,5 @@
-// Sink: where the events of an import go (change files by default; Kafka, Kinesis and NATS in
-// later issues).
+// Sink: where the events of an import go while it runs: the change file (the outbox; the
+// publisher, publish/publisher.h, sends committed change files on to Kafka or Kinesis).
 //
 // Lifecycle, one import at a time: Begin, then Put once per event in sequence order, then
 // Finish. Finish returns only when every event is durably accepted (for change files: written,

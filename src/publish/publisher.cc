@@ -63,7 +63,10 @@ class Publisher {
                                               why.message()));
   }
 
+  // A stop (SIGTERM) is not a failure: what is left is published by the next run, from the
+  // recorded position.
   void PublishTable(const TableWork& work) {
+    if (Stopping()) return;
     StatusOr<Lease> lease = AcquireOrTakeOver(registry_, work.tenant, PublishLeaseTable(work.table),
                                               owner_, options_.lease_ttl_ms);
     if (!lease.ok()) {
@@ -96,10 +99,11 @@ class Publisher {
     if (options_.format == EventFormat::kDebezium) first_import = IsFirstImport(work);
     for (size_t i = 0; i < work.imports.size(); ++i) {
       const ImportRecord& record = work.imports[i];
+      if (Stopping()) break;
       uint64_t acked = record.published_seq;
       Status published =
-          Stopping() ? AbortedError("stopped before publishing")
-                     : PublishImport(record, i == 0 && first_import, writer.get(), keeper, &acked);
+          PublishImport(record, i == 0 && first_import, writer.get(), keeper, &acked);
+      if (!published.ok() && Stopping()) break;  // stopped mid-import: its position is recorded
       if (!published.ok()) {
         // Later versions of the table must not overtake this one.
         for (size_t j = i; j < work.imports.size(); ++j) {

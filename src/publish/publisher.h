@@ -46,7 +46,8 @@ struct PublishOptions {
   int64_t position_interval_ms = 1000;
   // Change files of published imports are deleted this long after publishing. Default: keep.
   int64_t keep_changes_ms = -1;
-  // When set and true, tables stop between imports (and an import between events).
+  // When set and true, tables stop between imports (and an import between events); what is
+  // left is not reported unpublished: the next call publishes it from the recorded position.
   const std::atomic<bool>* stop = nullptr;
   // Called once per import wholly published by this call (serialized).
   std::function<void(const ImportRecord&)> on_published;
