@@ -41,7 +41,7 @@ TEST_F(PublishRegistryTest, CommittedImportsWaitForPublishingInVersionOrder) {
   const int64_t users = Commit("users", "V1", 5);
   const int64_t orders2 = Commit("orders", "V2", 3);
   const int64_t orders1 = Commit("orders", "V1", 4);
-  Commit("items", "V1", 0);  // nothing to publish: published as it commits
+  Commit("items", "V1", 0);              // nothing to publish: published as it commits
   Register(MakeImport("orders", "V3"));  // not committed
   EXPECT_EQ(UnpublishedIds(), (std::vector<int64_t>{orders1, orders2, users}));
   ImportRecord record = Find("orders", "V1");
@@ -81,8 +81,8 @@ TEST_F(PublishRegistryTest, ALostOrForeignLeaseCannotRecordAPosition) {
   Lease import_lease = Acquire("orders", "importer");
   ExpectError(registry_->MarkPublished(import_lease, id, 6), StatusCode::kInvalidArgument,
               "the lease is");
-  ExpectError(registry_->MarkPublished(PublishLease("users"), id, 6),
-              StatusCode::kInvalidArgument, "the lease is");
+  ExpectError(registry_->MarkPublished(PublishLease("users"), id, 6), StatusCode::kInvalidArgument,
+              "the lease is");
 }
 
 TEST_F(PublishRegistryTest, OnlyCommittedImportsArePublished) {

@@ -210,10 +210,10 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
       continue;
     }
     if (key.str() == "keep_changes") {
-      StatusOr<int64_t> ms = ParseDuration(node.is_string() ? node.as_string()->get()
-                                           : node.is_integer()
-                                               ? std::to_string(node.as_integer()->get())
-                                               : std::string("?"));
+      StatusOr<int64_t> ms =
+          ParseDuration(node.is_string()    ? node.as_string()->get()
+                        : node.is_integer() ? std::to_string(node.as_integer()->get())
+                                            : std::string("?"));
       if (!ms.ok()) {
         return TypeError(name, node, "keep_changes", "a duration such as \"7d\", \"12h\" or 3600");
       }

@@ -257,8 +257,8 @@ Status SqliteRegistry::RewindTable(const Lease& lease, const TableState& target,
 }
 
 Status SqliteRegistry::MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) {
-  const std::string what = "record import " + std::to_string(import_id) + " published to seq " +
-                           std::to_string(seq);
+  const std::string what =
+      "record import " + std::to_string(import_id) + " published to seq " + std::to_string(seq);
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());

@@ -12,7 +12,7 @@ namespace {
 #define SNAPDELTA_IMPORT_COLUMNS                                                            \
   "id, tenant, table_name, version, file, size, mtime_ms, checksum, state, reason, note, "  \
   "row_count, inserts, updates, deletes, discovered_at_ms, started_at_ms, finished_at_ms, " \
-  "fencing_token, failure, retry_at_ms, attempts, crashes, released, published_seq, "      \
+  "fencing_token, failure, retry_at_ms, attempts, crashes, released, published_seq, "       \
   "published_at_ms"
 
 StatusOr<ImportRecord> ReadImport(const Statement& stmt) {

@@ -104,7 +104,6 @@ TEST(AckWindow, WaitInFlightAtMostReturnsWhenOutcomesArrive) {
   EXPECT_EQ(window.position(), 499u);
 }
 
-
 TEST(AckWindow, ASeqAtOrBelowTheResetPositionDoesNotMoveItBack) {
   AckWindow window;
   window.Reset(10);
