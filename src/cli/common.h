@@ -20,7 +20,8 @@ constexpr int kExitUsage = 2;
 
 constexpr const char* kExitCodesHelp =
     "Exit status: 0 when everything pending succeeded, 1 when an import failed, was held by a "
-    "change guard or waits behind a failed one (the others still ran), 2 for usage errors.";
+    "change guard or waits behind a failed one (the others still ran), or when committed events "
+    "are left unpublished (--sink), 2 for usage errors.";
 
 // Flags shared by run, watch and status.
 struct CommonFlags {
