@@ -38,6 +38,8 @@ class Sink {
 
 // Change files under `dir`: <dir>/<tenant>/<table>/<version>.jsonl, one JSON object per event.
 std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir);
+// Where NewChangeFileSink(dir) writes the events of `import` (and the publisher reads them).
+std::string ChangeFilePath(const std::string& dir, const ImportIdentity& import);
 
 // JSON Lines written atomically (temp file, fsync, rename) to `path`; used by `diff --output`.
 std::unique_ptr<Sink> NewJsonFileSink(const std::string& path);

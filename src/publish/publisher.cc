@@ -13,6 +13,7 @@
 #include "pipeline/lease_keeper.h"
 #include "publish/change_reader.h"
 #include "sink/debezium.h"
+#include "snapdelta/sink.h"
 
 namespace snapdelta {
 namespace {
@@ -22,6 +23,10 @@ constexpr uint64_t kClockEvery = 4096;
 
 std::string ImportName(const ImportRecord& record) {
   return fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
+}
+
+ImportIdentity Identity(const ImportRecord& record) {
+  return ImportIdentity{record.tenant, record.table, record.version};
 }
 
 // One table's unpublished imports, in version order.
@@ -150,11 +155,9 @@ class Publisher {
                        const LeaseKeeper& keeper, uint64_t* acked) {
     const uint64_t events = record.counts.events();
     if (writer == nullptr) return Record(record, keeper, events, acked);
-    const std::string path = fmt::format("{}/{}/{}/{}.jsonl", options_.changes_dir, record.tenant,
-                                         record.table, record.version);
+    const std::string path = ChangeFilePath(options_.changes_dir, Identity(record));
     ASSIGN_OR_RETURN(std::unique_ptr<ChangeReader> reader, ChangeReader::Open(path));
-    RETURN_IF_ERROR(
-        writer->Begin(ImportIdentity{record.tenant, record.table, record.version}, *acked));
+    RETURN_IF_ERROR(writer->Begin(Identity(record), *acked));
     Status status = SendEvents(record, snapshot, reader.get(), writer, keeper, acked);
     if (status.ok() && reader->events() != events) {
       status = CorruptionError(fmt::format("change file {} holds {} events, the import {}", path,
@@ -221,8 +224,7 @@ Status RemoveOldChanges(Registry* registry, const PublishOptions& options, Publi
     int64_t published_at =
         record.published_at_ms > 0 ? record.published_at_ms : record.finished_at_ms;
     if (now - published_at < options.keep_changes_ms) continue;
-    std::string path = fmt::format("{}/{}/{}/{}.jsonl", options.changes_dir, record.tenant,
-                                   record.table, record.version);
+    std::string path = ChangeFilePath(options.changes_dir, Identity(record));
     if (!PathExists(path)) continue;
     RETURN_IF_ERROR(RemoveFile(path));
     report->removed.push_back(path);

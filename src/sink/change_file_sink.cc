@@ -136,12 +136,13 @@ class JsonLinesSink : public Sink {
 
 }  // namespace
 
+std::string ChangeFilePath(const std::string& dir, const ImportIdentity& import) {
+  return dir + "/" + import.tenant + "/" + import.table + "/" + import.version + ".jsonl";
+}
+
 std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir) {
   return std::make_unique<ChangeFileSink>(
-      [dir](const ImportIdentity& import) {
-        return dir + "/" + import.tenant + "/" + import.table + "/" + import.version + ".jsonl";
-      },
-      true);
+      [dir](const ImportIdentity& import) { return ChangeFilePath(dir, import); }, true);
 }
 
 std::unique_ptr<Sink> NewJsonFileSink(const std::string& path) {
