@@ -128,7 +128,12 @@ StatusOr<Verdict> ClassifyFile(const LandingFile& file, const ContentIdFn& conte
   // A failure to read it, recorded by an earlier discovery: reading is tried again.
   bool unread = existing && existing->state == ImportState::kFailed && existing->checksum.empty() &&
                 refused.empty() && file.unusable.empty();
-  if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms && !unread) {
+  // A waiting version reaches here only once its marker is listed, and an empty marker changes
+  // neither the summed size nor, at S3's one-second resolution, the newest mtime: it is never
+  // "already known".
+  bool waiting = existing && existing->state == ImportState::kWaiting;
+  if (existing && existing->size == file.size && existing->mtime_ms == file.mtime_ms && !unread &&
+      !waiting) {
     return Verdict();
   }
   ImportRecord record = NewRecord(file);

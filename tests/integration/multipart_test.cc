@@ -90,6 +90,26 @@ TEST_F(MultiPart, WaitsForItsMarkerThenImportsThePartsAsOneExport) {
   EXPECT_EQ(Changes(home_, "v2"), Changes(tmp_ / "single-home", "v2"));
 }
 
+// S3 keeps modification times to the second: an empty marker uploaded in the same second as
+// the last part changes neither the parts' summed size nor their newest time.
+TEST_F(MultiPart, AMarkerWithTheSameTimeAsThePartsStillCompletesTheExport) {
+  Deliver(landing_, "v1", "part-0000.csv", std::string(kHeader) + Rows(1, 2));
+  Deliver(landing_, "v1", "part-0001.csv", std::string(kHeader) + Rows(3, 3));
+  const fs::path part = landing_ / "acme" / "orders" / "v1" / "part-0001.csv";
+  fs::last_write_time(landing_ / "acme" / "orders" / "v1" / "part-0000.csv",
+                      fs::last_write_time(part));
+  CommandResult waiting = Run(landing_, home_);
+  EXPECT_EQ(waiting.exit_code, 0) << waiting.Describe();
+  EXPECT_EQ(Import(home_, "v1")["state"], "waiting");
+
+  Deliver(landing_, "v1", "_SUCCESS", "");
+  fs::last_write_time(landing_ / "acme" / "orders" / "v1" / "_SUCCESS", fs::last_write_time(part));
+  CommandResult complete = Run(landing_, home_);
+  ASSERT_EQ(complete.exit_code, 0) << complete.Describe();
+  EXPECT_EQ(Import(home_, "v1")["state"], "committed") << complete.Describe();
+  EXPECT_EQ(Import(home_, "v1")["inserts"], 3) << Import(home_, "v1").dump();
+}
+
 TEST_F(MultiPart, GzipAndPlainPartsWithoutFinalNewlinesJoinCleanly) {
   Deliver(landing_, "v1", "a.csv", std::string(kHeader) + "1,x,1\n2,y,1");  // no final newline
   CommandResult gzip = RunShell("printf 'id,name,amount\\r\\n3,z,1\\r\\n' | gzip -c > " +
