@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libpugixml-dev libssl-dev
   librdkafka-dev kcat libsimdjson-dev
+  libpq-dev postgresql postgresql-client
 )
 
 missing=()

@@ -26,9 +26,11 @@
 // string names one holder (e.g. "host:pid:worker"): a second AcquireLease by the same owner while
 // it holds the lease is granted with a new token, which fences the earlier grant.
 //
-// Implementations: SQLite (OpenSqliteRegistry), shared by several processes on one machine
-// through SQLite's own locking; PostgreSQL arrives with a later issue. Time comes from the Clock
-// given at open, so tests can move it.
+// Implementations, chosen by URL (OpenRegistry): SQLite (OpenSqliteRegistry), the embedded
+// default, shared by several processes on one machine through SQLite's own locking; and
+// PostgreSQL (OpenPostgresRegistry), shared by workers on many machines. SQLite takes time from
+// the Clock given at open; PostgreSQL from the database server's clock (so workers whose clocks
+// disagree still agree on lease expiry), unless a Clock is given (tests move it).
 //
 // Thread safety: all methods may be called concurrently from several threads.
 #ifndef SNAPDELTA_REGISTRY_H_
@@ -140,6 +142,13 @@ struct TableState {
   std::string state_file;  // file name of the state, relative to the state folder of the table
 };
 
+// Every row of a registry: what the dry run copies into a scratch registry it may change.
+struct RegistrySnapshot {
+  std::vector<ImportRecord> imports;  // ordered by id
+  std::vector<TableState> tables;
+  std::vector<Lease> leases;
+};
+
 class Registry {
  public:
   Registry() = default;
@@ -244,6 +253,9 @@ class Registry {
   // not the import's table's publish lease or `seq` passes counts.events(); kAborted when the
   // import is not committed. A position never moves back (a smaller `seq` changes nothing).
   virtual Status MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) = 0;
+
+  // Every import, table state and lease, read in one consistent snapshot.
+  virtual StatusOr<RegistrySnapshot> Snapshot() = 0;
 };
 
 // The lease table name under which `table`'s publisher holds its lease ("orders/publish": a
@@ -256,6 +268,27 @@ std::string PublishLeaseTable(const std::string& table);
 // such a file is left unchanged.
 StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path,
                                                        Clock clock = SystemClockMs);
+
+// A new SQLite registry at `path` (which must not exist) holding `snapshot`'s rows with their
+// ids: the scratch copy the dry run of a PostgreSQL registry works on.
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistryCopy(const std::string& path,
+                                                           const RegistrySnapshot& snapshot,
+                                                           Clock clock = SystemClockMs);
+
+// Connects to the PostgreSQL registry at `url` (a libpq connection URI:
+// "postgresql://user:password@host:port/dbname?sslmode=…"; PG* environment variables fill in
+// what it leaves out) and creates or migrates its schema: a schema_version table, migrations
+// applied in one transaction under an advisory lock, so workers starting together migrate once.
+// `clock` null: "now" is the database server's clock. A connection lost later is re-established
+// with backoff by the next call; a transaction whose outcome is unknown fails with kUnavailable.
+// Errors: kUnavailable when the server cannot be reached (the message names host and port,
+// never the password), kCorruption when the database holds a newer schema than this snapdelta
+// knows or tables that are not snapdelta's.
+StatusOr<std::unique_ptr<Registry>> OpenPostgresRegistry(const std::string& url,
+                                                         Clock clock = nullptr);
+
+// True for "postgresql://…" and "postgres://…".
+bool IsPostgresUrl(const std::string& url);
 
 // Opens an existing SQLite registry for reading only (`status`, the dry run), which also works
 // on a read-only file system. Writes through it fail.

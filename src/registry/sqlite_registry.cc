@@ -315,6 +315,105 @@ StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListUnpublished() {
   return QueryImports(stmt);
 }
 
+StatusOr<RegistrySnapshot> SqliteRegistry::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());  // the three reads see one state
+  RegistrySnapshot snapshot;
+  ASSIGN_OR_RETURN(Statement imports,
+                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
+                                                 " FROM imports ORDER BY id"));
+  ASSIGN_OR_RETURN(snapshot.imports, QueryImports(imports));
+  ASSIGN_OR_RETURN(Statement tables,
+                   Statement::Prepare(db_.get(),
+                                      "SELECT tenant, table_name, version, import_id, state_file "
+                                      "FROM tables ORDER BY tenant, table_name"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool has_row, tables.Step());
+    if (!has_row) break;
+    snapshot.tables.push_back(TableState{tables.ColumnText(0), tables.ColumnText(1),
+                                         tables.ColumnText(2), tables.ColumnInt64(3),
+                                         tables.ColumnText(4)});
+  }
+  ASSIGN_OR_RETURN(Statement leases,
+                   Statement::Prepare(db_.get(),
+                                      "SELECT tenant, table_name, owner, token, expires_at_ms "
+                                      "FROM leases ORDER BY tenant, table_name"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool has_row, leases.Step());
+    if (!has_row) break;
+    snapshot.leases.push_back(Lease{leases.ColumnText(0), leases.ColumnText(1),
+                                    leases.ColumnText(2), leases.ColumnInt64(3),
+                                    leases.ColumnInt64(4)});
+  }
+  return snapshot;
+}
+
+Status SqliteRegistry::Load(const RegistrySnapshot& snapshot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_.get());
+  RETURN_IF_ERROR(txn.BeginImmediate());
+  for (const ImportRecord& r : snapshot.imports) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     Statement::Prepare(db_.get(), "INSERT INTO imports (" SNAPDELTA_IMPORT_COLUMNS
+                                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                                                   "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                                                   "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"));
+    stmt.BindInt64(1, r.id)
+        .BindText(2, r.tenant)
+        .BindText(3, r.table)
+        .BindText(4, r.version)
+        .BindText(5, r.file)
+        .BindInt64(6, static_cast<int64_t>(r.size))
+        .BindInt64(7, r.mtime_ms)
+        .BindText(8, r.checksum)
+        .BindText(9, ImportStateName(r.state))
+        .BindText(10, r.reason)
+        .BindText(11, r.note)
+        .BindInt64(12, static_cast<int64_t>(r.counts.rows))
+        .BindInt64(13, static_cast<int64_t>(r.counts.inserts))
+        .BindInt64(14, static_cast<int64_t>(r.counts.updates))
+        .BindInt64(15, static_cast<int64_t>(r.counts.deletes))
+        .BindInt64(16, r.discovered_at_ms)
+        .BindInt64(17, r.started_at_ms)
+        .BindInt64(18, r.finished_at_ms)
+        .BindInt64(19, r.fencing_token)
+        .BindText(20, FailureKindName(r.failure))
+        .BindInt64(21, r.retry_at_ms)
+        .BindInt64(22, r.attempts)
+        .BindInt64(23, r.crashes)
+        .BindInt64(24, r.released ? 1 : 0)
+        .BindInt64(25, static_cast<int64_t>(r.published_seq))
+        .BindInt64(26, r.published_at_ms);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  for (const TableState& t : snapshot.tables) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     Statement::Prepare(db_.get(),
+                                        "INSERT INTO tables (tenant, table_name, version, "
+                                        "import_id, state_file) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    stmt.BindText(1, t.tenant)
+        .BindText(2, t.table)
+        .BindText(3, t.version)
+        .BindInt64(4, t.import_id)
+        .BindText(5, t.state_file);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  for (const Lease& l : snapshot.leases) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     Statement::Prepare(db_.get(),
+                                        "INSERT INTO leases (tenant, table_name, owner, token, "
+                                        "expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    stmt.BindText(1, l.tenant)
+        .BindText(2, l.table)
+        .BindText(3, l.owner)
+        .BindInt64(4, l.token)
+        .BindInt64(5, l.expires_at_ms);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  return txn.Commit();
+}
+
 StatusOr<std::optional<TableState>> SqliteRegistry::GetTableState(const std::string& tenant,
                                                                   const std::string& table) {
   std::lock_guard<std::mutex> lock(mu_);

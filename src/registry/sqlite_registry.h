@@ -85,6 +85,10 @@ class SqliteRegistry final : public Registry {
   StatusOr<std::vector<ImportRecord>> ListUnpublished() override;
   Status MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) override;
 
+  StatusOr<RegistrySnapshot> Snapshot() override;
+  // Inserts `snapshot`'s rows as they are (ids included), in one transaction.
+  Status Load(const RegistrySnapshot& snapshot);
+
  private:
   // Where an import stands, as read inside a transaction.
   struct ImportHead {

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "base/fs.h"
 #include "registry/sqlite_registry.h"
 
 namespace snapdelta {
@@ -240,6 +241,15 @@ StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path, 
   RETURN_IF_ERROR(SetUpConnection(db.get()).WithContext("registry " + path));
   return std::unique_ptr<Registry>(
       std::make_unique<SqliteRegistry>(std::move(db), std::move(clock)));
+}
+
+StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistryCopy(const std::string& path,
+                                                           const RegistrySnapshot& snapshot,
+                                                           Clock clock) {
+  if (PathExists(path)) return InvalidArgumentError("registry copy " + path + " exists already");
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenSqliteRegistry(path, std::move(clock)));
+  RETURN_IF_ERROR(static_cast<SqliteRegistry*>(registry.get())->Load(snapshot));
+  return registry;
 }
 
 namespace {

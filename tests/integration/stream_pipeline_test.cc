@@ -126,7 +126,9 @@ TEST_F(KafkaPipelineTest, TheSampleExportsArriveAsTheChangeFilesSayInKeyOrder) {
   CommandResult status = RunSnapdelta({"status", "--home", (tmp_ / "home").string(), "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.Describe();
   for (const nlohmann::json& import : ParseJson(status.out)) {
-    if (import["state"] == "committed") EXPECT_EQ(import["delivery"], "published") << import;
+    if (import["state"] == "committed") {
+      EXPECT_EQ(import["delivery"], "published") << import;
+    }
   }
 }
 
@@ -154,7 +156,9 @@ TEST_F(KafkaPipelineTest, DebeziumEnvelopesWithTombstonesForKafkaConnect) {
     EXPECT_EQ(value["source"]["table"], "test_table");
     EXPECT_EQ(value["source"]["version"], event["version"]);
     EXPECT_EQ(value["source"]["seq"], event["seq"]);
-    if (event["op"] != "DELETE") EXPECT_EQ(value["after"], event["row"]) << message.id;
+    if (event["op"] != "DELETE") {
+      EXPECT_EQ(value["after"], event["row"]) << message.id;
+    }
   }
   std::map<std::string, int> expected_ops;
   const std::string first_version = ParseJson(expected.front().value)["version"];
