@@ -4,20 +4,13 @@
 // row is never deleted, so a token identifies one grant forever. A lease is held while the
 // row's token equals the holder's and now < expires_at_ms; every check-and-set below runs in a
 // BEGIN IMMEDIATE transaction, which makes it atomic across connections and processes.
-#include <cstdio>
-#include <ctime>
 #include <string>
 
+#include "registry/registry_rules.h"
 #include "registry/sqlite_registry.h"
 
 namespace snapdelta {
 namespace {
-
-struct LeaseRow {
-  std::string owner;
-  int64_t token = 0;
-  int64_t expires_at_ms = 0;
-};
 
 StatusOr<std::optional<LeaseRow>> ReadLeaseRow(sqlite3* db, const std::string& tenant,
                                                const std::string& table) {
@@ -32,53 +25,11 @@ StatusOr<std::optional<LeaseRow>> ReadLeaseRow(sqlite3* db, const std::string& t
       LeaseRow{stmt.ColumnText(0), stmt.ColumnInt64(1), stmt.ColumnInt64(2)});
 }
 
-// "2024-05-01T12:00:00.250Z".
-std::string FormatTimeMs(int64_t ms) {
-  int64_t seconds = ms / 1000;
-  int64_t millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  std::time_t time = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[48];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[64];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", text, static_cast<int>(millis));
-  return out;
-}
-
-std::string TableName(const std::string& tenant, const std::string& table) {
-  return tenant + "/" + table;
-}
-
-Status CheckTtl(int64_t ttl_ms) {
-  if (ttl_ms <= 0) {
-    return InvalidArgumentError("lease ttl must be positive, got " + std::to_string(ttl_ms) +
-                                " ms");
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 Status SqliteRegistry::CheckLeaseHeld(const Lease& lease, int64_t now) {
   ASSIGN_OR_RETURN(std::optional<LeaseRow> row, ReadLeaseRow(db_.get(), lease.tenant, lease.table));
-  const std::string lost = "lease for " + TableName(lease.tenant, lease.table) + " lost: token " +
-                           std::to_string(lease.token);
-  if (!row) return AbortedError(lost + " was never granted (no lease exists for this table)");
-  if (row->token != lease.token) {
-    return AbortedError(lost + " is stale (current " + std::to_string(row->token) +
-                        "), now held by " + row->owner);
-  }
-  if (now >= row->expires_at_ms) {
-    return AbortedError(lost + " expired at " + FormatTimeMs(row->expires_at_ms) + " (" +
-                        std::to_string(now - row->expires_at_ms) +
-                        " ms ago); renew it more often or raise the lease ttl");
-  }
-  return Status::OK();
+  return ::snapdelta::CheckLeaseHeld(lease, row, now);
 }
 
 StatusOr<Lease> SqliteRegistry::AcquireLease(const std::string& tenant, const std::string& table,
@@ -89,7 +40,7 @@ StatusOr<Lease> SqliteRegistry::AcquireLease(const std::string& tenant, const st
 StatusOr<Lease> SqliteRegistry::TakeOverLease(const std::string& tenant, const std::string& table,
                                               const std::string& owner, int64_t ttl_ms,
                                               const std::string& dead_owner) {
-  if (dead_owner.empty()) return InvalidArgumentError("TakeOverLease: no dead owner named");
+  RETURN_IF_ERROR(CheckDeadOwner(dead_owner));
   return GrantLease(tenant, table, owner, ttl_ms, dead_owner);
 }
 
@@ -104,20 +55,13 @@ StatusOr<std::optional<Lease>> SqliteRegistry::GetLease(const std::string& tenan
 StatusOr<Lease> SqliteRegistry::GrantLease(const std::string& tenant, const std::string& table,
                                            const std::string& owner, int64_t ttl_ms,
                                            const std::string& dead_owner) {
-  RETURN_IF_ERROR(CheckTtl(ttl_ms));
-  if (owner.empty()) return InvalidArgumentError("AcquireLease: the owner must not be empty");
+  RETURN_IF_ERROR(CheckGrantArguments(owner, ttl_ms));
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());
   const int64_t now = clock_();
   ASSIGN_OR_RETURN(std::optional<LeaseRow> row, ReadLeaseRow(db_.get(), tenant, table));
-  if (row && now < row->expires_at_ms && row->owner != owner &&
-      (dead_owner.empty() || row->owner != dead_owner)) {
-    return UnavailableError("lease for " + TableName(tenant, table) + " is held by " + row->owner +
-                            " until " + FormatTimeMs(row->expires_at_ms) + " (" +
-                            std::to_string(row->expires_at_ms - now) + " ms from now, token " +
-                            std::to_string(row->token) + "); retry after it expires");
-  }
+  RETURN_IF_ERROR(CheckLeaseFree(tenant, table, owner, dead_owner, row, now));
   Lease lease{tenant, table, owner, row ? row->token + 1 : 1, now + ttl_ms};
   ASSIGN_OR_RETURN(Statement stmt,
                    Statement::Prepare(db_.get(),
@@ -177,22 +121,14 @@ Status SqliteRegistry::CommitImport(const Lease& lease, int64_t import_id,
                                     const ImportCounts& counts, const std::string& note,
                                     const TableState& state) {
   const std::string what = "commit import " + std::to_string(import_id);
-  if (state.tenant != lease.tenant || state.table != lease.table) {
-    return InvalidArgumentError(what + ": the state is for " +
-                                TableName(state.tenant, state.table) + ", the lease for " +
-                                TableName(lease.tenant, lease.table));
-  }
+  RETURN_IF_ERROR(CheckCommitState(import_id, lease, state));
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());
   const int64_t now = clock_();
   RETURN_IF_ERROR(CheckLeaseHeld(lease, now).WithContext(what));
   ASSIGN_OR_RETURN(ImportHead head, LoadPendingImport(import_id, "committed"));
-  if (head.tenant != lease.tenant || head.table != lease.table) {
-    return InvalidArgumentError(what + ": the import belongs to " +
-                                TableName(head.tenant, head.table) + ", the lease to " +
-                                TableName(lease.tenant, lease.table));
-  }
+  RETURN_IF_ERROR(CheckCommitImport(import_id, head, lease));
   ASSIGN_OR_RETURN(
       Statement update,
       Statement::Prepare(db_.get(),
@@ -226,11 +162,8 @@ Status SqliteRegistry::CommitImport(const Lease& lease, int64_t import_id,
 
 Status SqliteRegistry::RewindTable(const Lease& lease, const TableState& target,
                                    const std::vector<int64_t>& undone) {
-  const std::string what = "rewind " + TableName(target.tenant, target.table);
-  if (target.tenant != lease.tenant || target.table != lease.table) {
-    return InvalidArgumentError(what + ": the lease is for " +
-                                TableName(lease.tenant, lease.table));
-  }
+  const std::string what = RewindContext(target);
+  RETURN_IF_ERROR(CheckRewindTarget(lease, target));
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());
@@ -250,15 +183,14 @@ Status SqliteRegistry::RewindTable(const Lease& lease, const TableState& target,
                      Statement::Prepare(db_.get(),
                                         "UPDATE imports SET state = 'rewound', reason = ?1 "
                                         "WHERE id = ?2 AND state = 'committed'"));
-    mark.BindText(1, "undone by rewind to version " + target.version).BindInt64(2, import_id);
+    mark.BindText(1, RewoundReason(target)).BindInt64(2, import_id);
     RETURN_IF_ERROR(mark.Run());
   }
   return txn.Commit();
 }
 
 Status SqliteRegistry::MarkPublished(const Lease& lease, int64_t import_id, uint64_t seq) {
-  const std::string what =
-      "record import " + std::to_string(import_id) + " published to seq " + std::to_string(seq);
+  const std::string what = PublishContext(import_id, seq);
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(db_.get());
   RETURN_IF_ERROR(txn.BeginImmediate());
@@ -270,21 +202,11 @@ Status SqliteRegistry::MarkPublished(const Lease& lease, int64_t import_id, uint
                                       "deletes, published_seq FROM imports WHERE id = ?1"));
   load.BindInt64(1, import_id);
   ASSIGN_OR_RETURN(bool found, load.Step());
-  if (!found) return NotFoundError(what + ": no such import");
-  const std::string tenant = load.ColumnText(0);
-  const std::string table = load.ColumnText(1);
-  const std::string state = load.ColumnText(2);
-  const uint64_t events = static_cast<uint64_t>(load.ColumnInt64(3));
-  const uint64_t published = static_cast<uint64_t>(load.ColumnInt64(4));
-  if (tenant != lease.tenant || PublishLeaseTable(table) != lease.table) {
-    return InvalidArgumentError(what + ": the import belongs to " + TableName(tenant, table) +
-                                ", the lease is " + TableName(lease.tenant, lease.table));
-  }
-  if (state != "committed") return AbortedError(what + ": the import is " + state);
-  if (seq > events) {
-    return InvalidArgumentError(what + ": the import has only " + std::to_string(events) +
-                                " events");
-  }
+  std::optional<ImportHead> head;
+  if (found) head = ImportHead{load.ColumnText(0), load.ColumnText(1), "", "", load.ColumnText(2)};
+  const uint64_t events = found ? static_cast<uint64_t>(load.ColumnInt64(3)) : 0;
+  const uint64_t published = found ? static_cast<uint64_t>(load.ColumnInt64(4)) : 0;
+  RETURN_IF_ERROR(CheckPublishable(import_id, seq, lease, head, events));
   if (seq <= published) return Status::OK();
   ASSIGN_OR_RETURN(Statement update,
                    Statement::Prepare(db_.get(),

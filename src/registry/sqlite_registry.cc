@@ -25,13 +25,7 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.size = static_cast<uint64_t>(stmt.ColumnInt64(5));
   record.mtime_ms = stmt.ColumnInt64(6);
   record.checksum = stmt.ColumnText(7);
-  const std::string state = stmt.ColumnText(8);
-  std::optional<ImportState> parsed = ParseImportState(state);
-  if (!parsed) {
-    return CorruptionError("import " + std::to_string(record.id) + " has unknown state '" + state +
-                           "'");
-  }
-  record.state = *parsed;
+  ASSIGN_OR_RETURN(record.state, ParseStoredState(record.id, stmt.ColumnText(8)));
   record.reason = stmt.ColumnText(9);
   record.note = stmt.ColumnText(10);
   record.counts.rows = static_cast<uint64_t>(stmt.ColumnInt64(11));
@@ -42,13 +36,7 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.started_at_ms = stmt.ColumnInt64(16);
   record.finished_at_ms = stmt.ColumnInt64(17);
   record.fencing_token = stmt.ColumnInt64(18);
-  const std::string failure = stmt.ColumnText(19);
-  std::optional<FailureKind> kind = ParseFailureKind(failure);
-  if (!kind) {
-    return CorruptionError("import " + std::to_string(record.id) + " has unknown failure kind '" +
-                           failure + "'");
-  }
-  record.failure = *kind;
+  ASSIGN_OR_RETURN(record.failure, ParseStoredFailure(record.id, stmt.ColumnText(19)));
   record.retry_at_ms = stmt.ColumnInt64(20);
   record.attempts = static_cast<int>(stmt.ColumnInt64(21));
   record.crashes = static_cast<int>(stmt.ColumnInt64(22));
@@ -56,12 +44,6 @@ StatusOr<ImportRecord> ReadImport(const Statement& stmt) {
   record.published_seq = static_cast<uint64_t>(stmt.ColumnInt64(24));
   record.published_at_ms = stmt.ColumnInt64(25);
   return record;
-}
-
-// States an import can still leave: pending ones, and held ones (released or skipped by hand).
-bool IsPending(ImportState state) {
-  return state == ImportState::kDiscovered || state == ImportState::kRunning ||
-         state == ImportState::kHeld || state == ImportState::kWaiting;
 }
 
 }  // namespace
@@ -77,12 +59,7 @@ StatusOr<std::vector<ImportRecord>> SqliteRegistry::QueryImports(Statement& stmt
 }
 
 StatusOr<int64_t> SqliteRegistry::RegisterImport(const ImportRecord& record) {
-  if (record.tenant.empty() || record.table.empty() || record.version.empty() ||
-      record.file.empty()) {
-    return InvalidArgumentError(
-        "RegisterImport: tenant, table, version and file must be set (got '" + record.tenant + "/" +
-        record.table + "/" + record.version + "/" + record.file + "')");
-  }
+  RETURN_IF_ERROR(CheckRegistrable(record));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(
       Statement stmt,
@@ -155,29 +132,21 @@ StatusOr<std::vector<ImportRecord>> SqliteRegistry::ListPending() {
   return QueryImports(stmt);
 }
 
-StatusOr<SqliteRegistry::ImportHead> SqliteRegistry::LoadPendingImport(int64_t import_id,
-                                                                       std::string_view action,
-                                                                       bool allow_failed) {
+StatusOr<ImportHead> SqliteRegistry::LoadPendingImport(int64_t import_id, std::string_view action,
+                                                       bool allow_failed) {
   ASSIGN_OR_RETURN(Statement stmt,
                    Statement::Prepare(db_.get(),
                                       "SELECT tenant, table_name, version, file, state FROM "
                                       "imports WHERE id = ?1"));
   stmt.BindInt64(1, import_id);
   ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-  const std::string id_text = "import " + std::to_string(import_id);
-  if (!has_row)
-    return NotFoundError(id_text + " does not exist; it cannot be " + std::string(action));
-  ImportHead head{stmt.ColumnText(0), stmt.ColumnText(1), ImportState::kDiscovered};
-  const std::string state_text = stmt.ColumnText(4);
-  std::optional<ImportState> state = ParseImportState(state_text);
-  if (!state) return CorruptionError(id_text + " has unknown state '" + state_text + "'");
-  head.state = *state;
-  if (!IsPending(head.state) && !(allow_failed && head.state == ImportState::kFailed)) {
-    return AbortedError(id_text + " (" + head.tenant + "/" + head.table + " version " +
-                        stmt.ColumnText(2) + " file " + stmt.ColumnText(3) + ") is already " +
-                        state_text + "; it cannot be " + std::string(action));
+  std::optional<ImportHead> head;
+  if (has_row) {
+    head = ImportHead{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                      stmt.ColumnText(3), stmt.ColumnText(4)};
   }
-  return head;
+  RETURN_IF_ERROR(CheckPendingImport(import_id, head, action, allow_failed).status());
+  return *std::move(head);
 }
 
 Status SqliteRegistry::MarkRunning(int64_t import_id, const Lease& lease) {
@@ -186,11 +155,7 @@ Status SqliteRegistry::MarkRunning(int64_t import_id, const Lease& lease) {
   RETURN_IF_ERROR(txn.BeginImmediate());
   const int64_t now = clock_();
   ASSIGN_OR_RETURN(ImportHead head, LoadPendingImport(import_id, "marked running"));
-  if (head.tenant != lease.tenant || head.table != lease.table) {
-    return InvalidArgumentError("import " + std::to_string(import_id) + " belongs to " +
-                                head.tenant + "/" + head.table + ", not to the lease's table " +
-                                lease.tenant + "/" + lease.table);
-  }
+  RETURN_IF_ERROR(CheckRunningTable(import_id, head, lease));
   RETURN_IF_ERROR(CheckLeaseHeld(lease, now)
                       .WithContext("mark import " + std::to_string(import_id) + " running"));
   ASSIGN_OR_RETURN(
@@ -240,12 +205,8 @@ Status SqliteRegistry::RetryImport(int64_t import_id) {
                    Statement::Prepare(db_.get(), "SELECT state FROM imports WHERE id = ?1"));
   read.BindInt64(1, import_id);
   ASSIGN_OR_RETURN(bool has_row, read.Step());
-  const std::string id_text = "import " + std::to_string(import_id);
-  if (!has_row) return NotFoundError(id_text + " does not exist; it cannot be retried");
-  const std::string state = read.ColumnText(0);
-  if (state != ImportStateName(ImportState::kFailed)) {
-    return AbortedError(id_text + " is " + state + ", not failed; it cannot be retried");
-  }
+  RETURN_IF_ERROR(CheckRetryable(import_id, has_row ? std::optional<std::string>(read.ColumnText(0))
+                                                    : std::optional<std::string>()));
   ASSIGN_OR_RETURN(Statement stmt,
                    Statement::Prepare(db_.get(),
                                       "UPDATE imports SET state = 'discovered', reason = '', "
@@ -321,8 +282,8 @@ StatusOr<RegistrySnapshot> SqliteRegistry::Snapshot() {
   RETURN_IF_ERROR(txn.BeginImmediate());  // the three reads see one state
   RegistrySnapshot snapshot;
   ASSIGN_OR_RETURN(Statement imports,
-                   Statement::Prepare(db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS
-                                                 " FROM imports ORDER BY id"));
+                   Statement::Prepare(
+                       db_.get(), "SELECT " SNAPDELTA_IMPORT_COLUMNS " FROM imports ORDER BY id"));
   ASSIGN_OR_RETURN(snapshot.imports, QueryImports(imports));
   ASSIGN_OR_RETURN(Statement tables,
                    Statement::Prepare(db_.get(),

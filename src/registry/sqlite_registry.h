@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry/registry_rules.h"
 #include "registry/sqlite_util.h"
 #include "snapdelta/registry.h"
 
@@ -90,13 +91,6 @@ class SqliteRegistry final : public Registry {
   Status Load(const RegistrySnapshot& snapshot);
 
  private:
-  // Where an import stands, as read inside a transaction.
-  struct ImportHead {
-    std::string tenant;
-    std::string table;
-    ImportState state;
-  };
-
   // The following REQUIRE mu_ held and, where they check before writing, an open transaction.
 
   // The import's head when it is pending (discovered, running or held; or failed, with
