@@ -34,6 +34,9 @@ class Sink {
   virtual Status Put(const ChangeEvent& event) = 0;
   virtual Status Finish() = 0;
   virtual void Abort() = 0;
+  // Like Abort, but leaves alone what is under the final name: for a worker that lost its
+  // lease, whose import another worker may have taken over and committed meanwhile.
+  virtual void Abandon() { Abort(); }
 };
 
 // Change files under `dir`: <dir>/<tenant>/<table>/<version>.jsonl, one JSON object per event.

@@ -1,6 +1,7 @@
 #include "base/fs.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <unordered_map>
 
@@ -107,12 +109,37 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
+namespace {
+
+// Removes "<final_path>.*.tmp": temp files of writers that died, or of one still writing that
+// lost its import to this one (its Commit then fails to rename).
+void RemoveOtherTemps(const std::string& final_path) {
+  const std::string dir = DirName(final_path);
+  const std::string prefix = final_path.substr(final_path.find_last_of('/') + 1) + ".";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > prefix.size() + 4 && name.starts_with(prefix) && name.ends_with(".tmp")) {
+      (void)Env::Default()->Unlink(entry.path().c_str());
+    }
+  }
+}
+
+}  // namespace
+
 AtomicFile::~AtomicFile() { Abort(); }
 
-Status AtomicFile::Open(const std::string& final_path) {
+Status AtomicFile::Open(const std::string& final_path, bool private_temp) {
   Abort();
   final_path_ = final_path;
-  temp_path_ = final_path + ".tmp";
+  private_temp_ = private_temp;
+  if (private_temp) {
+    static std::atomic<uint32_t> counter{0};
+    temp_path_ = fmt::format("{}.{:x}-{:x}.tmp", final_path, static_cast<uint32_t>(::getpid()),
+                             counter.fetch_add(1) + 1);
+  } else {
+    temp_path_ = final_path + ".tmp";
+  }
   RETURN_IF_ERROR(MakeDirs(DirName(final_path)));
   fd_ = Env::Default()->Open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return ErrnoError("create " + temp_path_, errno);
@@ -148,6 +175,7 @@ Status AtomicFile::Commit() {
   }
   temp_path_.clear();
   CrashPoint("file.after_rename");
+  if (private_temp_) RemoveOtherTemps(final_path_);
   return SyncDir(DirName(final_path_));
 }
 
@@ -167,6 +195,11 @@ void CrashPoint(std::string_view point) {
   static const char* spec = std::getenv("SNAPDELTA_CRASH_AT");
   if (spec == nullptr) return;
   std::string_view target(spec);
+  int sig = SIGKILL;
+  if (target.ends_with("/stop")) {  // pause instead, as a long stall would (SIGCONT resumes)
+    sig = SIGSTOP;
+    target.remove_suffix(5);
+  }
   long wanted = 1;
   if (size_t colon = target.find(':'); colon != std::string_view::npos) {
     wanted = std::strtol(spec + colon + 1, nullptr, 10);
@@ -174,7 +207,7 @@ void CrashPoint(std::string_view point) {
   }
   if (target != point) return;
   static std::atomic<long> hits{0};
-  if (++hits == wanted) ::kill(::getpid(), SIGKILL);
+  if (++hits == wanted) ::kill(::getpid(), sig);
 }
 
 }  // namespace snapdelta

@@ -45,7 +45,11 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   // Creates the parent folders and opens "<final_path>.tmp" for writing, truncating it.
-  Status Open(const std::string& final_path);
+  // With `private_temp`, the temp file is "<final_path>.<pid>-<n>.tmp" instead, this writer's
+  // own, and Commit removes the other writers' temp files of the same final path: for files two
+  // workers may write at once (one paused past its lease, one that took its import over), which
+  // must never share an inode; a writer whose temp file was removed fails at Commit.
+  Status Open(const std::string& final_path, bool private_temp = false);
   // Buffered; errors may surface here or at Commit.
   Status Append(std::string_view data);
   // Flushes, fsyncs, closes, renames into place and fsyncs the folder.
@@ -64,11 +68,17 @@ class AtomicFile {
   std::string temp_path_;
   std::string buffer_;
   uint64_t bytes_written_ = 0;
+  bool private_temp_ = false;
 };
+
+// The longest suffix AtomicFile adds to a final name while the file is written (private temp
+// files): ".<pid>-<n>.tmp" with a 32-bit pid and counter in hex.
+inline constexpr size_t kLongestTempSuffix = 1 + 8 + 1 + 8 + 4;
 
 // Test-only fault injection: when the environment variable SNAPDELTA_CRASH_AT is "<point>" or
 // "<point>:<n>", the n-th (default first) time the process reaches CrashPoint(<point>) it kills
-// itself with SIGKILL, as a power cut would. Does nothing otherwise. Points are listed in
+// itself with SIGKILL, as a power cut would; with "/stop" appended, it stops itself with SIGSTOP
+// instead, as a long stall would, until SIGCONT. Does nothing otherwise. Points are listed in
 // doc/crash-points.md.
 void CrashPoint(std::string_view point);
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <tuple>
 
+#include "base/fs.h"
 #include "csv/csv_scan.h"
 #include "pipeline/multipart.h"
 
@@ -13,8 +14,9 @@ namespace snapdelta {
 namespace {
 
 // The longest suffix snapdelta puts after a version in a file name: the change file while it is
-// written (AtomicFile's "<final>.tmp"); ".state.tmp" has the same length.
-constexpr std::string_view kLongestVersionSuffix = ".jsonl.tmp";
+// written (AtomicFile's private temp file, "<final>.<pid>-<n>.tmp"); ".state" is shorter.
+constexpr std::string_view kChangeSuffix = ".jsonl";
+constexpr size_t kLongestVersionSuffix = kChangeSuffix.size() + kLongestTempSuffix;
 
 // `name` with bytes that are not valid UTF-8 (and control characters) shown as \xNN, so a
 // message about it is readable and itself valid UTF-8.
@@ -210,13 +212,13 @@ std::string ExportNameProblem(const std::string& tenant, const std::string& tabl
         "files, event ids and JSON output need UTF-8 names: rename it",
         what, Printable(*name), static_cast<unsigned char>((*name)[bad]), bad);
   }
-  if (version.size() + kLongestVersionSuffix.size() > kMaxFileNameBytes) {
+  if (version.size() + kLongestVersionSuffix > kMaxFileNameBytes) {
     return fmt::format(
         "refused: the version folder name is {} bytes, so its change file \"<version>.jsonl\" "
-        "(written as \"<version>{}\") would pass the file system's {}-byte limit on a name: "
-        "rename it to at most {} bytes",
+        "(written under a temporary name up to {} bytes longer) would pass the file system's "
+        "{}-byte limit on a name: rename it to at most {} bytes",
         version.size(), kLongestVersionSuffix, kMaxFileNameBytes,
-        kMaxFileNameBytes - kLongestVersionSuffix.size());
+        kMaxFileNameBytes - kLongestVersionSuffix);
   }
   return "";
 }

@@ -70,20 +70,28 @@ Lease LeaseKeeper::lease() const {
 }
 
 void LeaseKeeper::Loop() {
+  // Until when the lease surely holds, by this machine's steady clock: a grant or renewal
+  // lasts ttl from a moment after the call began, whatever the registry's clock says.
+  auto valid_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ttl_ms_);
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stop_) {
     wake_.wait_for(lock, std::chrono::milliseconds(ttl_ms_ / 3), [this] { return stop_; });
     if (stop_) break;
     Lease renewed = lease_;
     lock.unlock();
+    const auto asked = std::chrono::steady_clock::now();
     Status status = registry_->RenewLease(&renewed, ttl_ms_);
     lock.lock();
     if (status.ok()) {
       lease_ = renewed;
-    } else if (status.code() == StatusCode::kAborted) {
+      valid_until = asked + std::chrono::milliseconds(ttl_ms_);
+    } else if (status.code() == StatusCode::kAborted ||
+               std::chrono::steady_clock::now() >= valid_until) {
+      // Lost, or unknown past its expiry (the registry unreachable): the import must stop
+      // before its commit, which the registry would refuse anyway.
       lost_ = true;
       break;
-    }  // other errors (a busy database): try again at the next tick
+    }  // other errors (a busy or restarting database): try again at the next tick
   }
 }
 

@@ -1,6 +1,7 @@
 // LeaseKeeper: renews a held lease every third of its time to live on a background thread,
-// while a worker imports. When a renewal fails (the lease expired or was taken over), it sets
-// lost() and stops renewing; the worker must then not commit (the registry would refuse anyway,
+// while a worker imports. When a renewal fails (the lease expired or was taken over), or the
+// registry stays unreachable until the lease would have expired, it sets lost() and stops
+// renewing; the worker must then not commit (the registry would refuse anyway,
 // by fencing token).
 #ifndef SNAPDELTA_PIPELINE_LEASE_KEEPER_H_
 #define SNAPDELTA_PIPELINE_LEASE_KEEPER_H_

@@ -35,7 +35,7 @@ class ChangeFileSink : public Sink {
   Status Begin(const ImportIdentity& import) override {
     import_ = import;
     batch_.clear();
-    return file_.Open(path_for_(import));
+    return file_.Open(path_for_(import), /*private_temp=*/owns_final_path_);
   }
 
   Status Put(const ChangeEvent& event) override {
@@ -66,6 +66,11 @@ class ChangeFileSink : public Sink {
     std::string final_path = file_.final_path();
     file_.Abort();
     if (owns_final_path_ && !final_path.empty()) (void)RemoveFile(final_path);
+  }
+
+  void Abandon() override {
+    batch_.clear();
+    file_.Abort();
   }
 
  private:
