@@ -32,6 +32,7 @@ test-asan: deps
 bench: build
 	@bench/compare.sh
 	@bench/publish.sh
+	@bench/workers.sh
 
 # Google Benchmark loops for the inner loops (CSV scan, fingerprints, key table, partitions).
 microbench: build

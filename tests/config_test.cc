@@ -79,16 +79,19 @@ TEST(Config, ReadsSettleSecondsAtTheTopLevelOnly) {
 TEST(Config, ReadsTheLandingZoneAndStateStoreAtTheTopLevelAndMarkersPerTable) {
   StatusOr<Config> config = ParseConfig(
       "landing = \"s3://exports/landing\"\nstate = \"/var/lib/snapdelta/state\"\n"
+      "registry = \"postgresql://snapdelta@db:5432/snapdelta\"\n"
       "[tables.orders]\nmarker = \"_SUCCESS\"\n[tables.users]\nmarker = \"manifest.json\"\n",
       "c.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->landing, "s3://exports/landing");
   EXPECT_EQ(config->state, "/var/lib/snapdelta/state");
+  EXPECT_EQ(config->registry, "postgresql://snapdelta@db:5432/snapdelta");
   EXPECT_EQ(config->ForTable("orders").marker, "_SUCCESS");
   EXPECT_EQ(config->ForTable("users").marker, "manifest.json");
   EXPECT_EQ(config->ForTable("other").marker, "");
-  for (const char* text : {"landing = 3\n", "state = \"\"\n", "[tables.t]\nmarker = \"DONE\"\n",
-                           "[tables.t]\nlanding = \"x\"\n"}) {
+  for (const char* text :
+       {"landing = 3\n", "state = \"\"\n", "[tables.t]\nmarker = \"DONE\"\n",
+        "[tables.t]\nlanding = \"x\"\n", "registry = 5\n", "[tables.t]\nregistry = \"x\"\n"}) {
     StatusOr<Config> bad = ParseConfig(text, "c.toml");
     EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << text;
     EXPECT_NE(bad.status().message().find("c.toml:"), std::string::npos) << bad.status().message();

@@ -50,6 +50,9 @@ struct EngineOptions {
   std::string home = ".snapdelta";
   // The state store: a folder or s3://BUCKET[/PREFIX]. Default: empty, meaning <home>/state.
   std::string state;
+  // The registry: a SQLite file, or postgresql://… shared by workers on several machines.
+  // Default: empty, meaning <home>/registry.db.
+  std::string registry;
   // The landing zone `landing` names, already open: `watch` keeps one across its passes, so an
   // S3 landing zone lists only what is new between full rescans. Default: none (opened by URL).
   std::shared_ptr<LandingZone> landing_zone;

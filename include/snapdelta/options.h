@@ -69,6 +69,9 @@ struct Config {
   // s3://BUCKET[/PREFIX]; --landing and --state win over them. Default: empty (unset).
   std::string landing;
   std::string state;
+  // The registry (top-level `registry`): postgresql://… or a SQLite file; --registry wins.
+  // Default: empty (<home>/registry.db).
+  std::string registry;
   // Committed states kept per table, for `rewind` (top-level `keep_states`). Default: 3.
   int keep_states = 3;
   // Seconds a landing file's size and mtime must stay unchanged before it is imported

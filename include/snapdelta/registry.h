@@ -290,6 +290,17 @@ StatusOr<std::unique_ptr<Registry>> OpenPostgresRegistry(const std::string& url,
 // True for "postgresql://…" and "postgres://…".
 bool IsPostgresUrl(const std::string& url);
 
+enum class RegistryAccess {
+  kCreate,    // open, creating an empty registry when there is none
+  kExisting,  // open; kNotFound when a SQLite file does not exist
+  kReadOnly,  // as kExisting; SQLite opens the file read-only (works on a read-only home)
+};
+
+// The registry `url` names, the one factory that knows the backends: "postgresql://…" or
+// "postgres://…" (OpenPostgresRegistry; its schema is created on first connect whatever the
+// access), or a SQLite file path.
+StatusOr<std::unique_ptr<Registry>> OpenRegistry(const std::string& url, RegistryAccess access);
+
 // Opens an existing SQLite registry for reading only (`status`, the dry run), which also works
 // on a read-only file system. Writes through it fail.
 StatusOr<std::unique_ptr<Registry>> OpenSqliteRegistryReadOnly(const std::string& path,

@@ -22,6 +22,7 @@ CommandAction ImportByHandAction(CLI::App* command, ImportByHand run);
 
 CommandAction AddRunCommand(CLI::App* app);
 CommandAction AddWatchCommand(CLI::App* app);
+CommandAction AddWorkerCommand(CLI::App* app);
 CommandAction AddStatusCommand(CLI::App* app);
 CommandAction AddDiffCommand(CLI::App* app);
 CommandAction AddReleaseCommand(CLI::App* app);

@@ -53,6 +53,13 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
                    "State store, a folder or s3://BUCKET[/PREFIX] (or `state` in the config; "
                    "default: <home>/state)")
       ->group("Common options");
+  command
+      ->add_option("--registry", flags->registry,
+                   "The registry: postgresql://USER@HOST:PORT/DB, shared by workers on several "
+                   "machines, or a SQLite file (or `registry` in the config; default: "
+                   "<home>/registry.db). A password is best left to PGPASSWORD or ~/.pgpass")
+      ->envname("SNAPDELTA_REGISTRY")
+      ->group("Common options");
   flags->landing_required = with_landing;
   if (with_landing) {
     command
@@ -73,6 +80,13 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
                      "hour")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber)
+        ->group("Common options");
+    command
+        ->add_option("--lease-seconds", flags->lease_seconds,
+                     "A table's lease lasts this long unless renewed (every third of it): a "
+                     "worker that dies or stalls holds its table at most this long")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber)
         ->group("Common options");
     command
         ->add_option("--settle-seconds", flags->settle_seconds,
@@ -110,12 +124,14 @@ StatusOr<EngineOptions> ResolveEngineOptions(const CommonFlags& flags) {
   options.home = flags.home;
   options.workers = flags.workers;
   options.retry_backoff_ms = static_cast<int64_t>(flags.retry_backoff_seconds * 1000);
+  options.lease_ttl_ms = std::max<int64_t>(3, std::llround(flags.lease_seconds * 1000));
   if (!flags.config.empty()) {
     ASSIGN_OR_RETURN(options.config, LoadConfig(flags.config));
     options.keep_states = options.config.keep_states;
   }
   options.landing = flags.landing.empty() ? options.config.landing : flags.landing;
   options.state = flags.state.empty() ? options.config.state : flags.state;
+  options.registry = flags.registry.empty() ? options.config.registry : flags.registry;
   if (!options.landing.empty()) RETURN_IF_ERROR(CheckStorageUrl(options.landing, "--landing"));
   if (!options.state.empty()) RETURN_IF_ERROR(CheckStorageUrl(options.state, "--state"));
   if (flags.landing_required && options.landing.empty()) {

@@ -29,11 +29,13 @@ struct CommonFlags {
   std::string landing;
   bool landing_required = false;  // set by AddCommonFlags(with_landing)
   std::string state;
+  std::string registry;  // empty: the config's, else <home>/registry.db
   std::string config;
   int workers = 0;
   std::string memory_limit;  // empty: the engine's default
   std::string spill_dir;
   double retry_backoff_seconds = 30;
+  double lease_seconds = 30;
   std::optional<double> settle_seconds;  // unset: the config's (default 2)
 };
 

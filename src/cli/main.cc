@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   };
   add(AddRunCommand);
   add(AddWatchCommand);
+  add(AddWorkerCommand);
   add(AddStatusCommand);
   add(AddDiffCommand);
   add(AddReleaseCommand);

@@ -54,7 +54,8 @@ StatusOr<std::unique_ptr<Publishing>> OpenPublishing(const PublishFlags& flags,
 }
 
 int PublishPass(const EngineOptions& options, Publishing* publishing) {
-  StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistry(options.home);
+  StatusOr<std::unique_ptr<Registry>> registry =
+      OpenExistingRegistry(options.home, options.registry);
   if (!registry.ok()) {
     // Nothing was ever imported here: nothing to publish.
     if (registry.status().code() == StatusCode::kNotFound) return kExitOk;

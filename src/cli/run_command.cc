@@ -172,7 +172,8 @@ namespace {
 void AckRegistered(const EngineOptions& options, LandingEvents* events,
                    std::vector<LandingEvent>* unacked) {
   if (unacked->empty()) return;
-  StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistryReadOnly(options.home);
+  StatusOr<std::unique_ptr<Registry>> registry =
+      OpenExistingRegistryReadOnly(options.home, options.registry);
   std::map<std::string, LandingEvent> kept;
   for (const LandingEvent& event : *unacked) {
     std::optional<LandingFile> file = LandingFileAt(options.landing, event.path);
@@ -190,23 +191,13 @@ void AckRegistered(const EngineOptions& options, LandingEvents* events,
   for (auto& [path, event] : kept) unacked->push_back(std::move(event));
 }
 
-}  // namespace
-
-CommandAction AddWatchCommand(CLI::App* app) {
+// watch and worker: one loop of passes, under two names.
+CommandAction AddLoopCommand(CLI::App* command) {
   auto flags = std::make_shared<CommonFlags>();
   auto publish_flags = std::make_shared<PublishFlags>();
   auto interval = std::make_shared<double>(10.0);
   auto strict = std::make_shared<bool>(false);
   auto events_url = std::make_shared<std::string>();
-  CLI::App* command = app->add_subcommand(
-      "watch", "Like run, in a loop: poll the landing zone until SIGINT or SIGTERM.");
-  command->footer(
-      "Examples:\n"
-      "  snapdelta watch --landing ./landing --interval 30\n"
-      "  snapdelta watch --landing s3://exports/landing --state s3://exports/state \\\n"
-      "      --events sqs://sqs.eu-west-1.amazonaws.com/123456789012/exports\n\n"
-      "Stops cleanly between imports on SIGINT/SIGTERM. " +
-      std::string(kExitCodesHelp));
   AddCommonFlags(command, flags.get(), true);
   command->add_option("--interval", *interval, "Seconds between polls")
       ->capture_default_str()
@@ -276,6 +267,41 @@ CommandAction AddWatchCommand(CLI::App* app) {
     std::fprintf(stderr, "snapdelta: stopped\n");
     return exit_code;
   };
+}
+
+}  // namespace
+
+CommandAction AddWatchCommand(CLI::App* app) {
+  CLI::App* command = app->add_subcommand(
+      "watch", "Like run, in a loop: poll the landing zone until SIGINT or SIGTERM.");
+  command->footer(
+      "Examples:\n"
+      "  snapdelta watch --landing ./landing --interval 30\n"
+      "  snapdelta watch --landing s3://exports/landing --state s3://exports/state \\\n"
+      "      --events sqs://sqs.eu-west-1.amazonaws.com/123456789012/exports\n\n"
+      "Stops cleanly between imports on SIGINT/SIGTERM. " +
+      std::string(kExitCodesHelp));
+  return AddLoopCommand(command);
+}
+
+CommandAction AddWorkerCommand(CLI::App* app) {
+  CLI::App* command = app->add_subcommand(
+      "worker",
+      "One of many workers sharing a registry: like watch, for running several at once on one "
+      "or more machines.");
+  command->footer(
+      "Workers share the landing zone, the state store and a PostgreSQL registry; each import "
+      "runs under its table's lease, so two workers never import one table at once, and "
+      "different tables run in parallel. A worker that stops or dies mid-import leaves the "
+      "import to another once its lease expires; one that was paused past its lease cannot "
+      "commit (fencing token).\n\n"
+      "Examples:\n"
+      "  export PGPASSWORD=...\n"
+      "  snapdelta worker --landing s3://exports/landing --state s3://exports/state \\\n"
+      "      --registry postgresql://snapdelta@db.internal:5432/snapdelta --interval 5\n\n"
+      "Stops cleanly between imports on SIGINT/SIGTERM. " +
+      std::string(kExitCodesHelp));
+  return AddLoopCommand(command);
 }
 
 }  // namespace snapdelta::cli

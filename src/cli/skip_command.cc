@@ -26,6 +26,7 @@ CommandAction AddSkipCommand(CLI::App* app) {
     }
     EngineOptions options;
     options.home = flags->home;
+    options.registry = flags->registry;
     StatusOr<ImportRecord> done = SkipByHand(options, (*parts)[0], (*parts)[1], (*parts)[2]);
     if (!done.ok()) {
       PrintError(done.status());

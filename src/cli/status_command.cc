@@ -82,7 +82,8 @@ CommandAction AddStatusCommand(CLI::App* app) {
   AddCommonFlags(command, flags.get(), false);
   command->add_flag("--json", *json, "A JSON array, one object per import");
   return [flags, json]() {
-    StatusOr<std::unique_ptr<Registry>> registry = OpenExistingRegistryReadOnly(flags->home);
+    StatusOr<std::unique_ptr<Registry>> registry =
+        OpenExistingRegistryReadOnly(flags->home, flags->registry);
     if (!registry.ok()) {
       PrintError(registry.status());
       return registry.status().code() == StatusCode::kNotFound ? kExitUsage : kExitImportFailed;

@@ -209,6 +209,14 @@ StatusOr<Config> ParseConfig(std::string_view text, const std::string& name) {
       (key.str() == "landing" ? config.landing : config.state) = text->get();
       continue;
     }
+    if (key.str() == "registry") {
+      const auto* text = node.as_string();
+      if (text == nullptr || text->get().empty()) {
+        return TypeError(name, node, key.str(), "postgresql://USER@HOST:PORT/DB or a file path");
+      }
+      config.registry = text->get();
+      continue;
+    }
     if (key.str() == "keep_changes") {
       StatusOr<int64_t> ms =
           ParseDuration(node.is_string()    ? node.as_string()->get()

@@ -1,9 +1,11 @@
 // Config: the TOML file that names each table's key, ignored columns, null marker, delimiter,
 // before-images, duplicate and schema-change policies.
 //
-//   # top-level keys are defaults for every table, except these four, which are run-wide
+//   # top-level keys are defaults for every table, except these, which are run-wide
 //   landing = "s3://bucket/exports" # the landing zone (--landing wins), a folder or s3://
 //   state = "s3://bucket/state"     # the state store (--state wins); default <home>/state
+//   registry = "postgresql://snapdelta@db:5432/snapdelta"  # (--registry wins); default
+//                                   # <home>/registry.db
 //   keep_states = 3                 # committed states kept per table, for rewind
 //   settle_seconds = 2              # a landing file must stay unchanged this long
 //   keep_changes = "7d"             # change files of published imports deleted after this

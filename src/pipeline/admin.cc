@@ -74,7 +74,8 @@ StatusOr<std::vector<std::string>> SplitPath(const std::string& text, size_t par
 
 StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::string& tenant,
                                    const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   OpenExistingRegistry(options.home, options.registry));
   // A release killed half-way left its import running: releasing again finishes it. Killed
   // after its commit, it is done: releasing again says so.
   StatusOr<ImportRecord> found = FindImportIn(registry.get(), tenant, table, version,
@@ -110,7 +111,8 @@ StatusOr<ImportRecord> ReleaseHeld(const EngineOptions& options, const std::stri
 
 StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::string& tenant,
                                    const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   OpenExistingRegistry(options.home, options.registry));
   // A retry killed half-way left its import running (or discovered): retrying again finishes it.
   ASSIGN_OR_RETURN(ImportRecord failed, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kFailed, ImportState::kRunning,
@@ -130,7 +132,8 @@ StatusOr<ImportRecord> RetryFailed(const EngineOptions& options, const std::stri
 
 StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::string& tenant,
                                   const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   OpenExistingRegistry(options.home, options.registry));
   ASSIGN_OR_RETURN(ImportRecord record, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kHeld, ImportState::kDiscovered,
                                                       ImportState::kFailed},
@@ -146,7 +149,8 @@ StatusOr<ImportRecord> SkipByHand(const EngineOptions& options, const std::strin
 
 Status RewindTable(const EngineOptions& options, const std::string& tenant,
                    const std::string& table, const std::string& version) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry, OpenExistingRegistry(options.home));
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   OpenExistingRegistry(options.home, options.registry));
   ASSIGN_OR_RETURN(ImportRecord target, FindImportIn(registry.get(), tenant, table, version,
                                                      {ImportState::kCommitted}, "committed"));
   ASSIGN_OR_RETURN(std::unique_ptr<StateStore> states, OpenStateStore(StateUrl(options)));

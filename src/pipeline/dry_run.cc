@@ -286,9 +286,16 @@ StatusOr<std::vector<DryRunImport>> DryRun(const EngineOptions& options) {
   SpillDir temp;  // the registry's copy and the intermediate states; removed on return
   RETURN_IF_ERROR(temp.Create(TempRoot()));
   std::unique_ptr<Registry> registry;
-  std::string registry_path = RegistryPath(options.home);
-  if (PathExists(registry_path)) {
-    ASSIGN_OR_RETURN(registry, OpenRegistrySnapshot(registry_path, temp));
+  const std::string registry_url = RegistryUrl(options.home, options.registry);
+  if (IsPostgresUrl(registry_url)) {
+    // Read in one snapshot, changed only in a scratch SQLite copy: the shared registry is
+    // never written, not even a lease.
+    ASSIGN_OR_RETURN(std::unique_ptr<Registry> shared,
+                     OpenRegistry(registry_url, RegistryAccess::kExisting));
+    ASSIGN_OR_RETURN(RegistrySnapshot rows, shared->Snapshot());
+    ASSIGN_OR_RETURN(registry, OpenSqliteRegistryCopy(temp.File("registry.db"), rows));
+  } else if (PathExists(registry_url)) {
+    ASSIGN_OR_RETURN(registry, OpenRegistrySnapshot(registry_url, temp));
   }
   std::vector<DryRunImport> out;
   std::vector<ImportRecord> registered;

@@ -204,21 +204,30 @@ StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options) {
 
 std::string RegistryPath(const std::string& home) { return home + "/registry.db"; }
 
-StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home) {
-  std::string path = RegistryPath(home);
-  if (!PathExists(path)) {
-    return NotFoundError(path + ": no registry here; run `snapdelta run` first, or check --home");
-  }
-  return OpenSqliteRegistry(path);
+std::string RegistryUrl(const std::string& home, const std::string& registry) {
+  return registry.empty() ? RegistryPath(home) : registry;
 }
 
-StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home) {
-  std::string path = RegistryPath(home);
-  if (!PathExists(path)) {
-    return NotFoundError(path + ": no registry here; run `snapdelta run` first, or check --home");
-  }
-  return OpenSqliteRegistryReadOnly(path);
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home,
+                                                         const std::string& registry) {
+  return OpenRegistry(RegistryUrl(home, registry), RegistryAccess::kExisting);
 }
+
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home,
+                                                                 const std::string& registry) {
+  return OpenRegistry(RegistryUrl(home, registry), RegistryAccess::kReadOnly);
+}
+
+namespace {
+
+// Whether `lease` is still the table's current grant (expired or not: while nobody else holds
+// it, nobody else wrote under the import's names). When the registry cannot tell, it is not.
+bool StillHolds(Registry* registry, const Lease& lease) {
+  StatusOr<std::optional<Lease>> current = registry->GetLease(lease.tenant, lease.table);
+  return current.ok() && current->has_value() && (*current)->token == lease.token;
+}
+
+}  // namespace
 
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
                                  const Lease& lease) {
@@ -317,17 +326,27 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     CrashPoint("import.after_state");
     return context.sink->Finish();
   };
-  Status status = run();
-  if (!status.ok()) {
+  // What this attempt wrote is taken back, unless the lease passed to another worker (this one
+  // was paused past it): the change file and state under the same names may then be the new
+  // holder's, committed.
+  auto take_back = [&](bool remove_state) {
+    if (context.lease_lost->load() || !StillHolds(registry, lease)) {
+      context.sink->Abandon();
+      return;
+    }
     context.sink->Abort();
-    if (!table || table->state_file != state_name) {
+    if (remove_state && (!table || table->state_file != state_name)) {
       // Written before a later step failed: not current.
       (void)states->Remove(record.tenant, record.table, state_name);
     }
+  };
+  Status status = run();
+  if (!status.ok()) {
+    take_back(true);
     return RecordFailure(registry, record, ClassifyImportFailure(status, request, options, record));
   }
   if (held) {  // nothing published, state untouched: it waits for release or skip
-    context.sink->Abort();
+    take_back(false);
     RETURN_IF_ERROR(registry->MarkHeld(record.id, *held, record.counts));
     return WithState(record, ImportState::kHeld, *held);
   }

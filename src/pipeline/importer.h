@@ -82,12 +82,18 @@ StatusOr<EngineStorage> OpenEngineStorage(const EngineOptions& options);
 // <home>/registry.db
 std::string RegistryPath(const std::string& home);
 
-// The registry of `home`; kNotFound (saying to run `snapdelta run` first, or to check --home)
-// when there is none, instead of creating an empty one.
-StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home);
+// The registry URL in use: `registry` (--registry, or `registry` in the config) when set, else
+// RegistryPath(home).
+std::string RegistryUrl(const std::string& home, const std::string& registry);
 
-// OpenExistingRegistry for reading only (`status`): works on a read-only home too.
-StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home);
+// The registry in use; for SQLite, kNotFound (saying to run `snapdelta run` first, or to check
+// --home) when there is none, instead of creating an empty one.
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistry(const std::string& home,
+                                                         const std::string& registry);
+
+// OpenExistingRegistry for reading only (`status`): a SQLite file on a read-only home too.
+StatusOr<std::unique_ptr<Registry>> OpenExistingRegistryReadOnly(const std::string& home,
+                                                                 const std::string& registry);
 
 }  // namespace snapdelta
 

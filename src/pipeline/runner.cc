@@ -261,8 +261,7 @@ Status DiscoverUnderLease(const EngineOptions& options, LandingZone* landing, Re
 // Refuses a home whose registry is missing or empty while it holds states or change files:
 // a new registry would re-baseline every table (its next export all INSERTs) and prune states
 // it cannot account for.
-Status CheckRegistryNotLost(const std::string& home) {
-  const std::string path = RegistryPath(home);
+Status CheckRegistryNotLost(const std::string& home, const std::string& path) {
   std::error_code error;
   if (std::filesystem::exists(path, error) && std::filesystem::file_size(path, error) > 0) {
     return Status::OK();
@@ -301,9 +300,12 @@ StatusOr<RunReport> RunOnce(const EngineOptions& options) {
   if (::access(options.home.c_str(), W_OK) != 0) {  // says "Read-only file system" where it is
     return ErrnoError("home " + options.home + " is not writable", errno);
   }
-  RETURN_IF_ERROR(CheckRegistryNotLost(options.home));
+  const std::string registry_url = RegistryUrl(options.home, options.registry);
+  if (!IsPostgresUrl(registry_url)) {
+    RETURN_IF_ERROR(CheckRegistryNotLost(options.home, registry_url));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
-                   OpenSqliteRegistry(RegistryPath(options.home)));
+                   OpenRegistry(registry_url, RegistryAccess::kCreate));
   ASSIGN_OR_RETURN(EngineStorage storage, OpenEngineStorage(options));
   LandingZone* landing = storage.landing.get();
   ImportPool run(options, registry.get(), landing, storage.states.get());

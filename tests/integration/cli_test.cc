@@ -15,17 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `done` every 50 ms for up to `limit`; true once it holds.
-template <typename Predicate>
-bool WaitFor(Predicate done, std::chrono::milliseconds limit = 20000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
 // The n-row export "id,name,amount" with the given amount for every row.
 std::string MakeCsv(int rows, const std::string& amount) {
   std::string csv = "id,name,amount\n";

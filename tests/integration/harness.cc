@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -258,6 +259,17 @@ CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOption
     with_settle.env.push_back(settle + "0");
   }
   return RunCommand(argv, with_settle);
+}
+
+std::string Background::log() const { return ReadFile(log_); }
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
 }
 
 CommandResult RunSqlite(const fs::path& db, const std::string& script) {

@@ -11,10 +11,12 @@
 #ifndef SNAPDELTA_TESTS_INTEGRATION_HARNESS_H_
 #define SNAPDELTA_TESTS_INTEGRATION_HARNESS_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -85,6 +87,40 @@ CommandResult RunSnapdelta(const std::vector<std::string>& args, const RunOption
 pid_t SpawnSnapdelta(const std::vector<std::string>& args, const fs::path& log);
 // Sends `sig` to `pid` and reaps it. Returns its exit status, 128 + signal when killed.
 int StopProcess(pid_t pid, int sig);
+
+// Polls `done` every 50 ms until it holds or `timeout` passes; true once it holds.
+bool WaitFor(const std::function<bool()>& done,
+             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// A snapdelta process in the background (stdout and stderr to `log`), stopped by SIGTERM when
+// the object dies.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const fs::path& log)
+      : pid_(SpawnSnapdelta(args, log)), log_(log) {}
+  ~Background() { Stop(SIGTERM); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  // Sends `sig`, reaps the process and returns its exit status (128 + signal when killed);
+  // -1 when it was stopped already.
+  int Stop(int sig) {
+    if (pid_ <= 0) return -1;
+    int status = StopProcess(pid_, sig);
+    pid_ = -1;
+    return status;
+  }
+  // Sends `sig` (SIGSTOP, SIGCONT) without waiting.
+  void Signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  pid_t pid() const { return pid_; }
+  std::string log() const;  // everything it wrote so far
+
+ private:
+  pid_t pid_;
+  fs::path log_;
+};
 
 // Feeds `script` (SQL and dot-commands) to `sqlite3 -batch -bail DB` on stdin.
 CommandResult RunSqlite(const fs::path& db, const std::string& script);

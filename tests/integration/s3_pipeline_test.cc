@@ -32,36 +32,6 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Polls `done` every 50 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
-// A snapdelta process in the background (stdout and stderr to `log`), stopped by SIGTERM.
-class Background {
- public:
-  Background(const std::vector<std::string>& args, const fs::path& log)
-      : pid_(SpawnSnapdelta(args, log)), log_(log) {}
-  ~Background() { Stop(SIGTERM); }
-
-  // Sends `sig`, reaps the process and returns its exit status (128 + signal when killed).
-  int Stop(int sig) {
-    int status = StopProcess(pid_, sig);
-    pid_ = -1;
-    return status;
-  }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  pid_t pid_;
-  fs::path log_;
-};
-
 class S3Pipeline : public MotoTest {
  protected:
   static void SetUpTestSuite() {
