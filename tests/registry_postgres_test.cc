@@ -1,7 +1,9 @@
 // What only the PostgreSQL registry does, on a real server (tests/pg/pg_server.h): the database's
 // clock deciding lease expiry, the schema created once by workers starting together and refused
 // when newer, reconnecting after the server restarts, giving up on a server that stays down
-// without printing the password, grants that never wait for each other, and Snapshot.
+// without printing the password, grants that never wait for each other, Snapshot; and which
+// transactions PgSession runs again (lost before COMMIT, deadlocks) and which it must not (lost
+// during COMMIT, the body's own errors).
 // The Registry contract itself is tested on both backends in registry_test.cc,
 // registry_lease_test.cc and registry_publish_test.cc.
 #include <chrono>
@@ -267,6 +269,80 @@ TEST_F(PostgresRegistryTest, AGrantFindingTheLeaseRowLockedIsUnavailableAtOnce) 
   EXPECT_LT(ElapsedMs(start), 2'000);
   ASSERT_TRUE((*conn)->Run("ROLLBACK").ok());
   EXPECT_EQ(Acquire("orders", "w2").token, lease.token + 1);
+}
+
+// PgSession, the transactions under every call: what is re-run and what is not.
+class PgSessionTest : public PostgresRegistryTest {
+ protected:
+  void SetUp() override {
+    PostgresRegistryTest::SetUp();
+    if (IsSkipped()) return;
+    Psql("CREATE TABLE events (n int)");
+    StatusOr<std::unique_ptr<PgSession>> session = PgSession::Open(url_, PgRetryPolicy());
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    session_ = std::move(session).value();
+  }
+
+  std::unique_ptr<PgSession> session_;
+};
+
+TEST_F(PgSessionTest, ATransactionWhoseConnectionIsLostBeforeCommitRunsAgainOnANewOne) {
+  int runs = 0;
+  Status status = session_->Transact(PgTxn::kWrite, [&](PgConn& conn) -> Status {
+    ++runs;
+    RETURN_IF_ERROR(conn.Run("INSERT INTO events VALUES ($1)", {runs}));
+    if (runs == 1) return conn.Run("SELECT pg_terminate_backend(pg_backend_pid())");
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(Psql("SELECT string_agg(n::text, ',') FROM events"), "2");
+}
+
+TEST_F(PgSessionTest, AConnectionLostWhileCommittingIsUnavailableWithAnUnknownOutcome) {
+  // A deferred constraint trigger runs inside COMMIT: it ends its own session there.
+  Psql(
+      "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM "
+      "pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(1); RETURN NULL; END $$; "
+      "CREATE CONSTRAINT TRIGGER die AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED "
+      "FOR EACH ROW EXECUTE FUNCTION die()");
+  int runs = 0;
+  Status status = session_->Transact(PgTxn::kWrite, [&](PgConn& conn) {
+    ++runs;
+    return conn.Run("INSERT INTO events VALUES (1)");
+  });
+  ExpectError(status, StatusCode::kUnavailable,
+              "was lost while committing; the outcome is unknown");
+  EXPECT_EQ(runs, 1);
+  // The session reconnects for the next transaction.
+  EXPECT_TRUE(
+      session_->Transact(PgTxn::kAutocommit, [](PgConn& conn) { return conn.Run("SELECT 1"); })
+          .ok());
+}
+
+TEST_F(PgSessionTest, DeadlocksAreRetriedAndABodysOwnErrorRollsBackOnce) {
+  int runs = 0;
+  Status status = session_->Transact(PgTxn::kWrite, [&](PgConn& conn) -> Status {
+    ++runs;
+    RETURN_IF_ERROR(conn.Run("INSERT INTO events VALUES ($1)", {runs}));
+    if (runs == 1) {
+      return conn.Run(
+          "DO $$ BEGIN RAISE EXCEPTION 'as if deadlocked' USING ERRCODE = 'deadlock_detected'; "
+          "END $$");
+    }
+    return Status::OK();
+  });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(runs, 2);
+  runs = 0;
+  status = session_->Transact(PgTxn::kWrite, [&](PgConn& conn) -> Status {
+    ++runs;
+    RETURN_IF_ERROR(conn.Run("INSERT INTO events VALUES (9)"));
+    return AbortedError("lease lost");
+  });
+  ExpectError(status, StatusCode::kAborted, "lease lost");
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(Psql("SELECT string_agg(n::text, ',') FROM events"), "2");
 }
 
 void ExpectSameImport(const ImportRecord& a, const ImportRecord& b) {
