@@ -1,33 +1,37 @@
-// The registry's publish positions: ListUnpublished, MarkPublished fenced by the publish lease,
-// and the migration that counts imports committed before streams existed as published.
+// The registry's publish positions, on both backends: ListUnpublished, MarkPublished fenced by
+// the publish lease; and the SQLite migration that counts imports committed before streams
+// existed as published.
 #include <sqlite3.h>
 
-#include "sqlite_registry_fixture.h"
+#include "registry_fixture.h"
 
 namespace snapdelta {
 namespace {
 
-class PublishRegistryTest : public SqliteRegistryTest {
+// Helpers over either fixture (RegistryTest or SqliteRegistryTest).
+template <typename Fixture>
+class PublishHelpers : public Fixture {
  protected:
   // Registers and commits an import of `table` with `events` inserts.
   int64_t Commit(const std::string& table, const std::string& version, uint64_t events) {
-    const int64_t id = Register(MakeImport(table, version));
-    Lease lease = Acquire(table, "importer");
-    EXPECT_TRUE(registry_->MarkRunning(id, lease).ok());
+    const int64_t id = this->Register(this->MakeImport(table, version));
+    Lease lease = this->Acquire(table, "importer");
+    EXPECT_TRUE(this->registry_->MarkRunning(id, lease).ok());
     ImportCounts counts;
     counts.rows = events;
     counts.inserts = events;
-    EXPECT_TRUE(registry_->CommitImport(lease, id, counts, "", StateFor(table, version)).ok());
-    EXPECT_TRUE(registry_->ReleaseLease(lease).ok());
+    EXPECT_TRUE(
+        this->registry_->CommitImport(lease, id, counts, "", this->StateFor(table, version)).ok());
+    EXPECT_TRUE(this->registry_->ReleaseLease(lease).ok());
     return id;
   }
 
   Lease PublishLease(const std::string& table, const std::string& owner = "publisher") {
-    return Acquire(PublishLeaseTable(table), owner);
+    return this->Acquire(PublishLeaseTable(table), owner);
   }
 
   std::vector<int64_t> UnpublishedIds() {
-    StatusOr<std::vector<ImportRecord>> listed = registry_->ListUnpublished();
+    StatusOr<std::vector<ImportRecord>> listed = this->registry_->ListUnpublished();
     EXPECT_TRUE(listed.ok()) << listed.status().ToString();
     std::vector<int64_t> ids;
     if (listed.ok()) {
@@ -37,7 +41,12 @@ class PublishRegistryTest : public SqliteRegistryTest {
   }
 };
 
-TEST_F(PublishRegistryTest, CommittedImportsWaitForPublishingInVersionOrder) {
+using PublishRegistryTest = PublishHelpers<RegistryTest>;
+using SqlitePublishRegistryTest = PublishHelpers<SqliteRegistryTest>;
+
+INSTANTIATE_TEST_SUITE_P(Backends, PublishRegistryTest, RegistryBackends(), BackendName);
+
+TEST_P(PublishRegistryTest, CommittedImportsWaitForPublishingInVersionOrder) {
   const int64_t users = Commit("users", "V1", 5);
   const int64_t orders2 = Commit("orders", "V2", 3);
   const int64_t orders1 = Commit("orders", "V1", 4);
@@ -50,7 +59,7 @@ TEST_F(PublishRegistryTest, CommittedImportsWaitForPublishingInVersionOrder) {
   EXPECT_TRUE(Find("items", "V1").published());
 }
 
-TEST_F(PublishRegistryTest, APositionAdvancesUnderThePublishLeaseAndNeverMovesBack) {
+TEST_P(PublishRegistryTest, APositionAdvancesUnderThePublishLeaseAndNeverMovesBack) {
   const int64_t id = Commit("orders", "V1", 10);
   Lease lease = PublishLease("orders");
   ASSERT_TRUE(registry_->MarkPublished(lease, id, 4).ok());
@@ -68,7 +77,7 @@ TEST_F(PublishRegistryTest, APositionAdvancesUnderThePublishLeaseAndNeverMovesBa
               "has only 10 events");
 }
 
-TEST_F(PublishRegistryTest, ALostOrForeignLeaseCannotRecordAPosition) {
+TEST_P(PublishRegistryTest, ALostOrForeignLeaseCannotRecordAPosition) {
   const int64_t id = Commit("orders", "V1", 10);
   Commit("users", "V1", 10);
   Lease stale = PublishLease("orders", "first");
@@ -85,14 +94,14 @@ TEST_F(PublishRegistryTest, ALostOrForeignLeaseCannotRecordAPosition) {
               "the lease is");
 }
 
-TEST_F(PublishRegistryTest, OnlyCommittedImportsArePublished) {
+TEST_P(PublishRegistryTest, OnlyCommittedImportsArePublished) {
   const int64_t id = Register(MakeImport("orders", "V1"));
   ExpectError(registry_->MarkPublished(PublishLease("orders"), id, 0), StatusCode::kAborted,
               "the import is discovered");
 }
 
 // Imports committed before publishing existed were delivered as change files.
-TEST_F(PublishRegistryTest, AVersionThreeRegistryCountsCommittedImportsAsPublished) {
+TEST_F(SqlitePublishRegistryTest, AVersionThreeRegistryCountsCommittedImportsAsPublished) {
   Commit("orders", "V1", 7);
   const int64_t pending = Register(MakeImport("orders", "V2"));
   registry_.reset();

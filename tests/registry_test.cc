@@ -1,5 +1,6 @@
-// Tests for the SQLite Registry: import records and their states, and opening and recognizing
-// the file. Leases, fenced commits and sharing live in registry_lease_test.cc.
+// Tests for the Registry: import records and their states, on both backends; and opening and
+// recognizing a SQLite file. Leases, fenced commits and sharing live in registry_lease_test.cc,
+// what only PostgreSQL does in registry_postgres_test.cc.
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -8,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "sqlite_registry_fixture.h"
+#include "registry_fixture.h"
 
 namespace snapdelta {
 namespace {
@@ -25,7 +26,7 @@ TEST(RegistryImportStates, NamesRoundTripAndUnknownNamesAreRejected) {
   EXPECT_EQ(ParseImportState(""), std::nullopt);
 }
 
-TEST_F(SqliteRegistryTest, RegisterRoundTripsEveryFieldAndFillsTheDiscoveryTime) {
+TEST_P(RegistryTest, RegisterRoundTripsEveryFieldAndFillsTheDiscoveryTime) {
   ImportRecord record = MakeImport("orders", "20240101_V0001");
   record.size = (uint64_t{1} << 63) + 5;  // above INT64_MAX
   record.mtime_ms = 42;
@@ -47,7 +48,7 @@ TEST_F(SqliteRegistryTest, RegisterRoundTripsEveryFieldAndFillsTheDiscoveryTime)
   EXPECT_EQ(found.started_at_ms, 0);
 }
 
-TEST_F(SqliteRegistryTest, FindReturnsTheNewestImportOfAPathAndNulloptForAnUnknownOne) {
+TEST_P(RegistryTest, FindReturnsTheNewestImportOfAPathAndNulloptForAnUnknownOne) {
   const int64_t first = Register(MakeImport("orders", "V1"));
   const int64_t second = Register(MakeImport("orders", "V1"));  // a re-upload
   EXPECT_GT(second, first);
@@ -59,13 +60,13 @@ TEST_F(SqliteRegistryTest, FindReturnsTheNewestImportOfAPathAndNulloptForAnUnkno
   EXPECT_FALSE(missing->has_value());
 }
 
-TEST_F(SqliteRegistryTest, RegisterRejectsARecordWithoutAPath) {
+TEST_P(RegistryTest, RegisterRejectsARecordWithoutAPath) {
   ImportRecord record = MakeImport("orders", "");
   ExpectError(registry_->RegisterImport(record).status(), StatusCode::kInvalidArgument,
               "must be set");
 }
 
-TEST_F(SqliteRegistryTest, ListImportsFiltersByTenantAndTableInIdOrder) {
+TEST_P(RegistryTest, ListImportsFiltersByTenantAndTableInIdOrder) {
   const int64_t a = Register(MakeImport("orders", "V2"));
   const int64_t b = Register(MakeImport("users", "V1"));
   const int64_t c = Register(MakeImport("orders", "V1"));
@@ -82,7 +83,7 @@ TEST_F(SqliteRegistryTest, ListImportsFiltersByTenantAndTableInIdOrder) {
   EXPECT_EQ(ids(registry_->ListImports("", "orders")), (std::vector<int64_t>{a, c, d}));
 }
 
-TEST_F(SqliteRegistryTest, ListPendingOrdersByTenantTableVersionAndLeavesOutFinishedImports) {
+TEST_P(RegistryTest, ListPendingOrdersByTenantTableVersionAndLeavesOutFinishedImports) {
   const int64_t users_v1 = Register(MakeImport("users", "V1"));
   const int64_t orders_v2 = Register(MakeImport("orders", "V2"));
   const int64_t orders_v1 = Register(MakeImport("orders", "V1"));
@@ -98,7 +99,7 @@ TEST_F(SqliteRegistryTest, ListPendingOrdersByTenantTableVersionAndLeavesOutFini
   EXPECT_EQ(ids, (std::vector<int64_t>{orders_v1, orders_v2, users_v1, globex}));
 }
 
-TEST_F(SqliteRegistryTest, MarkRunningRecordsTheLeaseTokenAndStartTime) {
+TEST_P(RegistryTest, MarkRunningRecordsTheLeaseTokenAndStartTime) {
   const int64_t id = Register(MakeImport("orders", "V1"));
   Lease lease = Acquire("orders", "w1");
   now_ += 5;
@@ -109,7 +110,7 @@ TEST_F(SqliteRegistryTest, MarkRunningRecordsTheLeaseTokenAndStartTime) {
   EXPECT_EQ(record.started_at_ms, kStartMs + 5);
 }
 
-TEST_F(SqliteRegistryTest, MarkFailedAndMarkSkippedRecordTheReasonAndTheFinishTime) {
+TEST_P(RegistryTest, MarkFailedAndMarkSkippedRecordTheReasonAndTheFinishTime) {
   const int64_t failed = Register(MakeImport("orders", "V1"));
   const int64_t skipped = Register(MakeImport("orders", "V2"));
   now_ += 7;
@@ -123,7 +124,7 @@ TEST_F(SqliteRegistryTest, MarkFailedAndMarkSkippedRecordTheReasonAndTheFinishTi
   EXPECT_EQ(Find("orders", "V2").reason, "identical re-upload");
 }
 
-TEST_F(SqliteRegistryTest, AFinishedImportCannotChangeStateAgain) {
+TEST_P(RegistryTest, AFinishedImportCannotChangeStateAgain) {
   const int64_t id = Register(MakeImport("orders", "V1"));
   Lease lease = Acquire("orders", "w1");
   ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());
@@ -134,7 +135,7 @@ TEST_F(SqliteRegistryTest, AFinishedImportCannotChangeStateAgain) {
   EXPECT_EQ(Find("orders", "V1").state, ImportState::kCommitted);
 }
 
-TEST_F(SqliteRegistryTest, AFailedImportCanBeSkippedOrRetriedButNotRun) {
+TEST_P(RegistryTest, AFailedImportCanBeSkippedOrRetriedButNotRun) {
   const int64_t id = Register(MakeImport("orders", "V1"));
   ASSERT_TRUE(registry_->MarkFailed(id, "bad csv").ok());
   EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kContent);
@@ -150,7 +151,7 @@ TEST_F(SqliteRegistryTest, AFailedImportCanBeSkippedOrRetriedButNotRun) {
   EXPECT_EQ(Find("orders", "V1").failure, FailureKind::kNone);
 }
 
-TEST_F(SqliteRegistryTest, EnvironmentAndCrashFailuresBlockTheirTableAndCountAttempts) {
+TEST_P(RegistryTest, EnvironmentAndCrashFailuresBlockTheirTableAndCountAttempts) {
   const int64_t env = Register(MakeImport("orders", "V1"));
   const int64_t crash = Register(MakeImport("items", "V1"));
   const int64_t content = Register(MakeImport("users", "V1"));
@@ -176,11 +177,11 @@ TEST_F(SqliteRegistryTest, EnvironmentAndCrashFailuresBlockTheirTableAndCountAtt
   EXPECT_EQ(Find("orders", "V1").attempts, 2);
 }
 
-TEST_F(SqliteRegistryTest, MarkingAnUnknownImportIsNotFound) {
+TEST_P(RegistryTest, MarkingAnUnknownImportIsNotFound) {
   ExpectError(registry_->MarkFailed(99, "x"), StatusCode::kNotFound, "import 99 does not exist");
 }
 
-TEST_F(SqliteRegistryTest, AReopenedRegistryKeepsImportsTableStatesAndLeaseTokens) {
+TEST_P(RegistryTest, AReopenedRegistryKeepsImportsTableStatesAndLeaseTokens) {
   const int64_t id = Register(MakeImport("orders", "V1"));
   Lease lease = Acquire("orders", "w1");
   ASSERT_TRUE(registry_->MarkRunning(id, lease).ok());
@@ -195,6 +196,8 @@ TEST_F(SqliteRegistryTest, AReopenedRegistryKeepsImportsTableStatesAndLeaseToken
   EXPECT_EQ((*state)->version, "V1");
   EXPECT_EQ(Acquire("orders", "w2").token, lease.token + 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, RegistryBackends(), BackendName);
 
 TEST_F(SqliteRegistryTest, OpeningAFileThatIsNotSqliteIsCorruption) {
   const std::string path = dir_ + "/notes.txt";

@@ -132,29 +132,31 @@ Status PostgresRegistry::SetUpSchema() {
   return session_->Transact(PgTxn::kWrite, [&](PgConn& conn) -> Status {
     RETURN_IF_ERROR(conn.Run("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey}));
     ASSIGN_OR_RETURN(std::vector<std::string> existing, ExistingTables(conn));
+    int64_t version = 1;
     if (existing.empty()) {
+      // A new registry: version 1, then the migrations after it, as an old registry gets them.
       for (const char* statement : kCreateVersion1) RETURN_IF_ERROR(conn.Run(statement));
-      return Status::OK();
-    }
-    if (existing.front() != kRequiredTables[0]) {
-      return CorruptionError("the database has tables " + JoinNames(existing) +
-                             " but no snapdelta_schema table; they are not a snapdelta "
-                             "registry's (or it was damaged): choose another database or schema");
-    }
-    ASSIGN_OR_RETURN(const int64_t version, ReadSchemaVersion(conn));
-    if (version > kPostgresSchemaVersion) {
-      return CorruptionError("the database has registry schema version " + std::to_string(version) +
-                             ", this snapdelta reads " + std::to_string(kPostgresSchemaVersion) +
-                             "; use the snapdelta release that wrote it");
+    } else {
+      if (existing.front() != kRequiredTables[0]) {
+        return CorruptionError("the database has tables " + JoinNames(existing) +
+                               " but no snapdelta_schema table; they are not a snapdelta "
+                               "registry's (or it was damaged): choose another database or "
+                               "schema");
+      }
+      ASSIGN_OR_RETURN(version, ReadSchemaVersion(conn));
+      if (version > kPostgresSchemaVersion) {
+        return CorruptionError("the database has registry schema version " +
+                               std::to_string(version) + ", this snapdelta reads " +
+                               std::to_string(kPostgresSchemaVersion) +
+                               "; use the snapdelta release that wrote it");
+      }
     }
     RETURN_IF_ERROR(Migrate(conn, version));
-    if (existing.size() != std::size(kRequiredTables)) {
-      ASSIGN_OR_RETURN(existing, ExistingTables(conn));
-      for (const char* required : kRequiredTables) {
-        if (std::find(existing.begin(), existing.end(), required) == existing.end()) {
-          return CorruptionError(std::string("the registry has no ") + required +
-                                 " table; restore the database from a backup");
-        }
+    ASSIGN_OR_RETURN(existing, ExistingTables(conn));
+    for (const char* required : kRequiredTables) {
+      if (std::find(existing.begin(), existing.end(), required) == existing.end()) {
+        return CorruptionError(std::string("the registry has no ") + required +
+                               " table; restore the database from a backup");
       }
     }
     return Status::OK();
@@ -166,7 +168,11 @@ StatusOr<std::unique_ptr<Registry>> OpenPostgresRegistry(const std::string& url,
   ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, PgSession::Open(url, policy));
   const std::string where = session->where();
   auto registry = std::make_unique<PostgresRegistry>(std::move(session), std::move(clock));
-  RETURN_IF_ERROR(registry->SetUpSchema().WithContext("PostgreSQL registry at " + where));
+  Status schema = registry->SetUpSchema();
+  if (schema.message().find(where) == std::string::npos) {  // a lost connection names it already
+    schema = schema.WithContext("PostgreSQL registry at " + where);
+  }
+  RETURN_IF_ERROR(schema);
   return std::unique_ptr<Registry>(std::move(registry));
 }
 

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <map>
 
-#include "sqlite_registry_fixture.h"
+#include "registry_fixture.h"
 
 namespace snapdelta {
 namespace {
