@@ -171,6 +171,11 @@ StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgTarget& target) {
   // A row lock held by a stalled worker makes others wait this long, then kUnavailable (as the
   // SQLite registry's busy timeout does).
   RETURN_IF_ERROR(pg->Run("SET lock_timeout = '10s'"));
+  // A worker stopped inside a transaction (SIGSTOP, a frozen VM: even its lease keeper, in the
+  // middle of a renewal) would hold its row locks, the table's lease row among them, for as
+  // long as it stays stopped. The server ends such a session after 5 s, freeing the locks; our
+  // transactions last milliseconds, and a worker that wakes reconnects.
+  RETURN_IF_ERROR(pg->Run("SET idle_in_transaction_session_timeout = '5s'"));
   return pg;
 }
 

@@ -242,7 +242,8 @@ pid_t SpawnSnapdelta(const std::vector<std::string>& args, const fs::path& log) 
 
 int StopProcess(pid_t pid, int sig) {
   if (pid <= 0) return -1;
-  ::kill(pid, sig);  // a child that already exited is a zombie until reaped: no other target
+  ::kill(pid, sig);      // a child that already exited is a zombie until reaped: no other target
+  ::kill(pid, SIGCONT);  // a stopped child sees `sig` only once it runs again
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
