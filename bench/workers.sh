@@ -33,7 +33,7 @@ BASE="postgresql://snapdelta@127.0.0.1:$PORT"
 export SNAPDELTA_SETTLE_SECONDS=0
 
 for t in $(seq -w 1 $TABLES); do
-  "$BUILD_DIR/snapdelta-gen" "$WORK/landing" --rows "$ROWS" --exports $EXPORTS --seed "$t" \
+  "$BUILD_DIR/snapdelta-gen" "$WORK/landing" --rows "$ROWS" --exports $EXPORTS --seed "$((10#$t))" \
     --gzip --landing "acme/t$t" --truth "$WORK/truth-$t.json" >/dev/null
 done
 "$SNAPDELTA" run --landing "$WORK/landing" --home "$WORK/reference" >/dev/null
@@ -68,6 +68,6 @@ for n in 1 2 4; do
     echo "workers=$n run $run: ${times[-1]} s" >&2
   done
   seconds=$(printf '%s\n' "${times[@]}" | median)
-  echo "| $n | $seconds | $(echo "scale=1; $want / $seconds" | bc) |"
+  printf '| %d | %.1f | %.2f |\n' "$n" "$seconds" "$(echo "scale=3; $want / $seconds" | bc)"
 done
 echo "($TABLES tables x $EXPORTS exports, $ROWS rows in each first export, gzip; $(nproc) cores)"
