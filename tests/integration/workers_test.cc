@@ -197,8 +197,10 @@ TEST_F(Workers, AWorkerPausedPastItsLeaseCannotCommitOverTheNewOwner) {
   const int paused_token = std::stoi(lease.out);
   std::this_thread::sleep_for(3500ms);  // past its lease, by the database's clock
 
+  EXPECT_EQ(ProcessState(paused->pid()), 'T') << "still paused: " << paused->log();
   auto other = StartWorker("other");
-  ASSERT_TRUE(AllCommitted(60s)) << other->log();
+  ASSERT_TRUE(AllCommitted(60s)) << other->log() << "\npaused:\n" << paused->log();
+  EXPECT_EQ(ProcessState(paused->pid()), 'T') << "paused until the other finished";
   paused->Signal(SIGCONT);
   EXPECT_TRUE(WaitFor([&] { return Contains(paused->log(), "lost"); }, 20s))
       << "the woken worker says its lease is lost:\n"
