@@ -16,6 +16,7 @@ ignore = ["exported_at"]
 delimiter = ";"
 on_duplicate = "last"
 schema_change = "fail"
+partitions = 4
 
 [tables.users]
 key = "user_id"
@@ -31,9 +32,11 @@ before_images = false
   EXPECT_EQ(orders.schema_change, SchemaChangePolicy::kFail);
   EXPECT_EQ(orders.null_marker, "NULL");
   EXPECT_TRUE(orders.before_images);
+  EXPECT_EQ(orders.partitions, 4u);
   const TableOptions& users = config->ForTable("users");
   EXPECT_EQ(users.key, (std::vector<std::string>{"user_id"}));
   EXPECT_FALSE(users.before_images);
+  EXPECT_EQ(users.partitions, 1u);
   const TableOptions& other = config->ForTable("other");
   EXPECT_TRUE(other.key.empty());
   EXPECT_TRUE(other.before_images);
@@ -111,7 +114,8 @@ TEST(Config, RejectsWrongTypesAndValues) {
   for (const char* text :
        {"[tables.t]\nbefore_images = \"yes\"\n", "[tables.t]\ndelimiter = \";;\"\n",
         "[tables.t]\non_duplicate = \"newest\"\n", "[tables.t]\nkey = [1, 2]\n",
-        "schema_change = \"sometimes\"\n"}) {
+        "schema_change = \"sometimes\"\n", "[tables.t]\npartitions = 0\n",
+        "[tables.t]\npartitions = 1000\n", "[tables.t]\npartitions = \"4\"\n"}) {
     StatusOr<Config> config = ParseConfig(text, "c.toml");
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);

@@ -49,6 +49,10 @@ struct TableOptions {
   // version waits for it, and then all its files are one export. Default: empty: a version
   // with one file is that export, one with several waits for either marker.
   std::string marker;
+  // Split each import into this many tasks by key-digest range, claimable by different workers
+  // (each reads the whole export and keeps its range's keys); the import commits when all are
+  // done. For a table too large for one worker. Default: 1 (one task).
+  uint32_t partitions = 1;
 
   // Change guards (imports only; the first import of a table is exempt from the ratios).
   // An import that trips one is held: nothing published, state untouched, until released.

@@ -20,6 +20,7 @@
 
 #include "snapdelta/change.h"
 #include "snapdelta/status.h"
+#include "snapdelta/storage.h"
 
 namespace snapdelta {
 
@@ -32,6 +33,10 @@ class Sink {
 
   virtual Status Begin(const ImportIdentity& import) = 0;
   virtual Status Put(const ChangeEvent& event) = 0;
+  // Puts an event already formatted as a change-file line (AppendEventJson, ending in '\n'),
+  // with the seq it has in this import: the events of a partitioned import, assembled from its
+  // parts. A sink that cannot take formatted events: kInvalidArgument.
+  virtual Status PutEventLine(std::string_view line);
   virtual Status Finish() = 0;
   virtual void Abort() = 0;
   // Like Abort, but leaves alone what is under the final name: for a worker that lost its
@@ -43,6 +48,10 @@ class Sink {
 std::unique_ptr<Sink> NewChangeFileSink(const std::string& dir);
 // Where NewChangeFileSink(dir) writes the events of `import` (and the publisher reads them).
 std::string ChangeFilePath(const std::string& dir, const ImportIdentity& import);
+
+// JSON Lines into one stored object (`out`, committed by Finish, abandoned by Abort): the
+// events of one part of a partitioned import, kept in the state store until it commits.
+std::unique_ptr<Sink> NewObjectSink(std::unique_ptr<ObjectWriter> out);
 
 // JSON Lines written atomically (temp file, fsync, rename) to `path`; used by `diff --output`.
 std::unique_ptr<Sink> NewJsonFileSink(const std::string& path);

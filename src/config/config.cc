@@ -34,10 +34,12 @@ StatusOr<std::vector<std::string>> StringList(const std::string& name, const tom
   return out;
 }
 
-constexpr std::string_view kKnownKeys[] = {
-    "key",          "ignore",        "null_marker",      "delimiter",        "before_images",
-    "on_duplicate", "schema_change", "max_delete_ratio", "max_change_ratio", "min_rows",
-    "marker"};
+constexpr std::string_view kKnownKeys[] = {"key",           "ignore",           "null_marker",
+                                           "delimiter",     "before_images",    "on_duplicate",
+                                           "schema_change", "max_delete_ratio", "max_change_ratio",
+                                           "min_rows",      "marker",           "partitions"};
+// More tasks than this would each read the whole export for a sliver of its keys.
+constexpr int64_t kMaxTablePartitions = 256;
 
 // A guard: a number, or false to turn it off.
 Status ApplyGuard(const std::string& name, std::string_view key, const toml::node& node,
@@ -68,7 +70,7 @@ Status ApplyKey(const std::string& name, std::string_view key, const toml::node&
     return InvalidArgumentError(Where(name, node) + ": unknown key '" + std::string(key) +
                                 "' (known: key, ignore, null_marker, delimiter, before_images, "
                                 "on_duplicate, schema_change, max_delete_ratio, max_change_ratio, "
-                                "min_rows, marker)");
+                                "min_rows, marker, partitions)");
   }
   if (key == "max_delete_ratio" || key == "max_change_ratio" || key == "min_rows") {
     return ApplyGuard(name, key, node, options);
@@ -76,6 +78,15 @@ Status ApplyKey(const std::string& name, std::string_view key, const toml::node&
   if (key == "key" || key == "ignore") {
     ASSIGN_OR_RETURN(std::vector<std::string> list, StringList(name, node, key));
     (key == "key" ? options->key : options->ignore) = std::move(list);
+    return Status::OK();
+  }
+  if (key == "partitions") {
+    const auto* number = node.as_integer();
+    if (number == nullptr || number->get() < 1 || number->get() > kMaxTablePartitions) {
+      return TypeError(name, node, key,
+                       "a task count from 1 to " + std::to_string(kMaxTablePartitions));
+    }
+    options->partitions = static_cast<uint32_t>(number->get());
     return Status::OK();
   }
   if (key == "before_images") {

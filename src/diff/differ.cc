@@ -73,6 +73,7 @@ class Differ::Impl {
   Status RunUnguarded(Sink* sink) {
     sink_ = sink;
     RETURN_IF_ERROR(reader_.Open(request_.new_export.get(), request_.options));
+    reader_.SetPart(request_.part);
     loader_ = std::make_unique<PreviousLoader>(request_, reader_.schema());
     RETURN_IF_ERROR(loader_->Open(&previous_, &stats_.schema_change));
     stats_.note = previous_.note;
@@ -125,6 +126,7 @@ class Differ::Impl {
     if (request_.options.on_duplicate == DuplicatePolicy::kLast) {
       ExportReader pass;
       RETURN_IF_ERROR(pass.Open(request_.new_export.get(), request_.options));
+      pass.SetPart(request_.part);
       ASSIGN_OR_RETURN(uint64_t full_at, FindLastOccurrences(&pass, 0, true));
       if (full_at > 0) {  // the keys outgrew the budget before anything was loaded or emitted
         last_row_of_key_.clear();

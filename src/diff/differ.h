@@ -78,6 +78,12 @@ struct DiffRequest {
   // With no checksum known at all (neither given nor recorded), it is read unverified.
   // Default: none (the removed columns stay in the comparison).
   std::shared_ptr<StoredFile> previous_export;
+  // Diff only the keys in `part` (a task of a partitioned table): rows of the new export and
+  // records of the state outside it are passed over; the events, stats and state are those of
+  // the part's keys. The parts' states, concatenated in part order, are the whole state; their
+  // events are the whole diff's. REQUIRES: a kState or kNone previous side when not whole.
+  // Default: the whole key space.
+  KeyPart part;
   // Called now and then while the new export is read, with the compressed bytes consumed so
   // far (compare with the file size). Default: none.
   std::function<void(uint64_t bytes_read)> progress;

@@ -54,7 +54,7 @@ void ExportReader::RestrictComparison(const std::vector<std::string>& allowed) {
 
 Status ExportReader::Next(bool* has_row) {
   if (producer_ == nullptr)
-    producer_ = std::make_unique<BatchProducer>(reader_.get(), &schema_, &options_);
+    producer_ = std::make_unique<BatchProducer>(reader_.get(), &schema_, &options_, part_);
   while (batch_ == nullptr || batch_pos_ == batch_->rows) {
     if (batch_ != nullptr) {
       RETURN_IF_ERROR(batch_->error);

@@ -49,6 +49,10 @@ class ExportReader : public RowSource {
 
   const ExportSchema& schema() const { return schema_; }
 
+  // Returns only the rows whose key is in `part` (every row's key is still checked). Call
+  // before the first Next().
+  void SetPart(KeyPart part) { part_ = part; }
+
   // Each row's slot in `table` is prefetched a few rows before Next() returns the row.
   // `table` must outlive the reader's use.
   void SetPrefetch(const KeyTable* table) { prefetch_ = table; }
@@ -71,6 +75,7 @@ class ExportReader : public RowSource {
 
   std::string path_;
   TableOptions options_;
+  KeyPart part_;
   const KeyTable* prefetch_ = nullptr;
   std::unique_ptr<CsvReader> reader_;
   ExportSchema schema_;

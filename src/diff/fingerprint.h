@@ -46,6 +46,19 @@ struct KeyDigest {
 };
 KeyDigest DigestKey(std::string_view encoded_key);
 
+// One of `count` contiguous ranges of key-digest order, cut by the top bits of digest.low as
+// spill partitions are (spill.h): the keys one task of a partitioned table owns. A state file
+// (sorted by digest) holds each part's records together, parts in increasing order.
+struct KeyPart {
+  uint32_t index = 0;
+  uint32_t count = 1;
+  bool whole() const { return count <= 1; }
+  bool Contains(const KeyDigest& digest) const {
+    return whole() || static_cast<uint32_t>((static_cast<unsigned __int128>(digest.low) * count) >>
+                                            64) == index;
+  }
+};
+
 // Fingerprint over the given (name hash, value hash) pairs, skipping absent values.
 // REQUIRES: name_hashes.size() == value_hashes.size(), both in canonical order.
 Fingerprint CombineFingerprint(std::span<const uint64_t> name_hashes,

@@ -143,6 +143,7 @@ MemoryDemand DemandOf(const DiffRequest& request, uint64_t state_rows, size_t ol
     demand.open_exports = 2;
   }
   demand.keys = std::max(old_keys, keys_of(sample)) / 10 * 11;  // and some inserts
+  demand.keys /= std::max<uint32_t>(request.part.count, 1);     // a part holds its share
   demand.bytes_per_key = sample.key_bytes + (old_keys > 0 ? sample.key_bytes : 0) +
                          8.0 * static_cast<double>(old_hashes) + (old_rows ? sample.row_bytes : 0) +
                          (new_rows ? sample.row_bytes : 0);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string_view>
 
 #include "base/fs.h"
@@ -130,7 +131,7 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
   previous_->has_rows = meta.before_images;
   previous_->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
   compared_pos_ = PositionsIn(meta.compared, meta.columns);
-  estimated_rows_ = state_->record_count();
+  estimated_rows_ = state_->record_count() / std::max<uint32_t>(request_.part.count, 1);
   return Status::OK();
 }
 
@@ -161,6 +162,7 @@ Status PreviousLoader::OpenExport(StoredFile* file, const std::string& expected_
   export_file_ = file;
   export_ = std::make_unique<ExportReader>();
   RETURN_IF_ERROR(export_->Open(file, request_.options, expected_checksum));
+  export_->SetPart(request_.part);
   RETURN_IF_ERROR(CheckDrift(request_, file->name(), export_->schema().key_names,
                              export_->schema().columns, new_schema_, change));
   export_->RestrictComparison(new_schema_.compared_names);
@@ -169,7 +171,7 @@ Status PreviousLoader::OpenExport(StoredFile* file, const std::string& expected_
   previous_->compared = export_->schema().compared_names;
   previous_->has_hashes = true;
   previous_->has_rows = request_.options.before_images;
-  estimated_rows_ = EstimateRows(file);
+  estimated_rows_ = EstimateRows(file) / std::max<uint32_t>(request_.part.count, 1);
   return Status::OK();
 }
 
@@ -231,6 +233,7 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
     }
     if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
     has_pending_ = false;
+    if (!request_.part.Contains(pending_digest_)) continue;  // another part's key
     if (previous_->has_hashes) HashesFromRow(pending_row_, meta.columns.size());
     std::span<const uint64_t> hashes;
     if (previous_->has_hashes) hashes = row_hashes_;

@@ -58,10 +58,11 @@ void RowBatch::Clear() {
 }
 
 BatchProducer::BatchProducer(CsvReader* reader, const ExportSchema* schema,
-                             const TableOptions* options)
+                             const TableOptions* options, KeyPart part)
     : reader_(reader),
       schema_(schema),
       options_(options),
+      part_(part),
       producer_(MakeBatches(), [this](RowBatch* batch) { return Fill(batch); }) {}
 
 BatchProducer::~BatchProducer() {
@@ -121,7 +122,8 @@ bool BatchProducer::FillRows(RowBatch* batch) {
       pending_large_ = true;  // lent in a batch of its own: this one if empty, else the next
       break;
     }
-    if (status.ok()) status = AddRow(batch, false);
+    bool added = false;
+    if (status.ok()) status = AddRow(batch, false, &added);
     if (!status.ok()) {
       batch->error = status;
       break;
@@ -129,8 +131,9 @@ bool BatchProducer::FillRows(RowBatch* batch) {
   }
   if (pending_large_ && batch->rows == 0) {
     pending_large_ = false;
-    Status status = AddRow(batch, true);
-    if (status.ok()) {
+    bool added = false;
+    Status status = AddRow(batch, true, &added);
+    if (status.ok() && added) {
       std::lock_guard<std::mutex> lock(mutex_);
       lent_out_ = true;
     } else {
@@ -141,8 +144,32 @@ bool BatchProducer::FillRows(RowBatch* batch) {
   return batch->end || !batch->error.ok();
 }
 
-Status BatchProducer::AddRow(RowBatch* batch, bool lend) {
+Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
   const std::optional<std::string>& marker = options_->null_marker;
+  auto is_null = [&](size_t column_idx, std::string_view value) {
+    return marker && !reader_->field_quoted(column_idx) && value == *marker;
+  };
+  // The key first: a row outside the part is dropped before anything else is copied.
+  const size_t key_start = batch->keys.size();
+  for (size_t column_idx : schema_->key_idx) {
+    std::string_view value = reader_->field(column_idx);
+    bool null = is_null(column_idx, value);
+    if (null || value.empty()) {
+      batch->keys.resize(key_start);
+      return reader_->RecordError(null ? "null key value" : "empty key value",
+                                  static_cast<int>(column_idx));
+    }
+    AppendKeyPart(&batch->keys, value);
+  }
+  std::string_view key(batch->keys.data() + key_start, batch->keys.size() - key_start);
+  const KeyDigest digest = DigestKey(key);
+  *added = part_.Contains(digest);
+  if (!*added) {
+    batch->keys.resize(key_start);
+    return Status::OK();
+  }
+  batch->key_begin.push_back(static_cast<uint32_t>(batch->keys.size()));
+  batch->digests.push_back(digest);
   size_t columns = schema_->columns.size();
   size_t first_field = batch->field_begin.size();
   // A lent record's fields lie in order in the reader's buffer, from the first field on.
@@ -153,22 +180,9 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend) {
     size_t begin = lend ? static_cast<size_t>(value.data() - lent_base) : batch->text.size();
     batch->field_begin.push_back(static_cast<uint32_t>(begin));
     batch->field_size.push_back(static_cast<uint32_t>(value.size()));
-    batch->field_null.push_back(marker && !reader_->field_quoted(column_idx) && value == *marker);
+    batch->field_null.push_back(is_null(column_idx, value));
     if (!lend) batch->text.append(value);
   }
-  for (size_t column_idx : schema_->key_idx) {
-    std::string_view value = reader_->field(column_idx);
-    bool is_null = batch->field_null[first_field + column_idx];
-    if (is_null || value.empty()) {
-      return reader_->RecordError(is_null ? "null key value" : "empty key value",
-                                  static_cast<int>(column_idx));
-    }
-    AppendKeyPart(&batch->keys, value);
-  }
-  std::string_view key(batch->keys.data() + batch->key_begin.back(),
-                       batch->keys.size() - batch->key_begin.back());
-  batch->key_begin.push_back(static_cast<uint32_t>(batch->keys.size()));
-  batch->digests.push_back(DigestKey(key));
   size_t hash_begin = batch->hashes.size();
   for (size_t column_idx : schema_->compared_idx) {
     std::string_view value = reader_->field(column_idx);

@@ -74,7 +74,10 @@ struct RowBatch {
 
 class BatchProducer {
  public:
-  BatchProducer(CsvReader* reader, const ExportSchema* schema, const TableOptions* options);
+  // Only rows whose key is in `part` are kept (the others are read, their keys checked, and
+  // dropped).
+  BatchProducer(CsvReader* reader, const ExportSchema* schema, const TableOptions* options,
+                KeyPart part = {});
   ~BatchProducer();
 
   // The next batch, in order; blocks until it is read. The batch returned by the previous call
@@ -85,13 +88,15 @@ class BatchProducer {
   // Fills `batch`; true when it is the last (the input ended or failed).
   bool Fill(RowBatch* batch);
   bool FillRows(RowBatch* batch);
-  Status AddRow(RowBatch* batch, bool lend);
+  // Adds the reader's current record unless its key is outside part_ (*added false).
+  Status AddRow(RowBatch* batch, bool lend, bool* added);
   // Blocks the producer while a batch lending the reader's record is out; false when stopping.
   bool WaitForLentBatch();
 
   CsvReader* reader_;
   const ExportSchema* schema_;
   const TableOptions* options_;
+  const KeyPart part_;
   bool pending_large_ = false;      // producer side: the reader's current record is still to lend
   bool consumer_has_lent_ = false;  // consumer side: the last batch returned lends a record
   std::mutex mutex_;

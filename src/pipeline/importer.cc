@@ -11,6 +11,7 @@
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
 #include "pipeline/multipart.h"
+#include "pipeline/partitions.h"
 #include "snapdelta/landing.h"
 
 namespace snapdelta {
@@ -172,6 +173,19 @@ Status UseCommittedState(Registry* registry, LandingZone* landing, StateStore* s
   return Status::OK();
 }
 
+StatusOr<DiffRequest> ImportRequest(Registry* registry, LandingZone* landing, StateStore* states,
+                                    const EngineOptions& options, const ImportRecord& record,
+                                    const std::optional<TableState>& table) {
+  DiffRequest request;
+  request.options = options.config.ForTable(record.table);
+  request.build_state = true;
+  request.memory_limit = options.memory_limit;
+  request.spill_dir = options.spill_dir;
+  request.state_identity = {record.tenant, record.table, record.version, record.checksum};
+  if (table) RETURN_IF_ERROR(UseCommittedState(registry, landing, states, *table, &request));
+  return request;
+}
+
 Status CheckOneExportPerVersion(LandingZone* landing, const ImportRecord& record) {
   if (IsMarkerName(record.file)) return Status::OK();  // a multi-part export
   ASSIGN_OR_RETURN(std::vector<LandingFile> files,
@@ -281,17 +295,10 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
       return RecordFailure(registry, record, lost);
     }
   }
-  DiffRequest request;
-  request.options = options.config.ForTable(record.table);
-  request.build_state = true;
-  request.memory_limit = options.memory_limit;
-  request.spill_dir = options.spill_dir;
+  ASSIGN_OR_RETURN(DiffRequest request,
+                   ImportRequest(registry, context.landing, states, options, record, table));
   if (options.on_progress) {
     request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
-  }
-  request.state_identity = {record.tenant, record.table, record.version, record.checksum};
-  if (table) {
-    RETURN_IF_ERROR(UseCommittedState(registry, context.landing, states, *table, &request));
   }
 
   std::string state_name;  // of the new state, once its writer exists
@@ -309,20 +316,34 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     return RecordFailure(registry, record,
                          ClassifyImportFailure(prepared, request, options, record));
   }
-  Differ differ(request);
+  // A partitioned table's import is assembled from its parts (partitions.h); any other is
+  // one diff.
+  const bool partitioned = request.options.partitions > 1;
+  std::optional<Differ> differ;
+  if (!partitioned) differ.emplace(request);
+  PartsOutcome outcome;
   ImportIdentity identity{record.tenant, record.table, record.version};
   std::optional<std::string> held;
   std::string released_past;  // the guard a `release` lifted, for the import's note
   auto run = [&]() -> Status {
     RETURN_IF_ERROR(context.sink->Begin(identity));
-    RETURN_IF_ERROR(differ.Run(context.sink));
-    const DiffStats& stats = differ.stats();
-    record.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
-    held = TrippedGuard(request.options, record.counts, stats.old_rows, !table.has_value());
+    if (partitioned) {
+      RETURN_IF_ERROR(RunPartitionedImport(context, record, table, request, &outcome));
+    } else {
+      RETURN_IF_ERROR(differ->Run(context.sink));
+      const DiffStats& stats = differ->stats();
+      outcome.counts = ImportCounts{stats.new_rows, stats.inserts, stats.updates, stats.deletes};
+      outcome.old_rows = stats.old_rows;
+      if (!stats.schema_change.empty()) outcome.schema_change = stats.schema_change.ToString();
+      outcome.note = stats.note;
+    }
+    record.counts = outcome.counts;
+    held = TrippedGuard(request.options, record.counts, outcome.old_rows, !table.has_value());
     if (held && !context.lift_guards) return Status::OK();
     if (held) released_past = "released by hand past " + *held;
     held.reset();
-    RETURN_IF_ERROR(differ.CommitState());
+    RETURN_IF_ERROR(partitioned ? WritePartitionedState(states, record, request, outcome)
+                                : differ->CommitState());
     CrashPoint("import.after_state");
     return context.sink->Finish();
   };
@@ -343,6 +364,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   Status status = run();
   if (!status.ok()) {
     take_back(true);
+    if (context.lease_lost->load()) {  // the next holder runs the import
+      return WithState(record, ImportState::kRunning, status.message());
+    }
     return RecordFailure(registry, record, ClassifyImportFailure(status, request, options, record));
   }
   if (held) {  // nothing published, state untouched: it waits for release or skip
@@ -351,10 +375,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
     return WithState(record, ImportState::kHeld, *held);
   }
   CrashPoint("import.before_commit");
-  const DiffStats& stats = differ.stats();
-  if (!stats.schema_change.empty()) {
-    record.note = "schema change: " + stats.schema_change.ToString();
-    if (!stats.note.empty()) record.note += "; " + stats.note;
+  if (!outcome.schema_change.empty()) {
+    record.note = "schema change: " + outcome.schema_change;
+    if (!outcome.note.empty()) record.note += "; " + outcome.note;
   }
   if (!released_past.empty()) {
     record.note += (record.note.empty() ? "" : "; ") + released_past;
@@ -370,6 +393,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   RETURN_IF_ERROR(commit);
   CrashPoint("import.after_commit");
   PruneStates(registry, states, record, options.keep_states);
+  if (partitioned) PruneParts(registry, states, record.tenant, record.table);
   return WithState(record, ImportState::kCommitted, "");
 }
 

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "diff/differ.h"
@@ -64,6 +65,12 @@ std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 // previous_identity (its table, version and export checksum: StateReader refuses another).
 Status UseCommittedState(Registry* registry, LandingZone* landing, StateStore* states,
                          const TableState& table, DiffRequest* request);
+
+// The diff of `record` against `table` (its committed state; nullopt before the first commit)
+// as an import runs it, but for new_export and state_out (unset) and progress.
+StatusOr<DiffRequest> ImportRequest(Registry* registry, LandingZone* landing, StateStore* states,
+                                    const EngineOptions& options, const ImportRecord& record,
+                                    const std::optional<TableState>& table);
 
 // kInvalidArgument naming them when the record's version folder holds other export files
 // besides its file: snapdelta expects one export file per version.

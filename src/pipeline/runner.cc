@@ -13,6 +13,7 @@
 #include "pipeline/discovery.h"
 #include "pipeline/importer.h"
 #include "pipeline/lease_keeper.h"
+#include "pipeline/partitions.h"
 #include "pipeline/settle.h"
 #include "snapdelta/engine.h"
 #include "snapdelta/landing.h"
@@ -130,9 +131,13 @@ class ImportPool {
     StatusOr<Lease> lease =
         AcquireOrTakeOver(registry_, first.tenant, first.table, owner_, options_.lease_ttl_ms);
     if (lease.status().code() == StatusCode::kUnavailable) {
+      // A partitioned table's import is shared out: compute the parts nobody holds.
+      std::string helped =
+          HelpPartitionedImport(registry_, landing_, states_, options_, first.tenant, first.table);
       std::lock_guard<std::mutex> lock(mutex_);
       report_.busy_tables.push_back(first.tenant + "/" + first.table + ": " +
                                     lease.status().message());
+      if (!helped.empty()) report_.notes.push_back(std::move(helped));
       return Status::OK();
     }
     RETURN_IF_ERROR(lease.status());

@@ -8,6 +8,7 @@ class DiscardSink : public Sink {
  public:
   Status Begin(const ImportIdentity&) override { return Status::OK(); }
   Status Put(const ChangeEvent&) override { return Status::OK(); }
+  Status PutEventLine(std::string_view) override { return Status::OK(); }
   Status Finish() override { return Status::OK(); }
   void Abort() override {}
 };

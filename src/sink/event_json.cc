@@ -144,4 +144,31 @@ void AppendEventJson(std::string* out, const ImportIdentity& import, const Chang
   out->append("}\n");
 }
 
+bool AppendRenumberedEvent(std::string* out, std::string_view line, uint64_t seq) {
+  constexpr std::string_view kIdOpen = "{\"id\":\"";
+  constexpr std::string_view kSeqField = ",\"seq\":";
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!line.starts_with(kIdOpen)) return false;
+  size_t id_end = kIdOpen.size();  // the id's closing quote
+  while (id_end < line.size() && line[id_end] != '"') id_end += line[id_end] == '\\' ? 2 : 1;
+  if (id_end >= line.size()) return false;
+  size_t id_seq = id_end;  // "<tenant>/<table>/<version>/<seq>": digits after the last '/'
+  while (id_seq > kIdOpen.size() && is_digit(line[id_seq - 1])) --id_seq;
+  if (id_seq == id_end || line[id_seq - 1] != '/') return false;
+  // Names before "seq" are JSON strings, where a quote is escaped: the first match is the field.
+  size_t seq_field = line.find(kSeqField, id_end);
+  if (seq_field == std::string_view::npos) return false;
+  size_t seq_begin = seq_field + kSeqField.size();
+  size_t seq_end = seq_begin;
+  while (seq_end < line.size() && is_digit(line[seq_end])) ++seq_end;
+  if (seq_end == seq_begin) return false;
+  const std::string number = std::to_string(seq);
+  out->append(line.substr(0, id_seq));
+  out->append(number);
+  out->append(line.substr(id_end, seq_begin - id_end));
+  out->append(number);
+  out->append(line.substr(seq_end));
+  return true;
+}
+
 }  // namespace snapdelta

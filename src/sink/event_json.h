@@ -30,6 +30,11 @@ inline constexpr size_t kJsonSliceBytes = 1 << 20;
 void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event,
                      const JsonDrain& drain = nullptr);
 
+// Appends `line` (one event as AppendEventJson wrote it, with or without its '\n') with its seq
+// changed to `seq`, in the id and in "seq". False, appending nothing, when `line` does not
+// start like such an event.
+bool AppendRenumberedEvent(std::string* out, std::string_view line, uint64_t seq);
+
 }  // namespace snapdelta
 
 #endif  // SNAPDELTA_SINK_EVENT_JSON_H_

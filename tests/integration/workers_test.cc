@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -54,31 +55,35 @@ class Workers : public PgTest {
     }
     expected_imports_ = tables * exports;
     // The reference: one process, the embedded SQLite registry.
-    CommandResult reference = RunSnapdelta(
-        {"run", "--landing", (tmp_ / "landing").string(), "--home", (tmp_ / "reference").string()});
+    std::vector<std::string> args = {"run", "--landing", (tmp_ / "landing").string(), "--home",
+                                     (tmp_ / "reference").string()};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    CommandResult reference = RunSnapdelta(args);
     ASSERT_EQ(reference.exit_code, 0) << reference.Describe();
   }
 
   std::vector<std::string> WorkerArgs(const std::string& command = "worker") const {
-    return {command,
-            "--landing",
-            (tmp_ / "landing").string(),
-            "--home",
-            (tmp_ / "home").string(),
-            "--state",
-            (tmp_ / "state").string(),
-            "--registry",
-            url_,
-            "--interval",
-            "0.2",
-            "--workers",
-            "1",
-            "--lease-seconds",
-            "3",
-            "--retry-backoff",
-            "1",
-            "--settle-seconds",
-            "0"};
+    std::vector<std::string> args = {command,
+                                     "--landing",
+                                     (tmp_ / "landing").string(),
+                                     "--home",
+                                     (tmp_ / "home").string(),
+                                     "--state",
+                                     (tmp_ / "state").string(),
+                                     "--registry",
+                                     url_,
+                                     "--interval",
+                                     "0.2",
+                                     "--workers",
+                                     "1",
+                                     "--lease-seconds",
+                                     lease_seconds_,
+                                     "--retry-backoff",
+                                     "1",
+                                     "--settle-seconds",
+                                     "0"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    return args;
   }
 
   std::unique_ptr<Background> StartWorker(const std::string& name,
@@ -138,6 +143,8 @@ class Workers : public PgTest {
 
   TempDir tmp_{"snapdelta-workers"};
   std::string url_;
+  std::vector<std::string> extra_args_;  // for the reference run and every worker
+  std::string lease_seconds_ = "3";
   int expected_imports_ = 0;
 };
 
@@ -228,6 +235,65 @@ TEST_F(Workers, APostgresRestartUnderRunningWorkersCostsNothing) {
     EXPECT_LE(worker->Stop(SIGTERM), 1) << worker->log();
   }
   ExpectExact();
+}
+
+// One table split into 3 parts. The first worker stops (SIGSTOP) inside its first part, holding
+// the table's lease; two more workers compute the other parts meanwhile; woken, the first
+// assembles the import. States and change files equal one process's byte for byte (that process
+// computed every part itself), and the state equals an unpartitioned import's.
+TEST_F(Workers, APartitionedTableAcrossThreeWorkersEqualsOneWorkerByteForByte) {
+  WriteFile(tmp_ / "snapdelta.toml", "[tables.t01]\npartitions = 3\n");
+  extra_args_ = {"--config", (tmp_ / "snapdelta.toml").string()};
+  ASSERT_NO_FATAL_FAILURE(Generate(1, 3, 60000));
+  CommandResult whole = RunSnapdelta({"run", "--landing", (tmp_ / "landing").string(), "--home",
+                                      (tmp_ / "unpartitioned").string()});
+  ASSERT_EQ(whole.exit_code, 0) << whole.Describe();
+
+  lease_seconds_ = "60";  // the first worker stays stopped a while
+  auto first = StartWorker("first", "part.before_done/stop");
+  ASSERT_TRUE(WaitFor([&] { return ProcessState(first->pid()) == 'T'; }, 60s)) << first->log();
+  auto second = StartWorker("second");
+  auto third = StartWorker("third");
+  // The other two parts of the first import get done by the others while the first is stopped.
+  const fs::path parts = tmp_ / "state" / ".snapdelta-parts" / "acme" / "t01";
+  auto done_parts = [&] {
+    int done = 0;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(parts, error)) {
+      done += entry.path().filename().string().ends_with("-done.state");
+    }
+    return done;
+  };
+  ASSERT_TRUE(WaitFor([&] { return done_parts() == 2; }, 60s))
+      << second->log() << third->log() << "\nfirst:\n"
+      << first->log();
+  EXPECT_EQ(ProcessState(first->pid()), 'T');
+  // Owners are "<host>:<pid>:<random>": part 0 is the stopped worker's, the others are not.
+  CommandResult owners =
+      PgServer::Psql(url_,
+                     "SELECT string_agg(split_part(owner, ':', 2), ' ' ORDER BY table_name) "
+                     "FROM snapdelta_leases WHERE table_name LIKE 't01/part/%'");
+  const std::string first_pid = std::to_string(first->pid());
+  const std::string others = std::to_string(second->pid()) + std::to_string(third->pid());
+  std::istringstream pids(owners.out);
+  std::string pid0, pid1, pid2;
+  pids >> pid0 >> pid1 >> pid2;
+  EXPECT_EQ(pid0, first_pid) << owners.Describe();
+  EXPECT_TRUE(pid1 != first_pid && Contains(others, pid1)) << owners.Describe();
+  EXPECT_TRUE(pid2 != first_pid && Contains(others, pid2)) << owners.Describe();
+  first->Signal(SIGCONT);
+  ASSERT_TRUE(AllCommitted(120s)) << first->log() << second->log() << third->log();
+  for (auto* worker : {first.get(), second.get(), third.get()}) {
+    EXPECT_EQ(worker->Stop(SIGTERM), 0) << worker->log();
+  }
+  ExpectExact();
+  auto states = SnapshotTree(tmp_ / "state" / "acme");
+  auto reference = SnapshotTree(tmp_ / "reference" / "state" / "acme");
+  auto unpartitioned = SnapshotTree(tmp_ / "unpartitioned" / "state" / "acme");
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_TRUE(states == reference) << "the states differ from one process's";
+  EXPECT_TRUE(states == unpartitioned) << "the states differ from an unpartitioned import's";
+  EXPECT_EQ(done_parts(), 0) << "the parts of committed imports are removed";
 }
 
 TEST_F(Workers, StatusReleaseSkipRewindAndTheDryRunWorkOnPostgres) {
