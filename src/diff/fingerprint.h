@@ -57,6 +57,13 @@ struct KeyPart {
     return whole() || static_cast<uint32_t>((static_cast<unsigned __int128>(digest.low) * count) >>
                                             64) == index;
   }
+  // The digest a part is diffed by: its range of digest.low stretched over all of it (the order
+  // of its keys kept), so that hash-table slots and spill partitions, chosen by the top bits of
+  // digest.low, spread a part's keys as they spread a whole table's.
+  // REQUIRES: Contains(digest).
+  KeyDigest Local(const KeyDigest& digest) const {
+    return whole() ? digest : KeyDigest{digest.low * count, digest.high};
+  }
 };
 
 // Fingerprint over the given (name hash, value hash) pairs, skipping absent values.

@@ -226,14 +226,15 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
       std::string_view key, row;
       RETURN_IF_ERROR(state_->Next(&has_record, &key, &pending_fp_, &row));
       if (!has_record) return Status::OK();
+      KeyDigest digest = DigestKey(key);
+      if (!request_.part.Contains(digest)) continue;  // another part's key
       pending_key_.assign(key);
       pending_row_.assign(row);
-      pending_digest_ = DigestKey(key);
+      pending_digest_ = request_.part.Local(digest);
       has_pending_ = true;
     }
     if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
     has_pending_ = false;
-    if (!request_.part.Contains(pending_digest_)) continue;  // another part's key
     if (previous_->has_hashes) HashesFromRow(pending_row_, meta.columns.size());
     std::span<const uint64_t> hashes;
     if (previous_->has_hashes) hashes = row_hashes_;

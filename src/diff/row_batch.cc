@@ -169,7 +169,7 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
     return Status::OK();
   }
   batch->key_begin.push_back(static_cast<uint32_t>(batch->keys.size()));
-  batch->digests.push_back(digest);
+  batch->digests.push_back(part_.Local(digest));
   size_t columns = schema_->columns.size();
   size_t first_field = batch->field_begin.size();
   // A lent record's fields lie in order in the reader's buffer, from the first field on.
