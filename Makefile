@@ -33,6 +33,7 @@ bench: build
 	@bench/compare.sh
 	@bench/publish.sh
 	@bench/workers.sh
+	@bench/partitions.sh
 
 # Google Benchmark loops for the inner loops (CSV scan, fingerprints, key table, partitions).
 microbench: build

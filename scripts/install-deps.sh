@@ -11,6 +11,7 @@ packages=(
   libcurl4-openssl-dev libpugixml-dev libssl-dev
   librdkafka-dev kcat libsimdjson-dev
   libpq-dev postgresql postgresql-client
+  jq bc
 )
 
 missing=()
