@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   using namespace snapdelta::cli;
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe surfaces as EPIPE and exits quietly
   CLI::App app{"snapdelta: turns periodic full table exports into INSERT/UPDATE/DELETE events."};
+  app.set_version_flag("--version", "snapdelta " SNAPDELTA_VERSION " (commit " SNAPDELTA_COMMIT ")",
+                       "Print the version and the commit it was built from");
   app.require_subcommand(1);
   app.footer(kExitCodesHelp);
   std::map<CLI::App*, CommandAction> actions;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -92,6 +93,16 @@ TEST_F(Cli, UsageErrorsExitWithStatusTwo) {
   CommandResult help = RunSnapdelta({"diff", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Examples:"), std::string::npos);
+}
+
+TEST_F(Cli, VersionNamesTheReleaseAndTheCommitItWasBuiltFrom) {
+  CommandResult version = RunSnapdelta({"--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.Describe();
+  // "snapdelta 0.1.0 (commit 0123456789ab)"; "unknown" when built outside a git checkout.
+  EXPECT_TRUE(
+      std::regex_match(version.out, std::regex("snapdelta [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit "
+                                               "([0-9a-f]{12}|unknown)\\)\n")))
+      << version.Describe();
 }
 
 TEST_F(Cli, DiffIntoAClosedPipeExitsQuietly) {

@@ -296,6 +296,31 @@ TEST_F(Workers, APartitionedTableAcrossThreeWorkersEqualsOneWorkerByteForByte) {
   EXPECT_EQ(done_parts(), 0) << "the parts of committed imports are removed";
 }
 
+// A worker killed (kill -9) inside a task of a partitioned import: the import's own worker
+// takes the task over (a dead local holder's lease at once), nothing is lost or doubled, and no
+// file of the killed task is left behind.
+TEST_F(Workers, AWorkerKilledInsideAPartLeavesItToTheImportsOwner) {
+  WriteFile(tmp_ / "snapdelta.toml", "[tables.t01]\npartitions = 3\n");
+  extra_args_ = {"--config", (tmp_ / "snapdelta.toml").string()};
+  ASSERT_NO_FATAL_FAILURE(Generate(1, 2, 30000));
+  lease_seconds_ = "60";
+  auto owner = StartWorker("owner", "part.before_done/stop");
+  ASSERT_TRUE(WaitFor([&] { return ProcessState(owner->pid()) == 'T'; }, 60s)) << owner->log();
+  auto doomed = StartWorker("doomed", "part.before_done");
+  ASSERT_TRUE(WaitFor(
+      [&] { return ::kill(doomed->pid(), 0) != 0 || ProcessState(doomed->pid()) == 'Z'; }, 60s))
+      << doomed->log();
+  EXPECT_EQ(doomed->Stop(SIGTERM), 128 + SIGKILL) << doomed->log();
+  owner->Signal(SIGCONT);
+  ASSERT_TRUE(AllCommitted(120s)) << owner->log();
+  EXPECT_EQ(owner->Stop(SIGTERM), 0) << owner->log();
+  ExpectExact();
+  EXPECT_TRUE(SnapshotTree(tmp_ / "state" / "acme") ==
+              SnapshotTree(tmp_ / "reference" / "state" / "acme"));
+  EXPECT_TRUE(SnapshotTree(tmp_ / "state" / ".snapdelta-parts").empty())
+      << "files of the killed task are left";
+}
+
 TEST_F(Workers, StatusReleaseSkipRewindAndTheDryRunWorkOnPostgres) {
   const fs::path landing = tmp_ / "landing";
   auto deliver = [&](const std::string& table, const std::string& version, const std::string& csv) {
