@@ -10,7 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libpugixml-dev libssl-dev
   librdkafka-dev kcat libsimdjson-dev
-  libpq-dev postgresql postgresql-client
+  libpq-dev postgresql postgresql-client libcpp-httplib-dev
+  python3-prometheus-client
   jq bc
 )
 

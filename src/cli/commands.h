@@ -29,6 +29,7 @@ CommandAction AddReleaseCommand(CLI::App* app);
 CommandAction AddSkipCommand(CLI::App* app);
 CommandAction AddRewindCommand(CLI::App* app);
 CommandAction AddRetryCommand(CLI::App* app);
+CommandAction AddServeCommand(CLI::App* app);
 
 }  // namespace snapdelta::cli
 

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "pipeline/admin.h"
+#include "pipeline/importer.h"
 #include "snapdelta/storage.h"
 
 namespace snapdelta::cli {
@@ -167,27 +168,6 @@ std::vector<std::string> SplitList(const std::string& text) {
 
 void PrintError(const Status& status) {
   std::fprintf(stderr, "snapdelta: %s\n", status.message().c_str());
-}
-
-std::string FailureNextStep(const ImportRecord& record) {
-  const std::string path = record.tenant + "/" + record.table + "/" + record.version;
-  if (record.failure == FailureKind::kEnvironment) {
-    int64_t wait_s = std::max<int64_t>(0, (record.retry_at_ms - SystemClockMs() + 999) / 1000);
-    return fmt::format(
-        "environment failure: retried automatically in {} s (later versions of the table wait "
-        "for it), or now with `snapdelta retry {}`; `snapdelta skip {}` gives it up",
-        wait_s, path, path);
-  }
-  if (record.failure == FailureKind::kCrash) {
-    return fmt::format(
-        "crash: later versions of the table wait; `snapdelta retry {}` once the cause is fixed, "
-        "or `snapdelta skip {}` gives it up",
-        path, path);
-  }
-  return fmt::format(
-      "content failure: stays failed until its file changes; later versions diff against the "
-      "last committed state; `snapdelta retry {}` retries it by hand",
-      path);
 }
 
 void PrintImport(const ImportRecord& record) {

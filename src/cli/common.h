@@ -58,9 +58,6 @@ std::vector<std::string> SplitList(const std::string& text);
 // Prints "snapdelta: <message>" to stderr.
 void PrintError(const Status& status);
 
-// What happens next to a failed import, by its failure kind, and the command to step in.
-std::string FailureNextStep(const ImportRecord& record);
-
 // One line per finished import, for run and watch.
 void PrintImport(const ImportRecord& record);
 

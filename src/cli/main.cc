@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(AddSkipCommand);
   add(AddRewindCommand);
   add(AddRetryCommand);
+  add(AddServeCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

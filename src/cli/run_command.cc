@@ -6,12 +6,15 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/json_output.h"
 #include "cli/publish_step.h"
+#include "cli/serve.h"
 #include "pipeline/discovery.h"
 #include "pipeline/dry_run.h"
 #include "pipeline/importer.h"
@@ -208,12 +211,29 @@ CommandAction AddLoopCommand(CLI::App* command) {
                       "go on as the reconciliation");
   command->add_flag("--strict", *strict, kStrictHelp);
   AddPublishFlags(command, publish_flags.get());
-  return [flags, publish_flags, interval, strict, events_url]() {
+  auto serve = std::make_shared<std::string>();
+  auto allow_remote = std::make_shared<bool>(false);
+  command->add_option("--serve", *serve,
+                      "Also serve the status page and metrics on HOST:PORT (as `serve`; e.g. " +
+                          std::string(kDefaultListen) + ")");
+  command->add_flag("--allow-remote", *allow_remote,
+                    "Allow a --serve address that is not loopback");
+  return [flags, publish_flags, interval, strict, events_url, serve, allow_remote]() {
     StatusOr<EngineOptions> options = ResolveEngineOptions(*flags);
     if (!options.ok()) {
       PrintError(options.status());
       return kExitUsage;
     }
+    std::optional<StatusServerOptions> serve_options;
+    if (!serve->empty()) {
+      StatusOr<StatusServerOptions> parsed = ParseListen(*serve, *allow_remote);
+      if (!parsed.ok()) {
+        PrintError(parsed.status());
+        return kExitUsage;
+      }
+      serve_options = *parsed;
+    }
+    ServerThread server;  // started after the first pass made the registry
     StatusOr<std::unique_ptr<Publishing>> publishing = OpenPublishing(*publish_flags, *options);
     if (!publishing.ok()) {
       PrintError(publishing.status());
@@ -240,6 +260,14 @@ CommandAction AddLoopCommand(CLI::App* command) {
     std::vector<LandingEvent> unacked;
     while (!StopRequested().load()) {
       if (RunPass(*options, *strict) != kExitOk) exit_code = kExitImportFailed;
+      if (serve_options) {
+        Status started = server.Start(RegistryUrl(options->home, options->registry),
+                                      *std::exchange(serve_options, std::nullopt));
+        if (!started.ok()) {
+          PrintError(started);
+          return kExitUsage;
+        }
+      }
       if (PublishPass(*options, publishing->get()) != kExitOk) exit_code = kExitImportFailed;
       if (events) AckRegistered(*options, events.get(), &unacked);
       auto until = std::chrono::steady_clock::now() +

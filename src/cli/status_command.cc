@@ -9,45 +9,11 @@
 #include "cli/json_output.h"
 #include "pipeline/importer.h"
 #include "publish/publisher.h"
+#include "serve/import_json.h"
 #include "snapdelta/registry.h"
 
 namespace snapdelta::cli {
 namespace {
-
-nlohmann::json ToJson(const ImportRecord& record) {
-  int64_t duration = record.finished_at_ms > 0 && record.started_at_ms > 0
-                         ? record.finished_at_ms - record.started_at_ms
-                         : 0;
-  return nlohmann::json{
-      {"id", record.id},
-      {"tenant", record.tenant},
-      {"table", record.table},
-      {"version", record.version},
-      {"file", record.file},
-      {"size", record.size},
-      {"checksum", record.checksum},
-      {"state", ImportStateName(record.state)},
-      {"reason", record.reason},
-      {"note", record.note},
-      {"rows", record.counts.rows},
-      {"inserts", record.counts.inserts},
-      {"updates", record.counts.updates},
-      {"deletes", record.counts.deletes},
-      {"discovered_at_ms", record.discovered_at_ms},
-      {"started_at_ms", record.started_at_ms},
-      {"finished_at_ms", record.finished_at_ms},
-      {"duration_ms", duration},
-      {"fencing_token", record.fencing_token},
-      {"failure", FailureKindName(record.failure)},
-      {"retry_at_ms", record.retry_at_ms},
-      {"attempts", record.attempts},
-      {"released", record.released},
-      {"events", record.counts.events()},
-      {"published_seq", record.published_seq},
-      {"published_at_ms", record.published_at_ms},
-      {"delivery", DescribeDelivery(record)},
-      {"next", record.state == ImportState::kFailed ? FailureNextStep(record) : std::string()}};
-}
 
 void PrintTable(const std::vector<ImportRecord>& records) {
   std::printf("%-6s %-10s %-40s %10s %9s %9s %9s  %-22s %s\n", "ID", "STATE", "EXPORT", "ROWS",
@@ -95,7 +61,7 @@ CommandAction AddStatusCommand(CLI::App* app) {
     }
     if (*json) {
       nlohmann::json array = nlohmann::json::array();
-      for (const ImportRecord& record : *records) array.push_back(ToJson(record));
+      for (const ImportRecord& record : *records) array.push_back(ImportJson(record));
       std::printf("%s\n", DumpJson(array).c_str());
     } else {
       PrintTable(*records);

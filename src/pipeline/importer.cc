@@ -1,5 +1,7 @@
 #include "pipeline/importer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -150,6 +152,27 @@ std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms) {
   const int64_t wait_s = std::max<int64_t>(0, (blocker.retry_at_ms - now_ms) / 1000);
   return "retried automatically in " + std::to_string(wait_s) +
          " s, or now with `snapdelta retry " + path + "`";
+}
+
+std::string FailureNextStep(const ImportRecord& record) {
+  const std::string path = record.tenant + "/" + record.table + "/" + record.version;
+  if (record.failure == FailureKind::kEnvironment) {
+    int64_t wait_s = std::max<int64_t>(0, (record.retry_at_ms - SystemClockMs() + 999) / 1000);
+    return fmt::format(
+        "environment failure: retried automatically in {} s (later versions of the table wait "
+        "for it), or now with `snapdelta retry {}`; `snapdelta skip {}` gives it up",
+        wait_s, path, path);
+  }
+  if (record.failure == FailureKind::kCrash) {
+    return fmt::format(
+        "crash: later versions of the table wait; `snapdelta retry {}` once the cause is fixed, "
+        "or `snapdelta skip {}` gives it up",
+        path, path);
+  }
+  return fmt::format(
+      "content failure: stays failed until its file changes; later versions diff against the "
+      "last committed state; `snapdelta retry {}` retries it by hand",
+      path);
 }
 
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms) {

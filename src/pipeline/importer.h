@@ -56,6 +56,9 @@ bool RetryDue(const EngineOptions& options, const ImportRecord& failed, int64_t 
 // retry T/T/V`", or, for a crash, "retried only by hand: ...".
 std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
 
+// What happens next to a failed import, by its failure kind, and the command to step in.
+std::string FailureNextStep(const ImportRecord& record);
+
 // "waits behind T/T/V, which is <RetryWhen>" for a version held back by `blocker`.
 std::string WaitsBehind(const ImportRecord& blocker, int64_t now_ms);
 
