@@ -7,30 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/markup.h"
 #include "cloud/s3_internal.h"
 
 namespace snapdelta {
 namespace {
-
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 class S3WriterImpl final : public S3Writer {
  public:
@@ -120,7 +101,7 @@ class S3WriterImpl final : public S3Writer {
         "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
     for (size_t i = 0; i < etags_.size(); ++i) {
       body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
-              XmlEscape(etags_[i]) + "</ETag></Part>";
+              EscapeMarkup(etags_[i]) + "</ETag></Part>";
     }
     body += "</CompleteMultipartUpload>";
     HttpRequest request = Request("POST", "CompleteMultipartUpload");

@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "base/markup.h"
 #include "pipeline/importer.h"
 #include "publish/publisher.h"
 
@@ -19,29 +20,6 @@ constexpr std::string_view kStyle =
     "td.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".committed{color:#176d2c}.failed{color:#b3261e}.held{color:#9a5b00}"
     ".running{color:#1a5fb4}code{background:#f3f3f3;padding:.1em .3em}";
-
-std::string Html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // A path segment, percent-encoded but for unreserved characters.
 std::string UrlSegment(std::string_view text) {
@@ -60,7 +38,8 @@ std::string Page(std::string_view title, std::string_view body, bool refresh) {
   return fmt::format(
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">{}<title>{}</title>"
       "<style>{}</style></head><body>{}</body></html>\n",
-      refresh ? "<meta http-equiv=\"refresh\" content=\"5\">" : "", Html(title), kStyle, body);
+      refresh ? "<meta http-equiv=\"refresh\" content=\"5\">" : "", EscapeMarkup(title), kStyle,
+      body);
 }
 
 int64_t DurationMs(const ImportRecord& record) {
@@ -84,10 +63,11 @@ std::string ImportCells(const ImportRecord& record) {
       "<td>{}</td><td class=\"{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
       "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
       "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>",
-      Html(record.version), state, state, record.counts.inserts, record.counts.updates,
+      EscapeMarkup(record.version), state, state, record.counts.inserts, record.counts.updates,
       record.counts.deletes, record.counts.rows, record.size,
-      ms > 0 ? fmt::format("{:.2f} s", ms / 1000.0) : "", rate, Html(DescribeDelivery(record)),
-      Html(record.reason.empty() ? record.note : record.reason));
+      ms > 0 ? fmt::format("{:.2f} s", ms / 1000.0) : "", rate,
+      EscapeMarkup(DescribeDelivery(record)),
+      EscapeMarkup(record.reason.empty() ? record.note : record.reason));
 }
 
 constexpr std::string_view kImportHeader =
@@ -122,10 +102,11 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
           "<th>lease</th></tr>";
   for (const auto& [key, record] : newest) {
     auto lease = leases.find(key);
-    body += fmt::format(
-        "<tr><td>{}</td><td><a href=\"/tables/{}/{}\">{}</a></td>{}<td>{}</td></tr>",
-        Html(key.first), UrlSegment(key.first), UrlSegment(key.second), Html(key.second),
-        ImportCells(*record), lease == leases.end() ? "" : Html(lease->second->owner));
+    body +=
+        fmt::format("<tr><td>{}</td><td><a href=\"/tables/{}/{}\">{}</a></td>{}<td>{}</td></tr>",
+                    EscapeMarkup(key.first), UrlSegment(key.first), UrlSegment(key.second),
+                    EscapeMarkup(key.second), ImportCells(*record),
+                    lease == leases.end() ? "" : EscapeMarkup(lease->second->owner));
   }
   body += "</table>";
   if (!held.empty()) {
@@ -137,8 +118,9 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
           "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
           "<td class=\"n\">{}</td><td><code>snapdelta release {}</code> or "
           "<code>snapdelta skip {}</code></td></tr>",
-          Html(Path(*record)), Html(record->reason), record->counts.inserts, record->counts.updates,
-          record->counts.deletes, Html(Path(*record)), Html(Path(*record)));
+          EscapeMarkup(Path(*record)), EscapeMarkup(record->reason), record->counts.inserts,
+          record->counts.updates, record->counts.deletes, EscapeMarkup(Path(*record)),
+          EscapeMarkup(Path(*record)));
     }
     body += "</table>";
   }
@@ -148,8 +130,8 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
         "<th>next</th></tr>";
     for (const ImportRecord* record : failed) {
       body += fmt::format("<tr><td>{}</td><td class=\"failed\">{}</td><td>{}</td><td>{}</td></tr>",
-                          Html(Path(*record)), FailureKindName(record->failure),
-                          Html(record->reason), Html(FailureNextStep(*record)));
+                          EscapeMarkup(Path(*record)), FailureKindName(record->failure),
+                          EscapeMarkup(record->reason), EscapeMarkup(FailureNextStep(*record)));
     }
     body += "</table>";
   }
@@ -188,7 +170,7 @@ std::string RenderTablePage(const RegistrySnapshot& snapshot, const std::string&
       svg += fmt::format(
           "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
           "<title>{}: {}</title></rect>",
-          x + 1, y, std::max(1.0, bar - 2), h, color, Html(record.version), count);
+          x + 1, y, std::max(1.0, bar - 2), h, color, EscapeMarkup(record.version), count);
     }
   }
   svg += fmt::format(
@@ -196,10 +178,10 @@ std::string RenderTablePage(const RegistrySnapshot& snapshot, const std::string&
       "highest bar {} events</text></svg>",
       kHeight + 16, most);
   std::string body = fmt::format("<p><a href=\"/\">all tables</a></p><h1>{}/{}</h1>{}",
-                                 Html(tenant), Html(table), svg);
+                                 EscapeMarkup(tenant), EscapeMarkup(table), svg);
   auto leases = HeldLeases(snapshot, now_ms);
   if (auto lease = leases.find({tenant, table}); lease != leases.end()) {
-    body += fmt::format("<p>Lease held by {}</p>", Html(lease->second->owner));
+    body += fmt::format("<p>Lease held by {}</p>", EscapeMarkup(lease->second->owner));
   }
   body += "<table><tr>" + std::string(kImportHeader) + "</tr>";
   for (auto it = imports.rbegin(); it != imports.rend(); ++it) {
