@@ -47,16 +47,20 @@ class Serve : public ::testing::Test {
         std::vector<std::string>{"serve", "--home", (tmp_ / "home").string(), "--listen",
                                  "127.0.0.1:0"},
         tmp_ / "serve.log");
-    std::smatch match;
+    // The match is taken inside the lambda: it points into the log text read there.
     ASSERT_TRUE(WaitFor(
         [&] {
           std::string log = server_->log();
-          return std::regex_search(log, match,
-                                   std::regex("serving (http://127\\.0\\.0\\.1:[0-9]+)/"));
+          std::smatch match;
+          if (!std::regex_search(log, match,
+                                 std::regex("serving (http://127\\.0\\.0\\.1:[0-9]+)/"))) {
+            return false;
+          }
+          base_ = match[1];
+          return true;
         },
         20s))
         << server_->log();
-    base_ = match[1];
   }
 
   // GET with curl; the body, and the status code after it on the last line.
