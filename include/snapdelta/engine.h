@@ -43,6 +43,12 @@ uint64_t DefaultMemoryLimit();
 // Parses "512MB", "2GiB", "1.5G", "1000000" (bytes); units are powers of 1024.
 StatusOr<uint64_t> ParseByteSize(std::string_view text);
 
+// Where a running import is (EngineOptions::on_progress).
+struct ImportProgress {
+  uint64_t bytes_read = 0;  // of the export file as stored (compressed bytes for a .gz)
+  uint64_t rows_read = 0;
+};
+
 struct EngineOptions {
   // The landing zone: a folder or s3://BUCKET[/PREFIX]. Required.
   std::string landing;
@@ -82,9 +88,9 @@ struct EngineOptions {
   const std::atomic<bool>* stop = nullptr;
   // Called once per finished import, from worker threads (serialized). Default: none.
   std::function<void(const ImportRecord&)> on_import_done;
-  // Called now and then during an import with the bytes of its file read so far, from worker
+  // Called when an import starts reading its export and now and then as it reads, from worker
   // threads (not serialized). Default: none.
-  std::function<void(const ImportRecord&, uint64_t bytes_read)> on_progress;
+  std::function<void(const ImportRecord&, const ImportProgress&)> on_progress;
 };
 
 struct RunReport {

@@ -1,17 +1,15 @@
 #include "cli/common.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 
+#include "base/console.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "config/config.h"
 #include "pipeline/admin.h"
 #include "pipeline/importer.h"
@@ -21,25 +19,6 @@ namespace snapdelta::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-
-// Redraws of the progress line are at least this far apart.
-constexpr auto kProgressInterval = std::chrono::milliseconds(200);
-
-std::mutex g_progress_mutex;
-bool g_progress_shown = false;                          // guarded by g_progress_mutex
-std::chrono::steady_clock::time_point g_progress_last;  // guarded by g_progress_mutex
-
-bool StderrIsTerminal() {
-  static const bool is_tty = ::isatty(STDERR_FILENO) != 0;
-  return is_tty;
-}
-
-// Clears the progress line before other output. REQUIRES: g_progress_mutex held.
-void ClearProgressLocked() {
-  if (!g_progress_shown) return;
-  std::fputs("\r\033[K", stderr);
-  g_progress_shown = false;
-}
 
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
@@ -167,7 +146,7 @@ std::vector<std::string> SplitList(const std::string& text) {
 }
 
 void PrintError(const Status& status) {
-  std::fprintf(stderr, "snapdelta: %s\n", status.message().c_str());
+  console::WriteLine(stderr, "snapdelta: " + status.message());
 }
 
 void PrintImport(const ImportRecord& record) {
@@ -197,26 +176,8 @@ void PrintImport(const ImportRecord& record) {
     default:
       line = fmt::format("unfinished {}: {}", name, record.reason);
   }
-  std::lock_guard<std::mutex> lock(g_progress_mutex);
-  ClearProgressLocked();
-  std::fprintf(stdout, "%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
-void PrintProgress(const ImportRecord& record, uint64_t bytes_read) {
-  if (!StderrIsTerminal()) return;
-  std::lock_guard<std::mutex> lock(g_progress_mutex);
-  auto now = std::chrono::steady_clock::now();
-  if (g_progress_shown && now - g_progress_last < kProgressInterval) return;
-  g_progress_last = now;
-  double percent = record.size > 0
-                       ? 100.0 * static_cast<double>(bytes_read) / static_cast<double>(record.size)
-                       : 0.0;
-  std::fprintf(stderr, "\r\033[K%s/%s/%s: %.0f%% of %.1f MB", record.tenant.c_str(),
-               record.table.c_str(), record.version.c_str(), std::min(percent, 100.0),
-               static_cast<double>(record.size) / 1e6);
-  std::fflush(stderr);
-  g_progress_shown = true;
+  EndProgress(record);
+  console::WriteLine(stdout, line);
 }
 
 CommandAction ImportByHandAction(CLI::App* command, ImportByHand run) {

@@ -58,12 +58,8 @@ std::vector<std::string> SplitList(const std::string& text);
 // Prints "snapdelta: <message>" to stderr.
 void PrintError(const Status& status);
 
-// One line per finished import, for run and watch.
+// One line per finished import, for run and watch (on stdout; its progress line goes).
 void PrintImport(const ImportRecord& record);
-
-// A progress line on stderr ("tenant/table/version: 42% of 1.2 GB"), redrawn at most a few
-// times a second; only when stderr is a terminal. Thread-safe.
-void PrintProgress(const ImportRecord& record, uint64_t bytes_read);
 
 }  // namespace snapdelta::cli
 

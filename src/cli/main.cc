@@ -1,7 +1,9 @@
 // snapdelta: turns periodic full table exports into a change stream. See README.md.
 #include <csignal>
 #include <map>
+#include <string>
 
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 
@@ -13,6 +15,20 @@ int main(int argc, char** argv) {
                        "Print the version and the commit it was built from");
   app.require_subcommand(1);
   app.footer(kExitCodesHelp);
+  // Accepted before or after the subcommand's name.
+  app.fallthrough();
+  std::string log_level;
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level,
+                 "Log lines on stderr from this level up: debug, info, warn, error or off "
+                 "(default: info for watch, worker and serve, warn otherwise)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+      ->group("Logging");
+  app.add_option("--log-format", log_format,
+                 "text (time LEVEL step key=value ...) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str()
+      ->group("Logging");
   std::map<CLI::App*, CommandAction> actions;
   auto add = [&](CommandAction (*adder)(CLI::App*)) {
     size_t before = app.get_subcommands({}).size();
@@ -36,7 +52,13 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   for (auto& [command, action] : actions) {
-    if (command->parsed()) return action();
+    if (!command->parsed()) continue;
+    const std::string& name = command->get_name();
+    bool daemon = name == "watch" || name == "worker" || name == "serve";
+    if (log_level.empty()) log_level = daemon ? "info" : "warn";
+    snapdelta::ConfigureLog(*snapdelta::ParseLogLevel(log_level),
+                            *snapdelta::ParseLogFormat(log_format));
+    return action();
   }
   return kExitUsage;
 }

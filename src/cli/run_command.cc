@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/json_output.h"
+#include "cli/progress.h"
 #include "cli/publish_step.h"
 #include "cli/serve.h"
 #include "pipeline/discovery.h"
@@ -36,8 +37,9 @@ constexpr const char* kStrictHelp =
 int RunPass(EngineOptions options, bool strict) {
   options.stop = &StopRequested();
   options.on_import_done = PrintImport;
-  options.on_progress = PrintProgress;
+  options.on_progress = ShowProgress;
   StatusOr<RunReport> report = RunOnce(options);
+  ClearProgress();
   if (!report.ok()) {
     PrintError(report.status());
     return kExitImportFailed;

@@ -248,7 +248,7 @@ class Differ::Impl {
 
   void ReportProgress(const ExportReader& reader) const {
     if (request_.progress && (reader.rows_read() & (kProgressEveryRows - 1)) == 0) {
-      request_.progress(reader.raw_bytes_consumed());
+      request_.progress(reader.raw_bytes_consumed(), reader.rows_read());
     }
   }
 

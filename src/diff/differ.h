@@ -85,8 +85,8 @@ struct DiffRequest {
   // Default: the whole key space.
   KeyPart part;
   // Called now and then while the new export is read, with the compressed bytes consumed so
-  // far (compare with the file size). Default: none.
-  std::function<void(uint64_t bytes_read)> progress;
+  // far (compare with the file size) and the rows read. Default: none.
+  std::function<void(uint64_t bytes_read, uint64_t rows_read)> progress;
 };
 
 struct DiffStats {

@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "csv/csv_scan.h"
+#include "pipeline/import_log.h"
 #include "pipeline/multipart.h"
 
 namespace snapdelta {
@@ -291,6 +292,14 @@ Status DiscoverExports(LandingZone* landing, Registry* registry, SettleTracker* 
                    ClassifyExports(landing, registry, settle, retry_backoff_ms, nullptr, config));
   for (DiscoveredExport& item : pass.exports) {
     ASSIGN_OR_RETURN(item.record.id, registry->RegisterImport(item.record));
+    if (item.record.state == ImportState::kDiscovered ||
+        item.record.state == ImportState::kWaiting) {
+      ImportLog(LogLevel::kInfo,
+                item.record.state == ImportState::kWaiting ? "waiting" : "discovered", item.record)
+          .Add("import", item.record.id)
+          .Add("file", item.record.file)
+          .Add("bytes", item.record.size);
+    }
     if (item.completes != 0) {
       RETURN_IF_ERROR(registry->MarkSkipped(
           item.completes,

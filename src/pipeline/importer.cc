@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 #include "diff/state_file.h"
 #include "pipeline/discovery.h"
 #include "pipeline/guards.h"
+#include "pipeline/import_log.h"
 #include "pipeline/multipart.h"
 #include "pipeline/partitions.h"
 #include "snapdelta/landing.h"
@@ -264,6 +266,24 @@ bool StillHolds(Registry* registry, const Lease& lease) {
   return current.ok() && current->has_value() && (*current)->token == lease.token;
 }
 
+// The "diffed" step: counts, the previous state's rows, time and speed.
+void LogDiffed(const ImportRecord& record, const PartsOutcome& outcome, int partitions,
+               std::chrono::steady_clock::duration took) {
+  double seconds = std::chrono::duration<double>(took).count();
+  ImportLog line(LogLevel::kInfo, "diffed", record);
+  line.Add("import", record.id)
+      .Add("rows", record.counts.rows)
+      .Add("previous_rows", outcome.old_rows)
+      .Add("inserts", record.counts.inserts)
+      .Add("updates", record.counts.updates)
+      .Add("deletes", record.counts.deletes)
+      .Add("bytes", record.size)
+      .Add("ms", static_cast<int64_t>(seconds * 1000))
+      .Add("rows_per_s", static_cast<uint64_t>(static_cast<double>(record.counts.rows) /
+                                               std::max(seconds, 1e-3)));
+  if (partitions > 1) line.Add("partitions", partitions);
+}
+
 }  // namespace
 
 StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecord& pending,
@@ -321,7 +341,9 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   ASSIGN_OR_RETURN(DiffRequest request,
                    ImportRequest(registry, context.landing, states, options, record, table));
   if (options.on_progress) {
-    request.progress = [&](uint64_t bytes) { options.on_progress(record, bytes); };
+    request.progress = [&](uint64_t bytes, uint64_t rows) {
+      options.on_progress(record, ImportProgress{bytes, rows});
+    };
   }
 
   std::string state_name;  // of the new state, once its writer exists
@@ -341,7 +363,8 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   }
   // A partitioned table's import is assembled from its parts (partitions.h); any other is
   // one diff.
-  const bool partitioned = request.options.partitions > 1;
+  const int partitions = request.options.partitions;
+  const bool partitioned = partitions > 1;
   std::optional<Differ> differ;
   if (!partitioned) differ.emplace(request);
   PartsOutcome outcome;
@@ -350,6 +373,8 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
   std::string released_past;  // the guard a `release` lifted, for the import's note
   auto run = [&]() -> Status {
     RETURN_IF_ERROR(context.sink->Begin(identity));
+    if (options.on_progress) options.on_progress(record, ImportProgress{});
+    const auto diff_start = std::chrono::steady_clock::now();
     if (partitioned) {
       RETURN_IF_ERROR(RunPartitionedImport(context, record, table, request, &outcome));
     } else {
@@ -361,6 +386,7 @@ StatusOr<ImportRecord> RunImport(const ImportContext& context, const ImportRecor
       outcome.note = stats.note;
     }
     record.counts = outcome.counts;
+    LogDiffed(record, outcome, partitions, std::chrono::steady_clock::now() - diff_start);
     held = TrippedGuard(request.options, record.counts, outcome.old_rows, !table.has_value());
     if (held && !context.lift_guards) return Status::OK();
     if (held) released_past = "released by hand past " + *held;

@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "pipeline/discovery.h"
+#include "pipeline/import_log.h"
 #include "pipeline/importer.h"
 #include "pipeline/lease_keeper.h"
 #include "pipeline/partitions.h"
@@ -100,6 +102,7 @@ class ImportPool {
   void Finished(const ImportRecord& record) {
     std::lock_guard<std::mutex> lock(mutex_);
     report_.imports.push_back(record);
+    LogImportEnd(record);
     if (options_.on_import_done) options_.on_import_done(record);
   }
 
@@ -141,6 +144,12 @@ class ImportPool {
       return Status::OK();
     }
     RETURN_IF_ERROR(lease.status());
+    Log(LogLevel::kInfo, "leased")
+        .Add("tenant", first.tenant)
+        .Add("table", first.table)
+        .Add("token", lease->token)
+        .Add("owner", owner_)
+        .Add("pending", static_cast<uint64_t>(imports.size()));
     Status status;
     {
       LeaseKeeper keeper(registry_, *lease, options_.lease_ttl_ms);

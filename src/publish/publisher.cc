@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "pipeline/import_log.h"
 #include "pipeline/lease_keeper.h"
 #include "publish/change_reader.h"
 #include "sink/debezium.h"
@@ -62,6 +63,11 @@ class Publisher {
   bool Stopping() const { return options_.stop != nullptr && options_.stop->load(); }
 
   void Unpublished(const ImportRecord& record, uint64_t acked, const Status& why) {
+    ImportLog(LogLevel::kWarn, "unpublished", record)
+        .Add("import", record.id)
+        .Add("published", acked)
+        .Add("events", record.counts.events())
+        .Add("reason", why.message());
     std::lock_guard<std::mutex> lock(mu_);
     report_.unpublished.push_back(fmt::format("{}: {} of {} events published: {}",
                                               ImportName(record), acked, record.counts.events(),
@@ -120,6 +126,10 @@ class Publisher {
       }
       ImportRecord done = record;
       done.published_seq = record.counts.events();
+      ImportLog(LogLevel::kInfo, "published", done)
+          .Add("import", done.id)
+          .Add("events", done.published_seq)
+          .Add("from_seq", record.published_seq);
       std::lock_guard<std::mutex> lock(mu_);
       report_.published.push_back(done);
       if (options_.on_published) options_.on_published(done);

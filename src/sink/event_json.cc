@@ -2,53 +2,20 @@
 
 #include <fmt/format.h>
 
+#include "base/json_escape.h"
 #include "csv/csv_scan.h"
 
 namespace snapdelta {
 namespace {
 
-// Appends `value` with JSON escapes, without quotes.
-void AppendEscaped(std::string* out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  size_t run_start = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(value.data() + run_start, i - run_start);
-    run_start = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
-  }
-  out->append(value.data() + run_start, value.size() - run_start);
-}
-
 // A JSON string literal, a slice at a time when it is long and there is a drain.
 void AppendValue(std::string* out, std::string_view value, const JsonDrain& drain) {
   out->push_back('"');
   if (!drain || value.size() <= kJsonSliceBytes) {
-    AppendEscaped(out, value);
+    AppendJsonEscaped(out, value);
   } else {
     for (size_t begin = 0; begin < value.size(); begin += kJsonSliceBytes) {
-      AppendEscaped(out, value.substr(begin, kJsonSliceBytes));
+      AppendJsonEscaped(out, value.substr(begin, kJsonSliceBytes));
       drain(out);
     }
   }
@@ -104,7 +71,7 @@ void AppendJsonText(std::string* out, std::string_view value) {
 
 void AppendJsonString(std::string* out, std::string_view value) {
   out->push_back('"');
-  AppendEscaped(out, value);
+  AppendJsonEscaped(out, value);
   out->push_back('"');
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <csignal>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "cloud/fault_proxy.h"
@@ -130,6 +131,34 @@ TEST_F(KafkaPipelineTest, TheSampleExportsArriveAsTheChangeFilesSayInKeyOrder) {
       EXPECT_EQ(import["delivery"], "published") << import;
     }
   }
+}
+
+TEST_F(KafkaPipelineTest, EachPublishedImportIsLoggedWithItsEventCount) {
+  fs::copy(ExamplesLanding(), tmp_ / "landing", fs::copy_options::recursive);
+  CommandResult run = RunSnapdelta({"run", "--landing", (tmp_ / "landing").string(), "--home",
+                                    (tmp_ / "home").string(), "--sink", Sink("logged"),
+                                    "--log-format", "json", "--log-level", "info"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  std::map<std::string, nlohmann::json> published;  // by version
+  std::istringstream lines(run.err);
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json entry = ParseJson(line, "a log line");
+    if (entry["step"] == "published") published[entry["version"]] = entry;
+  }
+  CommandResult status = RunSnapdelta({"status", "--home", (tmp_ / "home").string(), "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.Describe();
+  const nlohmann::json imports = ParseJson(status.out);
+  ASSERT_EQ(imports.size(), 3u);
+  ASSERT_EQ(published.size(), 3u) << run.err;
+  for (const nlohmann::json& import : imports) {
+    const nlohmann::json& line = published[import["version"]];
+    EXPECT_EQ(line["events"], import["events"]) << line;
+    EXPECT_EQ(line["from_seq"], 0) << line;
+    EXPECT_EQ(line["import"], import["id"]) << line;
+  }
+  EXPECT_EQ(Read("logged").size(), imports[0]["events"].get<size_t>() +
+                                       imports[1]["events"].get<size_t>() +
+                                       imports[2]["events"].get<size_t>());
 }
 
 TEST_F(KafkaPipelineTest, DebeziumEnvelopesWithTombstonesForKafkaConnect) {
