@@ -5,6 +5,7 @@
 #include <set>
 
 #include "snapdelta/options.h"
+#include "storage/small_file.h"
 
 namespace snapdelta {
 namespace {
@@ -18,17 +19,7 @@ std::string VersionName(LandingZone* landing, const LandingFile& file) {
 
 StatusOr<std::string> ReadManifest(LandingZone* landing, const LandingFile& manifest) {
   std::unique_ptr<StoredFile> file = landing->Open(manifest);
-  ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, file->Open());
-  std::string text;
-  char buf[64 << 10];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, source->Read(buf, sizeof(buf)));
-    if (n == 0) return text;
-    text.append(buf, n);
-    if (text.size() > kMaxManifestBytes) {
-      return InvalidArgumentError(file->name() + ": larger than a manifest can be (4 MiB)");
-    }
-  }
+  return ReadSmallFile(file.get(), kMaxManifestBytes, "a manifest");
 }
 
 // The file names a manifest lists: ["a", "b"] or {"files": ["a", "b"]}.

@@ -7,9 +7,11 @@
 
 #include "base/fs.h"
 #include "diff/state_file.h"
+#include "pipeline/import_log.h"
 #include "pipeline/lease_keeper.h"
 #include "pipeline/multipart.h"
 #include "sink/event_json.h"
+#include "storage/small_file.h"
 
 namespace snapdelta {
 namespace {
@@ -69,44 +71,57 @@ struct PartResult {
   std::string note;
 };
 
-// The done parts of `job`, by index, from their -done objects.
-StatusOr<std::map<uint32_t, PartResult>> DoneParts(StateStore* states, const PartsJob& job) {
-  const std::string tenant = PartsTenant(job.record->tenant);
-  ASSIGN_OR_RETURN(std::vector<StoredState> stored, states->List(tenant, job.record->table));
-  std::map<uint32_t, PartResult> done;
-  for (const StoredState& object : stored) {
-    std::optional<PartName> name = ParsePartName(object.version);
-    if (!name || name->suffix != kDoneSuffix || name->import_id != job.record->id ||
-        name->base_id != job.base_id || name->count != job.count || done.contains(name->index)) {
-      continue;
+// A -done record is a few hundred bytes; anything larger is not one.
+constexpr size_t kMaxPartRecordBytes = 1 << 20;
+
+// The done parts of one job, by index, from their -done objects. Refresh lists the parts folder
+// once and reads only the records it has not read before, so following N tasks to the end costs
+// N reads of records, not N per look.
+class DoneParts {
+ public:
+  DoneParts(StateStore* states, const PartsJob& job) : states_(states), job_(job) {}
+
+  Status Refresh() {
+    const std::string tenant = PartsTenant(job_.record->tenant);
+    ASSIGN_OR_RETURN(std::vector<StoredState> stored, states_->List(tenant, job_.record->table));
+    for (const StoredState& object : stored) {
+      std::optional<PartName> name = ParsePartName(object.version);
+      if (!name || name->suffix != kDoneSuffix || name->import_id != job_.record->id ||
+          name->base_id != job_.base_id || name->count != job_.count ||
+          done_.contains(name->index)) {
+        continue;
+      }
+      std::unique_ptr<StoredFile> file = states_->Open(tenant, job_.record->table, object.name);
+      ASSIGN_OR_RETURN(std::string text,
+                       ReadSmallFile(file.get(), kMaxPartRecordBytes, "a part record"));
+      nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (!json.is_object() || !json.contains("state") || !json.contains("events")) {
+        return CorruptionError(file->name() + ": not a part record of snapdelta's");
+      }
+      PartResult result;
+      result.state = json.value("state", "");
+      result.events = json.value("events", "");
+      result.counts.rows = json.value("rows", uint64_t{0});
+      result.counts.inserts = json.value("inserts", uint64_t{0});
+      result.counts.updates = json.value("updates", uint64_t{0});
+      result.counts.deletes = json.value("deletes", uint64_t{0});
+      result.old_rows = json.value("old_rows", uint64_t{0});
+      result.schema_change = json.value("schema_change", "");
+      result.note = json.value("note", "");
+      done_.emplace(name->index, std::move(result));
     }
-    std::unique_ptr<StoredFile> file = states->Open(tenant, job.record->table, object.name);
-    ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, file->Open());
-    std::string text;
-    char buf[4096];
-    for (;;) {
-      ASSIGN_OR_RETURN(size_t got, source->Read(buf, sizeof buf));
-      if (got == 0) break;
-      text.append(buf, got);
-    }
-    nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object() || !json.contains("state") || !json.contains("events")) {
-      return CorruptionError(file->name() + ": not a part record of snapdelta's");
-    }
-    PartResult result;
-    result.state = json.value("state", "");
-    result.events = json.value("events", "");
-    result.counts.rows = json.value("rows", uint64_t{0});
-    result.counts.inserts = json.value("inserts", uint64_t{0});
-    result.counts.updates = json.value("updates", uint64_t{0});
-    result.counts.deletes = json.value("deletes", uint64_t{0});
-    result.old_rows = json.value("old_rows", uint64_t{0});
-    result.schema_change = json.value("schema_change", "");
-    result.note = json.value("note", "");
-    done.emplace(name->index, std::move(result));
+    return Status::OK();
   }
-  return done;
-}
+
+  bool contains(uint32_t index) const { return done_.contains(index); }
+  bool all() const { return done_.size() == job_.count; }
+  const std::map<uint32_t, PartResult>& parts() const { return done_; }
+
+ private:
+  StateStore* states_;
+  const PartsJob& job_;
+  std::map<uint32_t, PartResult> done_;
+};
 
 // Diffs part `index` of `job` and writes its three objects.
 Status ComputePart(StateStore* states, const PartsJob& job, uint32_t index,
@@ -134,6 +149,14 @@ Status ComputePart(StateStore* states, const PartsJob& job, uint32_t index,
     return status;
   }
   const DiffStats& stats = differ.stats();
+  ImportLog(LogLevel::kInfo, "part", record)
+      .Add("import", record.id)
+      .Add("part", static_cast<uint64_t>(index))
+      .Add("of", static_cast<uint64_t>(job.count))
+      .Add("rows", stats.new_rows)
+      .Add("inserts", stats.inserts)
+      .Add("updates", stats.updates)
+      .Add("deletes", stats.deletes);
   nlohmann::json done = {
       {"state", state_name},
       {"events", events_name},
@@ -158,7 +181,8 @@ Status ComputePart(StateStore* states, const PartsJob& job, uint32_t index,
 // Claims part `index`'s lease and computes it (unless done meanwhile). False when another
 // worker holds the lease.
 StatusOr<bool> ClaimAndCompute(Registry* registry, StateStore* states, const EngineOptions& options,
-                               const PartsJob& job, uint32_t index, const DiffRequest& whole) {
+                               const PartsJob& job, uint32_t index, const DiffRequest& whole,
+                               DoneParts* done) {
   const ImportRecord& record = *job.record;
   StatusOr<Lease> lease =
       AcquireOrTakeOver(registry, record.tenant, PartLeaseTable(record.table, index), MakeOwnerId(),
@@ -169,8 +193,7 @@ StatusOr<bool> ClaimAndCompute(Registry* registry, StateStore* states, const Eng
   {
     LeaseKeeper keeper(registry, *lease, options.lease_ttl_ms);
     // Done meanwhile by the worker that held the lease before: nothing to do.
-    StatusOr<std::map<uint32_t, PartResult>> done = DoneParts(states, job);
-    status = done.status();
+    status = done->Refresh();
     if (status.ok() && !done->contains(index)) status = ComputePart(states, job, index, whole);
     *lease = keeper.lease();
   }
@@ -242,24 +265,25 @@ Status RunPartitionedImport(const ImportContext& context, const ImportRecord& re
                             PartsOutcome* outcome) {
   const EngineOptions& options = *context.options;
   PartsJob job{&record, base ? base->import_id : 0, request.options.partitions};
-  std::map<uint32_t, PartResult> done;
+  DoneParts done(context.states, job);
   bool first_pass = true;
   for (;;) {
-    ASSIGN_OR_RETURN(done, DoneParts(context.states, job));
-    if (done.size() == job.count) break;
+    RETURN_IF_ERROR(done.Refresh());
+    if (done.all()) break;
     for (uint32_t index = 0; index < job.count; ++index) {
       if (done.contains(index)) continue;
       if (context.lease_lost->load()) return AbortedError("lease lost while parts were computed");
       // Not claimed: another worker computes it.
       RETURN_IF_ERROR(
-          ClaimAndCompute(context.registry, context.states, options, job, index, request).status());
+          ClaimAndCompute(context.registry, context.states, options, job, index, request, &done)
+              .status());
     }
     // A stop request waits too: the parts others compute are about to be done.
     if (!first_pass) std::this_thread::sleep_for(kPartPoll);
     first_pass = false;
   }
   uint64_t seq = 0;
-  for (const auto& [index, part] : done) {
+  for (const auto& [index, part] : done.parts()) {
     RETURN_IF_ERROR(CopyPartEvents(context.states, record, part, context.sink, &seq));
     outcome->counts.rows += part.counts.rows;
     outcome->counts.inserts += part.counts.inserts;
@@ -268,8 +292,8 @@ Status RunPartitionedImport(const ImportContext& context, const ImportRecord& re
     outcome->old_rows += part.old_rows;
     outcome->part_states.push_back(part.state);
   }
-  outcome->schema_change = done.begin()->second.schema_change;
-  outcome->note = done.begin()->second.note;
+  outcome->schema_change = done.parts().begin()->second.schema_change;
+  outcome->note = done.parts().begin()->second.note;
   return Status::OK();
 }
 
@@ -328,10 +352,12 @@ std::string HelpPartitionedImport(Registry* registry, LandingZone* landing, Stat
   std::string path = tenant + "/" + table + "/" + running->version;
   if (!file.ok()) return path + ": helping with its parts failed: " + file.status().message();
   request->new_export = std::move(file).value();
+  DoneParts done(states, job);
+  if (!done.Refresh().ok()) return "";
   for (uint32_t index = 0; index < count && !Stopping(options); ++index) {
-    StatusOr<std::map<uint32_t, PartResult>> done = DoneParts(states, job);
-    if (!done.ok() || done->contains(index)) continue;
-    Status status = ClaimAndCompute(registry, states, options, job, index, *request).status();
+    if (done.contains(index)) continue;
+    Status status =
+        ClaimAndCompute(registry, states, options, job, index, *request, &done).status();
     if (status.ok()) continue;
     return path + ": part " + std::to_string(index) + " of " + std::to_string(count) +
            " failed here (the import's own worker computes it again and records why): " +
