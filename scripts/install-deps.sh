@@ -11,7 +11,8 @@ packages=(
   libcurl4-openssl-dev libpugixml-dev libssl-dev
   librdkafka-dev kcat libsimdjson-dev
   libpq-dev postgresql postgresql-client libcpp-httplib-dev
-  python3-prometheus-client
+  python3-prometheus-client python3-yaml
+  chromium nodejs
   jq bc
 )
 
@@ -56,5 +57,16 @@ if ! command -v aws >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
     awscli >/dev/null 2>&1 || echo "install-deps: no AWS CLI: the S3/SQS tests will be skipped" >&2
+fi
+# The status page's browser test drives Debian's chromium with playwright-core, from npm
+# (tests/browser/package-lock.json pins it).
+browser_dir="$(dirname "$0")/../tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+      echo "install-deps: npm could not install playwright-core: the browser test will fail" >&2
+  else
+    echo "install-deps: no npm to install playwright-core: the browser test will fail" >&2
+  fi
 fi
 exit 0

@@ -1,35 +1,61 @@
 // `snapdelta status`: the registry's imports, as a table or as JSON.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/json_output.h"
 #include "pipeline/importer.h"
-#include "publish/publisher.h"
+#include "serve/import_columns.h"
 #include "serve/import_json.h"
 #include "snapdelta/registry.h"
 
 namespace snapdelta::cli {
 namespace {
 
+// An aligned table: ID, IMPORT (tenant/table/version), then the columns of the status page.
 void PrintTable(const std::vector<ImportRecord>& records) {
-  std::printf("%-6s %-10s %-40s %10s %9s %9s %9s  %-22s %s\n", "ID", "STATE", "EXPORT", "ROWS",
-              "INSERT", "UPDATE", "DELETE", "DELIVERY", "REASON");
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> numeric = {true, false};
+  std::vector<std::string> header = {"ID", "IMPORT"};
+  for (const ImportColumn& column : ImportColumns()) {
+    std::string name(column.header);
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    header.push_back(name);
+    numeric.push_back(column.numeric);
+  }
+  rows.push_back(header);
   for (const ImportRecord& record : records) {
-    std::string name = fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
-    std::string reason = record.reason.empty() ? record.note : record.reason;
-    if (record.state == ImportState::kFailed) reason += " [" + FailureNextStep(record) + "]";
-    std::printf("%-6lld %-10s %-40s %10llu %9llu %9llu %9llu  %-22s %s\n",
-                static_cast<long long>(record.id),
-                std::string(ImportStateName(record.state)).c_str(), name.c_str(),
-                static_cast<unsigned long long>(record.counts.rows),
-                static_cast<unsigned long long>(record.counts.inserts),
-                static_cast<unsigned long long>(record.counts.updates),
-                static_cast<unsigned long long>(record.counts.deletes),
-                DescribeDelivery(record).c_str(), reason.c_str());
+    std::vector<std::string> row = {std::to_string(record.id),
+                                    record.tenant + "/" + record.table + "/" + record.version};
+    for (const ImportColumn& column : ImportColumns()) row.push_back(column.cell(record));
+    if (record.state == ImportState::kFailed) row.back() += " [" + FailureNextStep(record) + "]";
+    rows.push_back(std::move(row));
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += "  ";
+      if (i + 1 == row.size()) {
+        line += row[i];  // the last column is not padded
+      } else if (numeric[i]) {
+        line += std::string(width[i] - row[i].size(), ' ') + row[i];
+      } else {
+        line += row[i] + std::string(width[i] - row[i].size(), ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::printf("%s\n", line.c_str());
   }
 }
 

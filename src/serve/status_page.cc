@@ -8,7 +8,7 @@
 
 #include "base/markup.h"
 #include "pipeline/importer.h"
-#include "publish/publisher.h"
+#include "serve/import_columns.h"
 
 namespace snapdelta {
 namespace {
@@ -42,37 +42,29 @@ std::string Page(std::string_view title, std::string_view body, bool refresh) {
       body);
 }
 
-int64_t DurationMs(const ImportRecord& record) {
-  return record.finished_at_ms > 0 && record.started_at_ms > 0
-             ? record.finished_at_ms - record.started_at_ms
-             : 0;
-}
-
 std::string Path(const ImportRecord& record) {
   return record.tenant + "/" + record.table + "/" + record.version;
 }
 
-// The columns shared by the overview and a table's history.
+// The version and ImportColumns(), shared by the overview and a table's history.
 std::string ImportCells(const ImportRecord& record) {
-  const int64_t ms = DurationMs(record);
-  const std::string rate = ms > 0 ? fmt::format("{:.0f}", static_cast<double>(record.counts.rows) *
-                                                              1000.0 / static_cast<double>(ms))
-                                  : "";
+  std::string cells = "<td>" + EscapeMarkup(record.version) + "</td>";
   const std::string state(ImportStateName(record.state));
-  return fmt::format(
-      "<td>{}</td><td class=\"{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-      "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-      "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>",
-      EscapeMarkup(record.version), state, state, record.counts.inserts, record.counts.updates,
-      record.counts.deletes, record.counts.rows, record.size,
-      ms > 0 ? fmt::format("{:.2f} s", ms / 1000.0) : "", rate,
-      EscapeMarkup(DescribeDelivery(record)),
-      EscapeMarkup(record.reason.empty() ? record.note : record.reason));
+  for (const ImportColumn& column : ImportColumns()) {
+    const std::string css = column.numeric ? "n" : column.header == "state" ? state : "";
+    cells += css.empty() ? "<td>" : fmt::format("<td class=\"{}\">", css);
+    cells += EscapeMarkup(column.cell(record)) + "</td>";
+  }
+  return cells;
 }
 
-constexpr std::string_view kImportHeader =
-    "<th>version</th><th>state</th><th>insert</th><th>update</th><th>delete</th><th>rows</th>"
-    "<th>bytes</th><th>duration</th><th>rows/s</th><th>delivery</th><th>note</th>";
+std::string ImportHeader() {
+  std::string header = "<th>version</th>";
+  for (const ImportColumn& column : ImportColumns()) {
+    header += "<th>" + std::string(column.header) + "</th>";
+  }
+  return header;
+}
 
 // Leases of import tables held at `now_ms`, by (tenant, table).
 std::map<std::pair<std::string, std::string>, const Lease*> HeldLeases(
@@ -98,7 +90,7 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
   auto leases = HeldLeases(snapshot, now_ms);
   std::string body = fmt::format("<h1>snapdelta</h1><p>{} imports of {} tables</p>",
                                  snapshot.imports.size(), newest.size());
-  body += "<h2>Tables</h2><table><tr><th>tenant</th><th>table</th>" + std::string(kImportHeader) +
+  body += "<h2>Tables</h2><table><tr><th>tenant</th><th>table</th>" + ImportHeader() +
           "<th>lease</th></tr>";
   for (const auto& [key, record] : newest) {
     auto lease = leases.find(key);
@@ -183,7 +175,7 @@ std::string RenderTablePage(const RegistrySnapshot& snapshot, const std::string&
   if (auto lease = leases.find({tenant, table}); lease != leases.end()) {
     body += fmt::format("<p>Lease held by {}</p>", EscapeMarkup(lease->second->owner));
   }
-  body += "<table><tr>" + std::string(kImportHeader) + "</tr>";
+  body += "<table><tr>" + ImportHeader() + "</tr>";
   for (auto it = imports.rbegin(); it != imports.rend(); ++it) {
     body += "<tr>" + ImportCells(**it) + "</tr>";
   }

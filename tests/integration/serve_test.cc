@@ -5,7 +5,9 @@
 // address is refused without --allow-remote.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <regex>
 #include <thread>
 
@@ -159,6 +161,66 @@ TEST_F(Serve, ThePageNamesEachImportAndTheHeldOnesReleaseCommand) {
               std::string::npos);
   }
   EXPECT_EQ(Get("/tables/tenant/no_such_table").second, 404);
+}
+
+// The page in a real browser: headless Chromium (Debian's) driven by playwright-core finds each
+// import with its counts on the table's history page, reached by clicking the table's link, the
+// held import's release command on the overview, and a drawn chart; it saves a screenshot of each
+// page (into $SNAPDELTA_SCREENSHOT_DIR when set: the README's pictures).
+TEST_F(Serve, AHeadlessBrowserShowsEveryImportWithItsCountsAndTheReleaseCommand) {
+  const fs::path script_dir = SourceDir() / "tests" / "browser";
+  ASSERT_TRUE(fs::exists(script_dir / "node_modules" / "playwright-core"))
+      << "run scripts/install-deps.sh (it installs playwright-core with npm)";
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium")) << "run scripts/install-deps.sh (Debian's chromium)";
+  const char* keep = std::getenv("SNAPDELTA_SCREENSHOT_DIR");
+  const fs::path shots = keep != nullptr ? fs::path(keep) : tmp_.path();
+  RunOptions options;
+  options.timeout = std::chrono::seconds(120);
+  CommandResult browser = RunCommand(
+      {"node", (script_dir / "status_page.mjs").string(), base_ + "/", shots.string()}, options);
+  ASSERT_EQ(browser.exit_code, 0) << browser.Describe();
+  const nlohmann::json seen = ParseJson(browser.out, "the browser's report");
+  EXPECT_EQ(seen["overview"]["status"], 200);
+  EXPECT_EQ(seen["overview"]["title"], "snapdelta status");
+  const nlohmann::json codes = seen["overview"]["codes"];
+  EXPECT_NE(std::find(codes.begin(), codes.end(), "snapdelta release " + held_path_), codes.end())
+      << codes.dump();
+  EXPECT_NE(std::find(codes.begin(), codes.end(), "snapdelta skip " + held_path_), codes.end());
+
+  const nlohmann::json& history = seen["history"];
+  EXPECT_EQ(history["url"], base_ + "/tables/tenant/test_table");
+  const nlohmann::json imports = Imports();
+  EXPECT_EQ(history["bars"].get<size_t>(), 3 * imports.size());
+  EXPECT_GE(history["barsDrawn"].get<size_t>(), imports.size()) << "bars with a visible size";
+  ASSERT_EQ(history["tables"].size(), 1u) << history.dump();
+  const nlohmann::json& rows = history["tables"][0];
+  const nlohmann::json& header = rows[0];
+  auto column = [&](const std::string& name) {
+    auto at = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(at, header.end()) << name << " in " << header.dump();
+    return static_cast<size_t>(at - header.begin());
+  };
+  ASSERT_EQ(rows.size(), imports.size() + 1) << rows.dump();
+  for (const nlohmann::json& import : imports) {
+    bool found = false;
+    for (size_t r = 1; r < rows.size(); ++r) {
+      const nlohmann::json& row = rows[r];
+      if (row[column("version")] != import["version"]) continue;
+      found = true;
+      EXPECT_EQ(row[column("state")], import["state"]);
+      for (auto [name, key] : {std::pair{"insert", "inserts"}, std::pair{"update", "updates"},
+                               std::pair{"delete", "deletes"}, std::pair{"rows", "rows"}}) {
+        EXPECT_EQ(row[column(name)], std::to_string(import[key].get<uint64_t>()))
+            << name << " of " << import["version"];
+      }
+    }
+    EXPECT_TRUE(found) << import["version"] << " not on the page";
+  }
+  for (const char* picture : {"status-page.png", "table-page.png"}) {
+    const std::string png = ReadFile(shots / picture);
+    ASSERT_GT(png.size(), 1000u) << picture;
+    EXPECT_EQ(png.substr(1, 3), "PNG") << picture;
+  }
 }
 
 TEST_F(Serve, StopsCleanlyOnSigterm) { EXPECT_EQ(server_->Stop(SIGTERM), 0) << server_->log(); }
