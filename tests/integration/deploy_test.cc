@@ -124,6 +124,50 @@ TEST(Deploy, TheImageInstallsAPackageForEveryLibraryTheBinaryLinks) {
   EXPECT_NE(dockerfile.find("\nUSER snapdelta\n"), std::string::npos) << "runs as non-root";
 }
 
+// The packages named by the `apt-get install` of the Dockerfile's first (build) stage.
+std::set<std::string> BuildPackages(const std::string& dockerfile) {
+  return RuntimePackages(dockerfile.substr(0, dockerfile.rfind("\nFROM ")));
+}
+
+TEST(Deploy, TheImagesBuildStageInstallsEveryHeaderAndModuleTheSourcesUse) {
+  const std::string dockerfile = ReadFile(SourceDir() / "Dockerfile");
+  std::set<std::string> packages = BuildPackages(dockerfile);
+  ASSERT_TRUE(packages.count("cmake")) << "the build stage's packages";
+  // build-essential brings these.
+  for (const char* base : {"libc6-dev", "linux-libc-dev", "libstdc++-12-dev", "libgcc-12-dev"}) {
+    packages.insert(base);
+  }
+  // Every <header> the sources include that a Debian package puts under /usr/include.
+  CommandResult includes = RunShell("cd '" + SourceDir().string() +
+                                    "' && cat src/*/*.h src/*/*.cc include/snapdelta/*.h | "
+                                    "sed -n 's/^#include <\\([^>]*\\)>.*/\\1/p' | sort -u");
+  ASSERT_TRUE(includes.ok()) << includes.Describe();
+  std::set<std::string> needed;
+  for (const std::string& header : Words(includes.out)) {
+    for (const char* root : {"/usr/include/", "/usr/include/x86_64-linux-gnu/"}) {
+      if (!fs::exists(root + header)) continue;
+      CommandResult owner = RunCommand({"dpkg-query", "-S", root + header});
+      if (owner.exit_code == 0) needed.insert(owner.out.substr(0, owner.out.find(':')));
+      break;
+    }
+  }
+  // And the pkg-config modules CMakeLists.txt asks for.
+  std::string cmake = ReadFile(SourceDir() / "CMakeLists.txt");
+  std::regex module(R"(pkg_check_modules\(\w+ (?:REQUIRED )?IMPORTED_TARGET (\S+)\))");
+  for (auto it = std::sregex_iterator(cmake.begin(), cmake.end(), module);
+       it != std::sregex_iterator(); ++it) {
+    CommandResult pc = RunShell("dpkg-query -S '/usr/*/" + (*it)[1].str() + ".pc' | head -1");
+    ASSERT_TRUE(pc.ok() && !pc.out.empty()) << (*it)[1] << ": " << pc.Describe();
+    needed.insert(pc.out.substr(0, pc.out.find(':')));
+  }
+  EXPECT_GE(needed.size(), 10u);
+  for (const std::string& package : needed) {
+    EXPECT_TRUE(packages.count(package)) << package
+                                         << " is needed to build, and the Dockerfile's build "
+                                            "stage does not install it";
+  }
+}
+
 TEST(Deploy, ComposeRunsTheWorkerAgainstItsOwnPostgresAndS3Services) {
   CommandResult parsed =
       RunCommand({"/usr/bin/python3", "-c",
