@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# snapdelta against DuckDB on the same export pairs, in one run, the tools alternating.
+# snapdelta against DuckDB and Polars on the same export pairs, in one run, the tools alternating.
 #
 #   bench/compare.sh            (run by `make bench`, which builds first; never by `make test`)
 #
@@ -8,11 +8,17 @@
 #   diff    snapdelta diff OLD NEW -k KEY -o FILE            stateless: reads both exports
 #   run     snapdelta run on NEW, the state of OLD held       stateful: reads NEW and the state
 #   duckdb  bench/duckdb_delta.mjs: FULL OUTER JOIN of the two files in DuckDB, COPY to a CSV
+#   polars  bench/polars_delta.mjs: the same join in Polars (lazy scanCSV, streaming engine,
+#           sinkCSV); scanCSV reads the .gz files itself
 #   igzip   igzip -dc NEW > /dev/null                         the physical floor
-# Each iteration runs diff, run, duckdb, igzip in that order; BENCH_ITER iterations (default 3).
-# Reported: median wall time, peak RSS (the highest of the iterations, /usr/bin/time %M), DuckDB's
-# time / the tool's, the tool's RSS / DuckDB's, the tool's time / the igzip floor. Every run's
-# INSERT/UPDATE/DELETE counts must equal the generator's truth.json, or the script fails.
+# Each iteration runs diff, run, duckdb, polars, igzip in that order; BENCH_ITER iterations
+# (default 3). Reported: median wall time, peak RSS (the highest of the iterations, /usr/bin/time
+# %M), DuckDB's and Polars's time / the tool's, the tool's RSS / DuckDB's, the tool's time / the
+# igzip floor. Every run's INSERT/UPDATE/DELETE counts must equal the generator's truth.json, or
+# the script fails. After the timed iterations, diff and run each run once more under `perf stat`
+# (task-clock, context switches, migrations, page faults, cycles, instructions, cache misses):
+# an extra run, so that perf's own cost is in no timing; on a VM without hardware counters,
+# cycles/instructions/cache-misses read "<not supported>".
 #
 # Environment:
 #   BENCH_ROWS="1000000 10000000"   row counts of the export pairs
@@ -21,9 +27,10 @@
 #   BENCH_SPILL=1                   also the bounded-memory run (off by default, see below)
 #   BENCH_SPILL_ROWS=20000000 BENCH_SPILL_LIMIT=512MB
 #
-# Generated pairs are cached in bench/data/<rows>/ (reused when truth.json is there); DuckDB is
-# installed from npm into bench/duckdb/. Both are git-ignored. The table is printed and written
-# to bench/results/latest.md (committed; copy it into the README's benchmark section).
+# Generated pairs are cached in bench/data/<rows>/ (reused when truth.json is there); DuckDB and
+# Polars are installed from npm into bench/duckdb/ and bench/polars/. All three are git-ignored.
+# The table is printed and written to bench/results/latest.md (committed; copy it into the
+# README's benchmark section).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
@@ -32,6 +39,16 @@ ROWS_LIST=${BENCH_ROWS:-1000000 10000000}
 ITER=${BENCH_ITER:-3}
 DUCKDB_PKG=@duckdb/node-api@1.5.6-r.1
 DUCKDB_DIR=$BENCH_DIR/duckdb
+# nodejs-polars loads its native code from a per-platform package, an optional dependency npm
+# may skip: named here, so a missing binary fails the install, not the first benchmark run.
+POLARS_VERSION=0.25.2
+case $(uname -m) in
+  x86_64) POLARS_BINARY=nodejs-polars-linux-x64-gnu ;;
+  aarch64) POLARS_BINARY=nodejs-polars-linux-arm64-gnu ;;
+  *) POLARS_BINARY="" ;;
+esac
+POLARS_DIR=$BENCH_DIR/polars
+PERF_EVENTS=task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,cache-misses
 DATA_DIR=$BENCH_DIR/data
 RESULTS=$BENCH_DIR/results/latest.md
 TIME=/usr/bin/time
@@ -58,7 +75,17 @@ missing=()
 command -v igzip >/dev/null || missing+=(isal)
 command -v jq >/dev/null || missing+=(jq)
 command -v node >/dev/null || missing+=(nodejs npm)
+command -v perf >/dev/null || missing+=(linux-perf)
 [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
+[[ -n $POLARS_BINARY ]] || die "no nodejs-polars binary package known for $(uname -m)"
+# perf stat needs perf_event_open, which a container or kernel.perf_event_paranoid may refuse:
+# then the perf section says so rather than the benchmark failing after all its timed runs.
+perf_ok=1
+if ! perf_probe=$(perf stat -e task-clock -x, -o /dev/null -- true 2>&1); then
+  perf_ok=0
+  perf_probe=$(head -n 1 <<<"$perf_probe")
+  note "perf stat does not work here, its section is skipped: $perf_probe"
+fi
 
 warnings=()
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
@@ -97,6 +124,22 @@ if [[ ! -f $DUCKDB_DIR/node_modules/@duckdb/node-api/package.json ]] ||
   note "installing $DUCKDB_PKG into $DUCKDB_DIR"
   mkdir -p "$DUCKDB_DIR"
   npm install --silent --no-audit --no-fund --prefix "$DUCKDB_DIR" "$DUCKDB_PKG" >&2
+fi
+polars_installed() {
+  local pkg
+  for pkg in nodejs-polars "$POLARS_BINARY"; do
+    [[ -f $POLARS_DIR/node_modules/$pkg/package.json ]] &&
+      [[ $(jq -r .version "$POLARS_DIR/node_modules/$pkg/package.json") == "$POLARS_VERSION" ]] ||
+      return 1
+  done
+}
+if ! polars_installed; then
+  note "installing nodejs-polars@$POLARS_VERSION and $POLARS_BINARY@$POLARS_VERSION into $POLARS_DIR"
+  mkdir -p "$POLARS_DIR"
+  # --save-exact: the package.json npm writes there pins the version, not ^0.25.2.
+  npm install --silent --no-audit --no-fund --save-exact --prefix "$POLARS_DIR" \
+    "nodejs-polars@$POLARS_VERSION" "$POLARS_BINARY@$POLARS_VERSION" >&2
+  polars_installed || die "nodejs-polars $POLARS_VERSION did not install into $POLARS_DIR"
 fi
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -145,6 +188,18 @@ check() {
     die "$1 on $2 rows found INSERT/UPDATE/DELETE $3, truth.json says $want"
 }
 
+# diff_counts: "i u d" from the summary snapdelta diff printed on stderr ($LAST_ERR).
+diff_counts() {
+  sed -n 's/.*rows: \([0-9]*\) INSERT, \([0-9]*\) UPDATE, \([0-9]*\) DELETE.*/\1 \2 \3/p' "$LAST_ERR"
+}
+
+# run_counts HOME: "i u d" of the committed import of v2 in a stateful home.
+run_counts() {
+  "$SNAPDELTA" status --home "$1" --json |
+    jq -r 'map(select(.version == "v2" and .state == "committed")) | last //
+           error("no committed import of v2") | "\(.inserts) \(.updates) \(.deletes)"'
+}
+
 # median / maximum: of the whitespace-separated numbers on stdin.
 values() { awk '{for (i = 1; i <= NF; i++) print $i}' | sort -n; }
 median() { values | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
@@ -153,19 +208,47 @@ seconds() { awk -v ms="$1" 'BEGIN {printf "%.2f", ms/1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", (b > 0) ? a/b : 0}'; }
 megabytes() { awk -v kb="$1" 'BEGIN {printf "%.0f", kb/1024}'; }
 
+# perf_stat OUT CMD...: runs CMD once under perf stat, the counters written to OUT (perf's CSV,
+# -x,) and not to stderr, which stays the tool's ($LAST_ERR, where diff's counts are read).
+perf_stat() {
+  local out=$1
+  shift
+  LAST_ERR=$WORK/stderr
+  sync  # as in measure: the same conditions as the timed runs
+  if ! perf stat -e "$PERF_EVENTS" -x, -o "$out" -- "$@" >/dev/null 2>"$LAST_ERR"; then
+    cat "$LAST_ERR" >&2
+    die "failed under perf stat: $*"
+  fi
+}
+
+# perf_summary FILE: "task-clock 5.59 msec, context-switches 1, ..." from perf stat's CSV, every
+# counter as perf printed it; "<not supported>" (a VM without hardware counters) kept, in a code
+# span so that Markdown does not take it for an HTML tag.
+perf_summary() {
+  awk -F, '/^#/ || NF < 3 {next} {
+      v = ($1 ~ /^</) ? "`" $1 "`" : $1
+      out = out sep $3 " " v ($2 != "" ? " " $2 : ""); sep = ", "
+    } END {print out}' "$1"
+}
+
 # --- The benchmark ------------------------------------------------------------------------------
 
-TOOLS=(diff run duckdb igzip)
+TOOLS=(diff run duckdb polars igzip)
 declare -A LABEL=(
   [diff]="snapdelta diff (stateless)"
   [run]="snapdelta run (stateful)"
   [duckdb]="DuckDB FULL OUTER JOIN"
+  [polars]="Polars FULL OUTER JOIN"
   [igzip]="igzip -dc NEW (floor)"
 )
 declare -A MS KB  # "ROWS TOOL" -> space-separated per-iteration values
 duckdb_version=""
 duckdb_query_ms=""
 duckdb_query=""   # per size: DuckDB's own timing of the delta query, without process start-up
+polars_version=""
+polars_query_ms=""
+polars_query=""   # the same for Polars
+perf_lines=()     # per size and snapdelta command: its perf stat counters, one extra run each
 
 for rows in $ROWS_LIST; do
   [[ $rows =~ ^[0-9]+$ ]] || die "BENCH_ROWS holds '$rows', not a row count"
@@ -195,16 +278,14 @@ for rows in $ROWS_LIST; do
     note "$rows rows: iteration $i/$ITER"
 
     measure /dev/null "$SNAPDELTA" diff "$old" "$new" -k "$key" -o "$WORK/diff.jsonl"
-    counts=$(sed -n 's/.*rows: \([0-9]*\) INSERT, \([0-9]*\) UPDATE, \([0-9]*\) DELETE.*/\1 \2 \3/p' "$LAST_ERR")
+    counts=$(diff_counts)
     check "snapdelta diff" "$rows" "$counts"
     MS[$rows diff]+="$LAST_MS " KB[$rows diff]+="$LAST_KB "
 
     rm -rf "${WORK:?}/home"
     cp -a "$WORK/home1" "$WORK/home"
     measure "$WORK/run.out" "$SNAPDELTA" run --landing "$landing" --home "$WORK/home"
-    counts=$("$SNAPDELTA" status --home "$WORK/home" --json |
-      jq -r 'map(select(.version == "v2" and .state == "committed")) | last //
-             error("no committed import of v2") | "\(.inserts) \(.updates) \(.deletes)"')
+    counts=$(run_counts "$WORK/home")
     check "snapdelta run" "$rows" "$counts"
     MS[$rows run]+="$LAST_MS " KB[$rows run]+="$LAST_KB "
 
@@ -217,11 +298,36 @@ for rows in $ROWS_LIST; do
     duckdb_version=$(jq -r .duckdb "$WORK/duckdb.json")
     duckdb_query_ms+="$(jq -r .delta_ms "$WORK/duckdb.json") "
 
+    measure "$WORK/polars.json" node "$BENCH_DIR/polars_delta.mjs" \
+      "$old" "$new" "$WORK/polars.csv" "$key"
+    counts=$(jq -r '"\(.insert) \(.update) \(.delete)"' "$WORK/polars.json")
+    check "Polars" "$rows" "$counts"
+    MS[$rows polars]+="$LAST_MS " KB[$rows polars]+="$LAST_KB "
+    polars_version=$(jq -r .polars "$WORK/polars.json")
+    polars_query_ms+="$(jq -r .delta_ms "$WORK/polars.json") "
+
     measure /dev/null igzip -dc "$new"
     MS[$rows igzip]+="$LAST_MS " KB[$rows igzip]+="$LAST_KB "
   done
   duckdb_query+="$rows rows: $(seconds "$(echo "$duckdb_query_ms" | median)") s; "
   duckdb_query_ms=""
+  polars_query+="$rows rows: $(seconds "$(echo "$polars_query_ms" | median)") s; "
+  polars_query_ms=""
+
+  # perf stat: one extra run of each snapdelta command after the timed ones, the same commands
+  # on the same inputs (run again from a fresh copy of the home), so perf costs no timing.
+  if [[ $perf_ok == 1 ]]; then
+    note "$rows rows: snapdelta diff and run once more under perf stat"
+    perf_stat "$WORK/perf-diff.csv" "$SNAPDELTA" diff "$old" "$new" -k "$key" -o "$WORK/diff.jsonl"
+    counts=$(diff_counts)
+    check "snapdelta diff (perf stat)" "$rows" "$counts"
+    perf_lines+=("- $rows rows, ${LABEL[diff]}: $(perf_summary "$WORK/perf-diff.csv")")
+    rm -rf "${WORK:?}/home"
+    cp -a "$WORK/home1" "$WORK/home"
+    perf_stat "$WORK/perf-run.csv" "$SNAPDELTA" run --landing "$landing" --home "$WORK/home"
+    check "snapdelta run (perf stat)" "$rows" "$(run_counts "$WORK/home")"
+    perf_lines+=("- $rows rows, ${LABEL[run]}: $(perf_summary "$WORK/perf-run.csv")")
+  fi
   rm -rf "${WORK:?}"
 done
 
@@ -245,7 +351,7 @@ if [[ ${BENCH_SPILL:-0} == 1 ]]; then
     measure /dev/null "$SNAPDELTA" diff "$data/export1.csv.gz" "$data/export2.csv.gz" \
       -k "$(jq -r '.key | join(",")' "$data/truth.json")" --memory-limit "$spill_limit" \
       -o "$WORK/diff.jsonl"
-    counts=$(sed -n 's/.*rows: \([0-9]*\) INSERT, \([0-9]*\) UPDATE, \([0-9]*\) DELETE.*/\1 \2 \3/p' "$LAST_ERR")
+    counts=$(diff_counts)
     check "snapdelta diff --memory-limit" "$spill_rows" "$counts"
     verdict=$(awk -v kb="$LAST_KB" -v lim="$limit_kb" 'BEGIN {
       printf "%.0f%% of the limit, %s", 100 * kb / lim, (kb <= 1.2 * lim) ? "within limit + 20%" : "OVER limit + 20%" }')
@@ -260,23 +366,26 @@ fi
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 report=$(
   echo "Benchmark $(date -u '+%Y-%m-%d %H:%M UTC'): $(uname -m), ${cpu:-unknown CPU}, $(nproc) cores;" \
-    "snapdelta $commit ($build_type), DuckDB $duckdb_version (${DUCKDB_PKG##*/}, default threads)."
+    "snapdelta $commit ($build_type), DuckDB $duckdb_version (${DUCKDB_PKG##*/}, default threads)," \
+    "Polars $polars_version (nodejs-polars@$POLARS_VERSION, streaming engine, default threads)."
   echo "Median wall time of $ITER alternating runs each, highest peak RSS; export pairs from" \
     "\`snapdelta-gen --rows N --exports 2 --gzip --seed 1\` (5% updated, 2% deleted, 3% inserted)."
   for w in "${warnings[@]}"; do echo; echo "**$w**"; done
   echo
-  echo "| rows | tool | wall s | peak RSS MB | DuckDB time / tool | RSS / DuckDB | tool / igzip floor |"
-  echo "|---:|---|---:|---:|---:|---:|---:|"
+  echo "| rows | tool | wall s | peak RSS MB | DuckDB time / tool | Polars time / tool |" \
+    "RSS / DuckDB | tool / igzip floor |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
   for rows in $ROWS_LIST; do
     duck_ms=$(echo "${MS[$rows duckdb]}" | median)
+    polars_ms=$(echo "${MS[$rows polars]}" | median)
     duck_kb=$(echo "${KB[$rows duckdb]}" | maximum)
     floor_ms=$(echo "${MS[$rows igzip]}" | median)
     for tool in "${TOOLS[@]}"; do
       ms=$(echo "${MS[$rows $tool]}" | median)
       kb=$(echo "${KB[$rows $tool]}" | maximum)
       echo "| $rows | ${LABEL[$tool]} | $(seconds "$ms") | $(megabytes "$kb") |" \
-        "$(ratio "$duck_ms" "$ms") | $(awk -v a="$kb" -v b="$duck_kb" 'BEGIN {printf "%.2f", a/b}') |" \
-        "$(ratio "$ms" "$floor_ms") |"
+        "$(ratio "$duck_ms" "$ms") | $(ratio "$polars_ms" "$ms") |" \
+        "$(awk -v a="$kb" -v b="$duck_kb" 'BEGIN {printf "%.2f", a/b}') | $(ratio "$ms" "$floor_ms") |"
     done
   done
   echo
@@ -284,8 +393,18 @@ report=$(
     for tool in "${TOOLS[@]}"; do printf '%s %s: %s; ' "$rows" "$tool" "${MS[$rows $tool]% }"; done
   done | sed 's/; $//') (ms)."
   echo "DuckDB's own time for the delta query (no Node/DuckDB start-up, no count): ${duckdb_query%; }."
+  echo "Polars's own time for the delta query (no Node/Polars start-up, no count; scanCSV reads" \
+    "the .gz files itself): ${polars_query%; }."
   echo "Every run's INSERT/UPDATE/DELETE counts matched the generator's truth.json."
   for line in "${spill_lines[@]}"; do echo "$line"; done
+  echo
+  echo "perf stat (one extra run each)"
+  echo
+  if [[ $perf_ok == 1 ]]; then
+    for line in "${perf_lines[@]}"; do echo "$line"; done
+  else
+    echo "Skipped: \`perf stat\` does not work on this machine (${perf_probe:-no output})."
+  fi
 )
 
 mkdir -p "$(dirname "$RESULTS")"
