@@ -82,8 +82,13 @@ void ConfigureLog(LogLevel level, LogFormat format) {
 
 bool LogEnabled(LogLevel level) { return level != LogLevel::kOff && level >= g_level.load(); }
 
+LogFormat CurrentLogFormat() { return g_format.load(); }
+
 Log::Log(LogLevel level, std::string_view step)
     : enabled_(LogEnabled(level)), level_(level), step_(step) {}
+
+Log::Log(LogLevel level, std::string_view step, bool always)
+    : enabled_(always || LogEnabled(level)), level_(level), step_(step) {}
 
 Log::~Log() {
   if (!enabled_) return;

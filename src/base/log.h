@@ -32,11 +32,15 @@ std::string_view LogLevelName(LogLevel level);
 // Lines below `level` are dropped. Default: kWarn, text.
 void ConfigureLog(LogLevel level, LogFormat format);
 bool LogEnabled(LogLevel level);
+LogFormat CurrentLogFormat();
 
 // The line as it would be written (no newline); for tests of the format.
 class Log {
  public:
   Log(LogLevel level, std::string_view step);
+  // `always`: written whatever the configured level (a command's own error or notice, which
+  // takes the log's format so that a log shipper can read every line).
+  Log(LogLevel level, std::string_view step, bool always);
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
   ~Log();

@@ -145,9 +145,15 @@ std::vector<std::string> SplitList(const std::string& text) {
   return parts;
 }
 
-void PrintError(const Status& status) {
-  console::WriteLine(stderr, "snapdelta: " + status.message());
+void PrintNotice(LogLevel level, std::string_view step, const std::string& message) {
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    Log(level, step, /*always=*/true).Add("message", message);
+  } else {
+    console::WriteLine(stderr, "snapdelta: " + message);
+  }
 }
+
+void PrintError(const Status& status) { PrintNotice(LogLevel::kError, "error", status.message()); }
 
 void PrintImport(const ImportRecord& record) {
   std::string name =

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/log.h"
 #include "snapdelta/engine.h"
 #include "snapdelta/status.h"
 
@@ -55,7 +57,12 @@ void InstallStopHandlers();
 // Splits "a,b,c" into its parts (empty parts dropped).
 std::vector<std::string> SplitList(const std::string& text);
 
-// Prints "snapdelta: <message>" to stderr.
+// Prints "snapdelta: <message>" on stderr; under --log-format json, a log line instead
+// ({"level": level, "step": step, "message": message}), so that every line a log shipper reads
+// is JSON. Written at any --log-level.
+void PrintNotice(LogLevel level, std::string_view step, const std::string& message);
+
+// PrintNotice(kError, "error", the status's message).
 void PrintError(const Status& status);
 
 // One line per finished import, for run and watch (on stdout; its progress line goes).

@@ -90,7 +90,7 @@ int PublishPass(const EngineOptions& options, Publishing* publishing) {
   }
   for (const std::string& path : report->removed) std::printf("removed    %s\n", path.c_str());
   for (const std::string& busy : report->busy) {
-    std::fprintf(stderr, "snapdelta: publishing busy, left for later: %s\n", busy.c_str());
+    PrintNotice(LogLevel::kInfo, "busy", "publishing busy, left for later: " + busy);
   }
   std::fflush(stdout);
   return report->unpublished.empty() ? kExitOk : kExitImportFailed;

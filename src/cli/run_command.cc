@@ -53,7 +53,7 @@ int RunPass(EngineOptions options, bool strict) {
   }
   std::fflush(stdout);
   for (const std::string& busy : report->busy_tables) {
-    std::fprintf(stderr, "snapdelta: busy, left for later: %s\n", busy.c_str());
+    PrintNotice(LogLevel::kInfo, "busy", "busy, left for later: " + busy);
   }
   if (report->any_failed()) return kExitImportFailed;
   return strict && !report->warnings.empty() ? kExitImportFailed : kExitOk;
@@ -294,7 +294,7 @@ CommandAction AddLoopCommand(CLI::App* command) {
         break;  // an upload: a pass now
       }
     }
-    std::fprintf(stderr, "snapdelta: stopped\n");
+    PrintNotice(LogLevel::kInfo, "stopped", "stopped");
     return exit_code;
   };
 }

@@ -1,7 +1,7 @@
 // `snapdelta serve`: the status page, Prometheus metrics and the imports as JSON over HTTP
 // (serve/status_server.h), read from the registry in use; never writes it.
-#include <cstdio>
 #include <future>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -9,6 +9,17 @@
 #include "pipeline/importer.h"
 
 namespace snapdelta::cli {
+namespace {
+
+// "serving http://HOST:PORT/" (an IPv6 address in brackets), once the server listens.
+void PrintServing(const std::string& host, int port) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  PrintNotice(
+      LogLevel::kInfo, "serving",
+      "serving http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/");
+}
+
+}  // namespace
 
 StatusOr<StatusServerOptions> ParseListen(const std::string& listen, bool allow_remote) {
   StatusServerOptions options;
@@ -48,9 +59,7 @@ Status ServerThread::Start(const std::string& registry_url, StatusServerOptions 
   auto listening = std::make_shared<std::promise<Status>>();
   std::future<Status> bound = listening->get_future();
   options.on_listening = [listening, host = options.host](int port) {
-    std::fprintf(stderr, "snapdelta: serving http://%s:%d/\n",
-                 host.find(':') == std::string::npos ? host.c_str() : ("[" + host + "]").c_str(),
-                 port);
+    PrintServing(host, port);
     listening->set_value(Status::OK());
   };
   thread_ = std::thread([this, options, listening] {
@@ -102,15 +111,13 @@ CommandAction AddServeCommand(CLI::App* app) {
       return kExitImportFailed;
     }
     options->stop = &StopRequested();
-    options->on_listening = [host = options->host](int port) {
-      std::fprintf(stderr, "snapdelta: serving http://%s:%d/\n", host.c_str(), port);
-    };
+    options->on_listening = [host = options->host](int port) { PrintServing(host, port); };
     Status served = ServeStatus(registry->get(), *options);
     if (!served.ok()) {
       PrintError(served);
       return kExitUsage;
     }
-    std::fprintf(stderr, "snapdelta: stopped\n");
+    PrintNotice(LogLevel::kInfo, "stopped", "stopped");
     return kExitOk;
   };
 }

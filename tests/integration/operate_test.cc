@@ -138,6 +138,25 @@ TEST_F(Operate, TextLogsAreOneLinePerStepAndRunLogsOnlyWarningsByDefault) {
   EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
 }
 
+TEST_F(Operate, UnderJsonLogsACommandsOwnErrorsAreJsonLinesToo) {
+  CommandResult run =
+      RunSnapdelta({"run", "--landing", (tmp_ / "no-such-landing").string(), "--home",
+                    (tmp_ / "home").string(), "--log-format", "json", "--log-level", "off"});
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  std::vector<std::string> lines = Lines(run.err);
+  ASSERT_FALSE(lines.empty()) << "an error is written at any --log-level";
+  for (const std::string& line : lines) {
+    nlohmann::json entry = ParseJson(line, "a log line");
+    EXPECT_EQ(entry["level"], "error") << line;
+    EXPECT_EQ(entry["step"], "error") << line;
+    EXPECT_NE(entry["message"].get<std::string>().find("no-such-landing"), std::string::npos)
+        << line;
+  }
+  CommandResult text = RunSnapdelta({"run", "--landing", (tmp_ / "no-such-landing").string(),
+                                     "--home", (tmp_ / "home").string()});
+  EXPECT_EQ(text.err.rfind("snapdelta: ", 0), 0u) << text.Describe();
+}
+
 TEST_F(Operate, StatusIsATableAlignedByColumnWithThePagesColumns) {
   ASSERT_EQ(Run({}).exit_code, 0);
   AddEmptyVersion();
