@@ -207,7 +207,11 @@ void CrashPoint(std::string_view point) {
   }
   if (target != point) return;
   static std::atomic<long> hits{0};
-  if (++hits == wanted) ::kill(::getpid(), sig);
+  // raise: a signal to this thread, which then stops (or dies) on its way out of the call. A
+  // kill() of the process would wake the main thread to carry out the stop, and on a busy
+  // machine this thread ran on meanwhile, past the point (a commit the test meant to pause
+  // before).
+  if (++hits == wanted) ::raise(sig);
 }
 
 }  // namespace snapdelta
