@@ -3,7 +3,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <mutex>
 
 namespace snapdelta::console {
@@ -11,7 +10,6 @@ namespace {
 
 std::mutex g_mutex;
 std::vector<std::string> g_block;  // guarded by g_mutex: the lines on screen
-std::atomic<int> g_terminal_override{-1};
 
 // Moves the cursor to the start of the block and erases it. REQUIRES: g_mutex held.
 void ClearLocked() {
@@ -42,8 +40,6 @@ size_t TerminalColumns() {
 }  // namespace
 
 bool StderrIsTerminal() {
-  int override_value = g_terminal_override.load();
-  if (override_value >= 0) return override_value != 0;
   static const bool is_terminal = ::isatty(STDERR_FILENO) != 0;
   return is_terminal;
 }
@@ -68,10 +64,6 @@ void SetProgress(const std::vector<std::string>& lines) {
     if (line.size() >= columns) line.resize(columns - 1);
   }
   DrawLocked();
-}
-
-void SetStderrIsTerminalForTesting(bool is_terminal) {
-  g_terminal_override.store(is_terminal ? 1 : 0);
 }
 
 }  // namespace snapdelta::console

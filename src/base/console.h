@@ -24,9 +24,6 @@ void WriteLine(std::FILE* stream, std::string_view line);
 // Replaces the progress block with `lines` (none: no block) and draws it, on a terminal only.
 void SetProgress(const std::vector<std::string>& lines);
 
-// Tests only: treat stderr as a terminal (or not) from now on.
-void SetStderrIsTerminalForTesting(bool is_terminal);
-
 }  // namespace snapdelta::console
 
 #endif  // SNAPDELTA_BASE_CONSOLE_H_

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/console.h"
+#include "pipeline/importer.h"
 
 namespace snapdelta::cli {
 namespace {
@@ -24,10 +25,6 @@ struct Running {
 std::mutex g_mutex;
 std::map<std::string, Running> g_running;  // guarded by g_mutex, by tenant/table/version
 std::chrono::steady_clock::time_point g_last_redraw;
-
-std::string Key(const ImportRecord& record) {
-  return record.tenant + "/" + record.table + "/" + record.version;
-}
 
 // "412", "41.2k", "4.12M".
 std::string Count(double value) {
@@ -67,7 +64,7 @@ std::string ProgressLine(const ImportRecord& record, const ImportProgress& progr
   double seconds = std::chrono::duration<double>(elapsed).count();
   double bytes = static_cast<double>(progress.bytes_read);
   double size = static_cast<double>(record.size);
-  std::string line = Key(record);
+  std::string line = ImportPath(record);
   if (line.size() < name_width) line.append(name_width - line.size(), ' ');
   if (size > 0) {
     line += fmt::format("  {:3.0f}%  {:.1f} of {:.1f} MB", std::min(100.0, 100.0 * bytes / size),
@@ -91,14 +88,14 @@ void ShowProgress(const ImportRecord& record, const ImportProgress& progress) {
   if (!console::StderrIsTerminal()) return;
   std::lock_guard<std::mutex> lock(g_mutex);
   auto now = std::chrono::steady_clock::now();
-  auto [it, added] = g_running.try_emplace(Key(record), Running{record, progress, now});
+  auto [it, added] = g_running.try_emplace(ImportPath(record), Running{record, progress, now});
   it->second.progress = progress;
   if (added || now - g_last_redraw >= kRedrawInterval) RedrawLocked(now);
 }
 
 void EndProgress(const ImportRecord& record) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_running.erase(Key(record)) > 0) RedrawLocked(std::chrono::steady_clock::now());
+  if (g_running.erase(ImportPath(record)) > 0) RedrawLocked(std::chrono::steady_clock::now());
 }
 
 void ClearProgress() {

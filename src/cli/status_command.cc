@@ -32,8 +32,7 @@ void PrintTable(const std::vector<ImportRecord>& records) {
   }
   rows.push_back(header);
   for (const ImportRecord& record : records) {
-    std::vector<std::string> row = {std::to_string(record.id),
-                                    record.tenant + "/" + record.table + "/" + record.version};
+    std::vector<std::string> row = {std::to_string(record.id), ImportPath(record)};
     for (const ImportColumn& column : ImportColumns()) row.push_back(column.cell(record));
     if (record.state == ImportState::kFailed) row.back() += " [" + FailureNextStep(record) + "]";
     rows.push_back(std::move(row));

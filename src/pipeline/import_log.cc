@@ -12,7 +12,7 @@ ImportLog::ImportLog(LogLevel level, std::string_view step, const ImportRecord& 
 }
 
 void LogImportEnd(const ImportRecord& record) {
-  const std::string path = record.tenant + "/" + record.table + "/" + record.version;
+  const std::string path = ImportPath(record);
   switch (record.state) {
     case ImportState::kCommitted: {
       ImportLog line(LogLevel::kInfo, "committed", record);

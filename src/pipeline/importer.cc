@@ -25,11 +25,6 @@ constexpr std::string_view kStateSuffix = ".state";
 // The longest automatic-retry wait: an environment failure is tried again at least hourly.
 constexpr int64_t kMaxRetryBackoffMs = 3600 * 1000;
 
-// "tenant/table/version", as `retry`, `release` and `skip` take it.
-std::string ImportPath(const ImportRecord& record) {
-  return record.tenant + "/" + record.table + "/" + record.version;
-}
-
 // Reads a whole state file, so its header, identity and footer checksum are checked.
 Status VerifyState(std::shared_ptr<StoredFile> state, const StateIdentity& expected) {
   StateReader reader;
@@ -156,8 +151,12 @@ std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms) {
          " s, or now with `snapdelta retry " + path + "`";
 }
 
+std::string ImportPath(const ImportRecord& record) {
+  return record.tenant + "/" + record.table + "/" + record.version;
+}
+
 std::string FailureNextStep(const ImportRecord& record) {
-  const std::string path = record.tenant + "/" + record.table + "/" + record.version;
+  const std::string path = ImportPath(record);
   if (record.failure == FailureKind::kEnvironment) {
     int64_t wait_s = std::max<int64_t>(0, (record.retry_at_ms - SystemClockMs() + 999) / 1000);
     return fmt::format(

@@ -56,6 +56,10 @@ bool RetryDue(const EngineOptions& options, const ImportRecord& failed, int64_t 
 // retry T/T/V`", or, for a crash, "retried only by hand: ...".
 std::string RetryWhen(const ImportRecord& blocker, int64_t now_ms);
 
+// "tenant/table/version", as `retry`, `release` and `skip` take it, and as logs, `status`, the
+// status page and progress lines name an import.
+std::string ImportPath(const ImportRecord& record);
+
 // What happens next to a failed import, by its failure kind, and the command to step in.
 std::string FailureNextStep(const ImportRecord& record);
 

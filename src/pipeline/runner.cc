@@ -219,7 +219,7 @@ class ImportPool {
   // reported as failed), and the later versions of its table waiting behind it.
   void WaitBehind(const ImportRecord& blocker, const std::vector<ImportRecord>& later,
                   bool report_blocker = true) {
-    const std::string path = blocker.tenant + "/" + blocker.table + "/" + blocker.version;
+    const std::string path = ImportPath(blocker);
     const int64_t now = SystemClockMs();
     const std::string when = RetryWhen(blocker, now);
     const std::string waits = WaitsBehind(blocker, now);
@@ -230,8 +230,7 @@ class ImportPool {
                                 ": " + blocker.reason);
     }
     for (const ImportRecord& record : later) {
-      report_.waiting.push_back(record.tenant + "/" + record.table + "/" + record.version + ": " +
-                                waits);
+      report_.waiting.push_back(ImportPath(record) + ": " + waits);
     }
   }
 

@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "pipeline/import_log.h"
+#include "pipeline/importer.h"
 #include "pipeline/lease_keeper.h"
 #include "publish/change_reader.h"
 #include "sink/debezium.h"
@@ -21,10 +22,6 @@ namespace {
 
 // The clock is read once per this many events (a long publish records its position by time).
 constexpr uint64_t kClockEvery = 4096;
-
-std::string ImportName(const ImportRecord& record) {
-  return fmt::format("{}/{}/{}", record.tenant, record.table, record.version);
-}
 
 ImportIdentity Identity(const ImportRecord& record) {
   return ImportIdentity{record.tenant, record.table, record.version};
@@ -70,7 +67,7 @@ class Publisher {
         .Add("reason", why.message());
     std::lock_guard<std::mutex> lock(mu_);
     report_.unpublished.push_back(fmt::format("{}: {} of {} events published: {}",
-                                              ImportName(record), acked, record.counts.events(),
+                                              ImportPath(record), acked, record.counts.events(),
                                               why.message()));
   }
 
@@ -88,7 +85,7 @@ class Publisher {
       } else {
         for (const ImportRecord& record : work.imports) {
           report_.unpublished.push_back(
-              fmt::format("{}: {}", ImportName(record), lease.status().message()));
+              fmt::format("{}: {}", ImportPath(record), lease.status().message()));
         }
       }
       return;
@@ -120,7 +117,7 @@ class Publisher {
         for (size_t j = i; j < work.imports.size(); ++j) {
           const ImportRecord& left = work.imports[j];
           Unpublished(left, j == i ? acked : left.published_seq,
-                      j == i ? published : AbortedError("waits behind " + ImportName(record)));
+                      j == i ? published : AbortedError("waits behind " + ImportPath(record)));
         }
         break;
       }

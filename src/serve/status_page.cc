@@ -42,10 +42,6 @@ std::string Page(std::string_view title, std::string_view body, bool refresh) {
       body);
 }
 
-std::string Path(const ImportRecord& record) {
-  return record.tenant + "/" + record.table + "/" + record.version;
-}
-
 // The version and ImportColumns(), shared by the overview and a table's history.
 std::string ImportCells(const ImportRecord& record) {
   std::string cells = "<td>" + EscapeMarkup(record.version) + "</td>";
@@ -110,9 +106,9 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
           "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
           "<td class=\"n\">{}</td><td><code>snapdelta release {}</code> or "
           "<code>snapdelta skip {}</code></td></tr>",
-          EscapeMarkup(Path(*record)), EscapeMarkup(record->reason), record->counts.inserts,
-          record->counts.updates, record->counts.deletes, EscapeMarkup(Path(*record)),
-          EscapeMarkup(Path(*record)));
+          EscapeMarkup(ImportPath(*record)), EscapeMarkup(record->reason), record->counts.inserts,
+          record->counts.updates, record->counts.deletes, EscapeMarkup(ImportPath(*record)),
+          EscapeMarkup(ImportPath(*record)));
     }
     body += "</table>";
   }
@@ -122,7 +118,7 @@ std::string RenderStatusPage(const RegistrySnapshot& snapshot, int64_t now_ms) {
         "<th>next</th></tr>";
     for (const ImportRecord* record : failed) {
       body += fmt::format("<tr><td>{}</td><td class=\"failed\">{}</td><td>{}</td><td>{}</td></tr>",
-                          EscapeMarkup(Path(*record)), FailureKindName(record->failure),
+                          EscapeMarkup(ImportPath(*record)), FailureKindName(record->failure),
                           EscapeMarkup(record->reason), EscapeMarkup(FailureNextStep(*record)));
     }
     body += "</table>";
