@@ -15,10 +15,10 @@
 //
 // @duckdb/node-api is installed by compare.sh under bench/duckdb/, not next to this script, so
 // it is resolved from there.
-import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { createGunzip } from 'node:zlib';
+
+import { exportColumns } from './export_columns.mjs';
 
 const [oldPath, newPath, outPath, keyArg = 'id'] = process.argv.slice(2);
 if (!oldPath || !newPath || !outPath) {
@@ -37,45 +37,7 @@ const readCsv = (path) => `read_csv(${literal(path)}, header = true, all_varchar
 const instance = await DuckDBInstance.create(':memory:');
 const connection = await instance.connect();
 
-// The header row, read here rather than with DESCRIBE: DuckDB's sniffer would read a sample of
-// each file once more (about 0.2 s per gzip file), a cost the delta query itself does not have.
-async function columnsOf(path) {
-  let stream = createReadStream(path);
-  if (path.endsWith('.gz')) stream = stream.pipe(createGunzip());
-  let line = '';
-  for await (const chunk of stream) {
-    line += chunk.toString('utf8');
-    const end = line.indexOf('\n');
-    if (end >= 0) {
-      line = line.slice(0, end);
-      break;
-    }
-  }
-  line = line.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  const names = [];
-  let name = '', quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted && c === '"' && line[i + 1] === '"') name += line[++i];
-    else if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) names.push(name), name = '';
-    else name += c;
-  }
-  names.push(name);
-  return names;
-}
-
-const keys = keyArg.split(',');
-const oldColumns = await columnsOf(oldPath);
-const newColumns = await columnsOf(newPath);
-for (const key of keys) {
-  if (!oldColumns.includes(key) || !newColumns.includes(key)) {
-    console.error(`duckdb_delta: key column ${key} missing in ${oldPath} or ${newPath}`);
-    process.exit(1);
-  }
-}
-const values = newColumns.filter((c) => !keys.includes(c));
-const compared = values.filter((c) => oldColumns.includes(c));
+const { keys, values, compared } = await exportColumns(oldPath, newPath, keyArg, 'duckdb_delta');
 
 const on = keys.map((k) => `o.${ident(k)} = n.${ident(k)}`).join(' AND ');
 const newMissing = `n.${ident(keys[0])} IS NULL`;

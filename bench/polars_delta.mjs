@@ -23,10 +23,10 @@
 //
 // nodejs-polars (with its platform binary package) is installed by compare.sh under
 // bench/polars/, not next to this script, so it is resolved from there.
-import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { createGunzip } from 'node:zlib';
+
+import { exportColumns } from './export_columns.mjs';
 
 const [oldPath, newPath, outPath, keyArg = 'id'] = process.argv.slice(2);
 if (!oldPath || !newPath || !outPath) {
@@ -37,45 +37,8 @@ if (!oldPath || !newPath || !outPath) {
 const require = createRequire(new URL('./polars/', import.meta.url));
 const pl = (await import(pathToFileURL(require.resolve('nodejs-polars')).href)).default;
 
-// The header row, read here as duckdb_delta.mjs does: the names give the all-Utf8 schema, which
-// spares Polars a schema-inference pass over the (decompressed) start of each file.
-async function columnsOf(path) {
-  let stream = createReadStream(path);
-  if (path.endsWith('.gz')) stream = stream.pipe(createGunzip());
-  let line = '';
-  for await (const chunk of stream) {
-    line += chunk.toString('utf8');
-    const end = line.indexOf('\n');
-    if (end >= 0) {
-      line = line.slice(0, end);
-      break;
-    }
-  }
-  line = line.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  const names = [];
-  let name = '', quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted && c === '"' && line[i + 1] === '"') name += line[++i];
-    else if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) names.push(name), name = '';
-    else name += c;
-  }
-  names.push(name);
-  return names;
-}
-
-const keys = keyArg.split(',');
-const oldColumns = await columnsOf(oldPath);
-const newColumns = await columnsOf(newPath);
-for (const key of keys) {
-  if (!oldColumns.includes(key) || !newColumns.includes(key)) {
-    console.error(`polars_delta: key column ${key} missing in ${oldPath} or ${newPath}`);
-    process.exit(1);
-  }
-}
-const values = newColumns.filter((c) => !keys.includes(c));
-const compared = values.filter((c) => oldColumns.includes(c));
+const { keys, oldColumns, newColumns, values, compared } =
+  await exportColumns(oldPath, newPath, keyArg, 'polars_delta');
 
 // Each side's columns get a prefix before the join, so that no name of a file can collide with
 // the join's own suffixing; the output renames them back.
