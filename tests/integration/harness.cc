@@ -297,6 +297,19 @@ std::string ReadDecompressed(const fs::path& path) {
   return ReadFile(path);
 }
 
+std::string AddShrunkVersion(const fs::path& table, int lines) {
+  std::string newest;
+  for (const auto& entry : fs::directory_iterator(table)) {
+    newest = std::max(newest, entry.path().filename().string());
+  }
+  EXPECT_FALSE(newest.empty()) << "no version in " << table;
+  CommandResult head =
+      RunShell("gzip -dc '" + (table / newest).string() + "'/* | head -" + std::to_string(lines));
+  EXPECT_TRUE(head.ok()) << head.Describe();
+  WriteFile(table / (newest + "z") / "export.csv", head.out);
+  return newest + "z";
+}
+
 void WriteFile(const fs::path& path, std::string_view content) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);

@@ -122,6 +122,12 @@ class Background {
   fs::path log_;
 };
 
+// Adds to the landing folder `table` (<landing>/<tenant>/<table>) a version after its newest,
+// named <newest>z, whose export.csv holds the first `lines` lines of the newest version's
+// (gzip) export: the header and lines - 1 rows, so that nearly every row is deleted and the
+// default max_delete_ratio guard holds the import. Returns the new version's name.
+std::string AddShrunkVersion(const fs::path& table, int lines);
+
 // Feeds `script` (SQL and dot-commands) to `sqlite3 -batch -bail DB` on stdin.
 CommandResult RunSqlite(const fs::path& db, const std::string& script);
 

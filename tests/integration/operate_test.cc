@@ -29,15 +29,7 @@ class Operate : public ::testing::Test {
 
   // Adds a version after the newest with the header only: every row deleted (held).
   std::string AddEmptyVersion() {
-    const fs::path table = tmp_ / "landing" / "tenant" / "test_table";
-    std::string newest;
-    for (const auto& entry : fs::directory_iterator(table)) {
-      newest = std::max(newest, entry.path().filename().string());
-    }
-    CommandResult head = RunShell("gzip -dc '" + (table / newest).string() + "'/* | head -1");
-    EXPECT_TRUE(head.ok()) << head.Describe();
-    WriteFile(table / (newest + "z") / "export.csv", head.out);
-    return "tenant/test_table/" + newest + "z";
+    return "tenant/test_table/" + AddShrunkVersion(tmp_ / "landing" / "tenant" / "test_table", 1);
   }
 
   nlohmann::json Imports() {

@@ -27,23 +27,12 @@ class Serve : public ::testing::Test {
     CommandResult run = RunSnapdelta(
         {"run", "--landing", (tmp_ / "landing").string(), "--home", (tmp_ / "home").string()});
     ASSERT_EQ(run.exit_code, 0) << run.Describe();
-    const fs::path table = tmp_ / "landing" / "tenant" / "test_table";
-    std::string newest;
-    for (const auto& entry : fs::directory_iterator(table)) {
-      newest = std::max(newest, entry.path().filename().string());
-    }
-    ASSERT_FALSE(newest.empty());
-    std::string header;
-    {
-      CommandResult head = RunShell("gzip -dc '" + (table / newest).string() + "'/* | head -2");
-      ASSERT_TRUE(head.ok()) << head.Describe();
-      header = head.out;
-    }
-    WriteFile(table / (newest + "z") / "export.csv", header);
+    const std::string held_version =
+        AddShrunkVersion(tmp_ / "landing" / "tenant" / "test_table", 2);
     CommandResult held = RunSnapdelta(
         {"run", "--landing", (tmp_ / "landing").string(), "--home", (tmp_ / "home").string()});
     ASSERT_EQ(held.exit_code, 1) << held.Describe();
-    held_path_ = "tenant/test_table/" + newest + "z";
+    held_path_ = "tenant/test_table/" + held_version;
 
     server_ = std::make_unique<Background>(
         std::vector<std::string>{"serve", "--home", (tmp_ / "home").string(), "--listen",
