@@ -9,7 +9,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libisal-dev zlib1g-dev libzstd-dev libxxhash-dev libsqlite3-dev \
       libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev \
       libcurl4-openssl-dev libpugixml-dev libssl-dev librdkafka-dev libsimdjson-dev \
-      libpq-dev libcpp-httplib-dev \
+      libpq-dev libcpp-httplib-dev libjemalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -28,6 +28,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates libisal2 libzstd1 libxxhash0 libsqlite3-0 libtomlplusplus3 libcurl4 \
       libpugixml1v5 libssl3 librdkafka1 libsimdjson14 libpq5 libcpp-httplib0.11 libfmt9 \
+      libjemalloc2 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/snapdelta --create-home \
          --shell /usr/sbin/nologin snapdelta

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libpugixml-dev libssl-dev
   librdkafka-dev kcat libsimdjson-dev
-  libpq-dev postgresql postgresql-client libcpp-httplib-dev
+  libpq-dev postgresql postgresql-client libcpp-httplib-dev libjemalloc-dev
   python3-prometheus-client python3-yaml
   chromium nodejs
   jq bc

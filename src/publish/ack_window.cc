@@ -64,8 +64,15 @@ void AckWindow::Advance() {
   }
 }
 
-// Slots are sorted by seq: a binary search finds the message's.
+// Slots are sorted by seq, and mostly one per seq with none missing: the slot at seq's distance
+// from the first is tried before a binary search.
 std::vector<AckWindow::Slot>::iterator AckWindow::Find(uint64_t seq) {
+  if (head_ < slots_.size() && seq >= slots_[head_].seq) {
+    const uint64_t guess = head_ + (seq - slots_[head_].seq);
+    if (guess < slots_.size() && slots_[guess].seq == seq) {
+      return slots_.begin() + static_cast<ptrdiff_t>(guess);
+    }
+  }
   return std::lower_bound(slots_.begin() + static_cast<ptrdiff_t>(head_), slots_.end(), seq,
                           [](const Slot& slot, uint64_t s) { return slot.seq < s; });
 }
@@ -75,10 +82,7 @@ uint64_t AckWindow::position() const {
   return position_;
 }
 
-uint64_t AckWindow::in_flight() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return in_flight_;
-}
+uint64_t AckWindow::in_flight() const { return in_flight_.load(std::memory_order_acquire); }
 
 bool AckWindow::failed() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -15,6 +15,7 @@
 #ifndef SNAPDELTA_PUBLISH_ACK_WINDOW_H_
 #define SNAPDELTA_PUBLISH_ACK_WINDOW_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -50,7 +51,8 @@ class AckWindow {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   uint64_t position_ = 0;
-  uint64_t in_flight_ = 0;
+  // Changed under mu_, read without it: a writer checks it before every message it sends.
+  std::atomic<uint64_t> in_flight_{0};
   bool failed_ = false;
   // The seqs above position_, in order: slots_[head_, end). A vector whose front is dropped by
   // moving head_ (and compacted now and then) rather than a deque, which allocated and freed a

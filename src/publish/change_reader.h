@@ -1,21 +1,25 @@
 // ChangeReader: the events of one committed change file (<changes>/<tenant>/<table>/<version>
-// .jsonl, README "Event format"), read in order a line at a time, for the publisher. Memory is
-// one read buffer and the longest line, whatever the file's size.
+// .jsonl, README "Event format"), read in order, for the publisher.
+//
+// A background thread reads and checks the file ahead of the caller, a batch of lines at a time
+// (the publisher's own thread is the busiest one while publishing: it produces every message).
+// Memory is at most three batches of about 1 MiB, and the longest line, whatever the file's size.
 //
 // Each line is checked as it is read: a JSON object whose "seq" is the previous line's plus one
 // (from 1), with an "id" string and a "key" object. Anything else is kCorruption naming the file
 // and line: a change file is snapdelta's own output, so a bad one was damaged after the commit.
+// The events before a bad line are returned first.
 //
 // Thread safety: none; one reader per thread.
 #ifndef SNAPDELTA_PUBLISH_CHANGE_READER_H_
 #define SNAPDELTA_PUBLISH_CHANGE_READER_H_
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "base/producer_thread.h"
 #include "snapdelta/status.h"
 
 namespace snapdelta {
@@ -39,27 +43,21 @@ class ChangeReader {
 
   // The next event; false at the end of the file.
   StatusOr<bool> Next(ChangeLine* line);
-  // Events read so far (the last seq).
-  uint64_t events() const { return line_number_; }
+  // Events returned so far (the last seq).
+  uint64_t events() const { return events_; }
   const std::string& path() const { return path_; }
 
  private:
-  struct Parser;
-  ChangeReader(std::string path, std::FILE* file);
-  // Reads the next line into line_; false at the end of the file.
-  StatusOr<bool> ReadLine();
-  Status LineError(const std::string& what) const;
+  class LineSource;  // the background thread's: reads and checks lines
+  struct Batch;
+  ChangeReader(std::string path, std::unique_ptr<LineSource> source);
 
-  std::string path_;
-  std::FILE* file_;
-  std::string buffer_;  // bytes read and not yet consumed: buffer_[begin_, end_)
-  size_t begin_ = 0;
-  size_t end_ = 0;
-  bool eof_ = false;
-  std::string line_;  // the current line, padded for the JSON parser
-  std::string id_;    // the current line's id, unescaped
-  uint64_t line_number_ = 0;
-  std::unique_ptr<Parser> parser_;
+  const std::string path_;
+  std::unique_ptr<LineSource> source_;
+  std::unique_ptr<ProducerThread<Batch>> batches_;  // after source_: stops before it goes
+  Batch* batch_ = nullptr;                          // the batch being returned
+  size_t next_ = 0;                                 // its next line
+  uint64_t events_ = 0;
 };
 
 }  // namespace snapdelta

@@ -27,6 +27,24 @@ TEST(AckWindow, PositionFollowsTheLowestUnacknowledgedSeq) {
   EXPECT_FALSE(window.failed());
 }
 
+TEST(AckWindow, SeqsWithGapsAndSharedSeqsAreFoundWhereverTheyStand) {
+  // Find guesses a seq's slot by its distance from the first; gaps and shared seqs defeat the
+  // guess, and the search must still find the right slot.
+  AckWindow window;
+  window.Reset(0);
+  const uint64_t seqs[] = {1, 2, 2, 5, 6, 9, 10, 10, 11};
+  for (uint64_t seq : seqs) window.Sent(seq);
+  const uint64_t outcomes[] = {10, 6, 2, 11, 9, 5, 10, 2};
+  for (uint64_t seq : outcomes) window.Acked(seq);
+  EXPECT_EQ(window.position(), 0u);  // 1 still in flight
+  EXPECT_EQ(window.in_flight(), 1u);
+  window.Acked(3);  // never sent: ignored
+  EXPECT_EQ(window.in_flight(), 1u);
+  window.Acked(1);
+  EXPECT_EQ(window.position(), 11u);
+  EXPECT_EQ(window.in_flight(), 0u);
+}
+
 TEST(AckWindow, ASeqOfTwoMessagesNeedsBoth) {
   AckWindow window;
   window.Reset(0);
