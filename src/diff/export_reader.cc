@@ -82,16 +82,8 @@ void ExportReader::PrefetchRow(size_t row_idx) const {
 
 void ExportReader::SelectRow(size_t row_idx) {
   const RowBatch& batch = *batch_;
-  size_t columns = schema_.columns.size();
-  for (size_t column_idx = 0; column_idx < columns; ++column_idx) {
-    size_t field = row_idx * columns + column_idx;
-    values_[column_idx] = FieldValue{
-        std::string_view(batch.text.data() + batch.field_begin[field], batch.field_size[field]),
-        static_cast<bool>(batch.field_null[field])};
-  }
-  for (size_t part = 0; part < schema_.key_idx.size(); ++part) {
-    key_values_[part] = values_[schema_.key_idx[part]];
-  }
+  row_idx_ = row_idx;
+  values_pending_ = true;
   key_ = std::string_view(batch.keys.data() + batch.key_begin[row_idx],
                           batch.key_begin[row_idx + 1] - batch.key_begin[row_idx]);
   key_digest_ = batch.digests[row_idx];
@@ -101,6 +93,24 @@ void ExportReader::SelectRow(size_t row_idx) {
   fingerprint_ = batch.fingerprints[row_idx];
   line_ = batch.lines[row_idx];
   row_number_ = batch.row_numbers[row_idx];
+}
+
+void ExportReader::FillValues() const {
+  const RowBatch& batch = *batch_;
+  const size_t columns = schema_.columns.size();
+  auto value = [&](size_t column_idx) {
+    const size_t field = row_idx_ * columns + column_idx;
+    return FieldValue{
+        std::string_view(batch.text.data() + batch.field_begin[field], batch.field_size[field]),
+        static_cast<bool>(batch.field_null[field])};
+  };
+  for (size_t column_idx = 0; column_idx < columns; ++column_idx) {
+    values_[column_idx] = value(column_idx);
+  }
+  for (size_t part = 0; part < schema_.key_idx.size(); ++part) {
+    key_values_[part] = value(schema_.key_idx[part]);
+  }
+  values_pending_ = false;
 }
 
 uint64_t ExportReader::EstimateTotalRows() const {

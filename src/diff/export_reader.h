@@ -71,6 +71,7 @@ class ExportReader : public RowSource {
  private:
   // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
+  void FillValues() const override;
   void PrefetchRow(size_t row_idx) const;
 
   std::string path_;
@@ -82,6 +83,7 @@ class ExportReader : public RowSource {
   std::unique_ptr<BatchProducer> producer_;  // started by the first Next()
   const RowBatch* batch_ = nullptr;
   size_t batch_pos_ = 0;
+  size_t row_idx_ = 0;  // the current row's in batch_
   uint64_t raw_bytes_ = 0;
   uint64_t file_size_ = 0;
 };

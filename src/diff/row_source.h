@@ -32,9 +32,16 @@ class RowSource {
   // One per compared column, canonical order; kAbsent for empty or null values.
   std::span<const uint64_t> value_hashes() const { return value_hashes_; }
   const Fingerprint& fingerprint() const { return fingerprint_; }
-  // All values, header order.
-  std::span<const FieldValue> values() const { return values_; }
-  std::span<const FieldValue> key_values() const { return key_values_; }
+  // All values, header order. Made on the first call for a row: most rows never become an
+  // event, and their values are never needed.
+  std::span<const FieldValue> values() const {
+    if (values_pending_) FillValues();
+    return values_;
+  }
+  std::span<const FieldValue> key_values() const {
+    if (values_pending_) FillValues();
+    return key_values_;
+  }
   // 1-based line of the export where the row starts, and its 1-based row number.
   uint64_t line() const { return line_; }
   uint64_t rows_read() const { return row_number_; }
@@ -48,8 +55,12 @@ class RowSource {
   KeyDigest key_digest_;
   std::vector<uint64_t> value_hashes_;
   Fingerprint fingerprint_;
-  std::vector<FieldValue> values_;
-  std::vector<FieldValue> key_values_;
+  // An implementation whose Next() sets values_pending_ fills values_ and key_values_ (and
+  // clears it) in FillValues; the others set them in Next().
+  virtual void FillValues() const {}
+  mutable bool values_pending_ = false;
+  mutable std::vector<FieldValue> values_;
+  mutable std::vector<FieldValue> key_values_;
   uint64_t line_ = 0;
   uint64_t row_number_ = 0;
 };
