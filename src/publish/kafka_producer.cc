@@ -1,6 +1,7 @@
 #include "publish/kafka_producer.h"
 
 #include <chrono>
+#include <ctime>
 #include <utility>
 
 namespace snapdelta {
@@ -99,30 +100,30 @@ Status KafkaProducer::Produce(rd_kafka_topic_t* topic, const StreamMessage& mess
   // A tombstone is a NULL value, not an empty one.
   const void* value = message.value ? message.value->data() : nullptr;
   const size_t value_size = message.value ? message.value->size() : 0;
-  // The message's CreateTime, read from the clock at every poll: librdkafka would read it for
-  // every message, a few percent of the producing thread's time.
-  if (timestamp_ms_.load(std::memory_order_relaxed) == 0) RefreshTimestamp();
+  // The message's CreateTime from the coarse clock (a read of the kernel's tick, a few
+  // milliseconds fine): librdkafka's own gettimeofday per message cost a few percent of the
+  // producing thread's time.
+  timespec now;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  const int64_t timestamp_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
   for (;;) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_TIMESTAMP(timestamp_ms_.load(std::memory_order_relaxed)),
-                          RD_KAFKA_V_KEY(message.key.data(), message.key.size()),
-                          RD_KAFKA_V_VALUE(const_cast<void*>(value), value_size),
-                          RD_KAFKA_V_HEADER("snapdelta-id", message.id.data(),
-                                            static_cast<ssize_t>(message.id.size())),
-                          RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_KEY(message.key.data(), message.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_size),
+        RD_KAFKA_V_HEADER("snapdelta-id", message.id.data(),
+                          static_cast<ssize_t>(message.id.size())),
+        RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       // Reports are served every kPollEvery messages: a poll per message cost a lock and a
       // queue look each, for reports that mostly arrive a batch at a time.
       if (produced_.fetch_add(1, std::memory_order_relaxed) % kPollEvery == 0) {
         rd_kafka_poll(rk_, 0);
-        RefreshTimestamp();
       }
       return Status::OK();
     }
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 10);  // the queue drains as reports are served
-      RefreshTimestamp();
       continue;
     }
     delete tag;
@@ -137,12 +138,6 @@ Status KafkaProducer::Produce(rd_kafka_topic_t* topic, const StreamMessage& mess
     tracker->window().Failed(message.seq);
     return status;
   }
-}
-
-void KafkaProducer::RefreshTimestamp() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  timestamp_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
-                      std::memory_order_relaxed);
 }
 
 void KafkaProducer::WaitInFlightAtMost(DeliveryTracker& tracker, uint64_t max) {

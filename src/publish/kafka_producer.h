@@ -86,7 +86,6 @@ class KafkaProducer {
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   Status DeliveryFailure(const rd_kafka_message_t& message, uint64_t seq) const;
-  void RefreshTimestamp();
 
   // Delivery reports are served after every kPollEvery-th message produced.
   static constexpr uint64_t kPollEvery = 256;
@@ -94,7 +93,6 @@ class KafkaProducer {
   rd_kafka_t* rk_ = nullptr;
   const std::string owner_;
   std::atomic<uint64_t> produced_{0};
-  std::atomic<int64_t> timestamp_ms_{0};  // the messages' CreateTime (0: not read yet)
   mutable std::mutex mu_;
   std::string last_error_;  // the last error librdkafka reported (broker down, ...)
 };

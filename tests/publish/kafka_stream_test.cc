@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "integration/harness.h"
@@ -54,9 +55,27 @@ TEST(KafkaStream, EveryMessageArrivesOnceInOrderPerKeyInItsTablesTopic) {
       sent->insert(sent->end(), events.begin(), events.end());
     }
   };
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t start_ms = now_ms();
   std::thread other([&] { publish(users->get(), "users", &sent_users); });
   publish(orders->get(), "orders", &sent_orders);
   other.join();
+  const int64_t end_ms = now_ms();
+
+  // Each message's CreateTime (kcat's %T) is the time it was produced (the coarse clock lags by
+  // a few milliseconds at most).
+  std::istringstream stamps(Consume(kafka->bootstrap(), "snapdelta.acme.orders", "%T\n"));
+  size_t stamped = 0;
+  for (std::string line; std::getline(stamps, line); ++stamped) {
+    const int64_t stamp = std::stoll(line);
+    ASSERT_GE(stamp, start_ms - 50) << "message " << stamped;
+    ASSERT_LE(stamp, end_ms + 50) << "message " << stamped;
+  }
+  EXPECT_EQ(stamped, Expected(sent_orders).size());
 
   for (const auto& [topic, sent] : {std::pair{"snapdelta.acme.orders", &sent_orders},
                                     std::pair{"snapdelta.acme.users", &sent_users}}) {
