@@ -41,6 +41,26 @@ seconds=$(printf '%s\n' "${times[@]}" | median)
 echo "Kafka (mock cluster, 3 brokers): $events events ($((bytes / events)) bytes each) in" \
   "$seconds s: $(echo "$events / $seconds" | bc) events/s (median of $RUNS)"
 
+# The same change file's lines produced by kcat (librdkafka's own command-line producer) with
+# snapdelta's producer settings and a header per message, to the same cluster, just after: a
+# reference for what this machine gives a bare producer at this moment (no keys, no delivery
+# tracking, no recorded position). These VMs' speed drifts by half within an hour.
+if command -v kcat >/dev/null; then
+  ktimes=()
+  for run in $(seq "$RUNS"); do
+    start=$(date +%s.%N)
+    kcat -P -b "$BOOTSTRAP" -t snapdelta.acme.orders -z lz4 -H snapdelta-id=acme/orders/v0001/1 \
+      -X enable.idempotence=true -X acks=all -X partitioner=murmur2_random -X linger.ms=10 \
+      -X batch.size=1000000 -X batch.num.messages=100000 -X queue.buffering.max.messages=1000000 \
+      <"$WORK"/home/changes/acme/orders/*.jsonl
+    end=$(date +%s.%N)
+    ktimes+=("$(echo "$end - $start" | bc)")
+  done
+  kseconds=$(printf '%s\n' "${ktimes[@]}" | median)
+  echo "kcat, the same lines and settings: $kseconds s: $(echo "$events / $kseconds" | bc)" \
+    "events/s (median of $RUNS); snapdelta takes $(echo "scale=2; $seconds / $kseconds" | bc)x kcat's time"
+fi
+
 if command -v moto_server >/dev/null && command -v aws >/dev/null; then
   "$BUILD_DIR/snapdelta_tests" --gtest_filter='KinesisStreamTest.RequestsAndBytesPerEvent' \
     2>&1 | grep -i "request" || echo "Kinesis: the measuring test did not run" >&2
