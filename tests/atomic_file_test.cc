@@ -36,9 +36,9 @@ TEST(AtomicFile, TwoPrivateWritersOfOnePathNeverMixAndTheLaterOneFails) {
   testing::TempDir dir("snapdelta-atomic");
   const std::string path = (dir / "v1.jsonl").string();
   AtomicFile paused, owner;
-  ASSERT_TRUE(paused.Open(path, /*private_temp=*/true).ok());
+  ASSERT_TRUE(paused.Open(path, AtomicFile::Temp::kFencing).ok());
   ASSERT_TRUE(paused.Append("from the paused writer, half").ok());
-  ASSERT_TRUE(owner.Open(path, /*private_temp=*/true).ok());
+  ASSERT_TRUE(owner.Open(path, AtomicFile::Temp::kFencing).ok());
   EXPECT_EQ(Names(dir.path()).size(), 2u) << "each writer has its own temp file";
   ASSERT_TRUE(owner.Append("from the new owner\n").ok());
   ASSERT_TRUE(owner.Commit().ok());
@@ -57,7 +57,7 @@ TEST(AtomicFile, ACommitRemovesTempFilesADeadWriterLeft) {
   testing::WriteFile(dir / "v1.state.1f2e-1.tmp", "left by a killed worker");
   testing::WriteFile(dir / "v10.state.1f2e-1.tmp", "another file's temp");
   AtomicFile file;
-  ASSERT_TRUE(file.Open(path, /*private_temp=*/true).ok());
+  ASSERT_TRUE(file.Open(path, AtomicFile::Temp::kFencing).ok());
   ASSERT_TRUE(file.Append("state").ok());
   ASSERT_TRUE(file.Commit().ok());
   EXPECT_EQ(Names(dir.path()), (std::vector<std::string>{"v1.state", "v10.state.1f2e-1.tmp"}));

@@ -129,11 +129,25 @@ void RemoveOtherTemps(const std::string& final_path) {
 
 AtomicFile::~AtomicFile() { Abort(); }
 
-Status AtomicFile::Open(const std::string& final_path, bool private_temp) {
+void RemoveOwnTempFiles(const std::string& final_path) {
+  const std::string dir = DirName(final_path);
+  const std::string prefix =
+      fmt::format("{}.{:x}-", final_path.substr(final_path.find_last_of('/') + 1),
+                  static_cast<uint32_t>(::getpid()));
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(".tmp")) {
+      (void)Env::Default()->Unlink(entry.path().c_str());
+    }
+  }
+}
+
+Status AtomicFile::Open(const std::string& final_path, Temp temp) {
   Abort();
   final_path_ = final_path;
-  private_temp_ = private_temp;
-  if (private_temp) {
+  temp_ = temp;
+  if (temp != Temp::kShared) {
     static std::atomic<uint32_t> counter{0};
     temp_path_ = fmt::format("{}.{:x}-{:x}.tmp", final_path, static_cast<uint32_t>(::getpid()),
                              counter.fetch_add(1) + 1);
@@ -175,7 +189,7 @@ Status AtomicFile::Commit() {
   }
   temp_path_.clear();
   CrashPoint("file.after_rename");
-  if (private_temp_) RemoveOtherTemps(final_path_);
+  if (temp_ == Temp::kFencing) RemoveOtherTemps(final_path_);
   return SyncDir(DirName(final_path_));
 }
 

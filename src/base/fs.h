@@ -44,12 +44,18 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  // Creates the parent folders and opens "<final_path>.tmp" for writing, truncating it.
-  // With `private_temp`, the temp file is "<final_path>.<pid>-<n>.tmp" instead, this writer's
-  // own, and Commit removes the other writers' temp files of the same final path: for files two
-  // workers may write at once (one paused past its lease, one that took its import over), which
-  // must never share an inode; a writer whose temp file was removed fails at Commit.
-  Status Open(const std::string& final_path, bool private_temp = false);
+  // Where the bytes go until Commit renames them into place.
+  enum class Temp {
+    kShared,   // "<final_path>.tmp": for files one writer at a time writes
+    kOwn,      // "<final_path>.<pid>-<n>.tmp", this writer's own: another process writing the same
+               // final path (a diff stopped while the next one starts) never touches it
+    kFencing,  // kOwn, and Commit removes the other writers' temp files of the same final path:
+               // for files two workers may write at once (one paused past its lease, one that
+               // took its import over), which must never share an inode; a writer whose temp
+               // file was removed fails at Commit
+  };
+  // Creates the parent folders and opens the temp file for writing, truncating it.
+  Status Open(const std::string& final_path, Temp temp = Temp::kShared);
   // Buffered; errors may surface here or at Commit.
   Status Append(std::string_view data);
   // Flushes, fsyncs, closes, renames into place and fsyncs the folder.
@@ -68,12 +74,16 @@ class AtomicFile {
   std::string temp_path_;
   std::string buffer_;
   uint64_t bytes_written_ = 0;
-  bool private_temp_ = false;
+  Temp temp_ = Temp::kShared;
 };
 
-// The longest suffix AtomicFile adds to a final name while the file is written (private temp
+// The longest suffix AtomicFile adds to a final name while the file is written (its own temp
 // files): ".<pid>-<n>.tmp" with a 32-bit pid and counter in hex.
 inline constexpr size_t kLongestTempSuffix = 1 + 8 + 1 + 8 + 4;
+
+// Removes this process's own temp files of `final_path` (Temp::kOwn or kFencing), and nobody
+// else's: what a process stopped by a signal leaves of the files it was writing.
+void RemoveOwnTempFiles(const std::string& final_path);
 
 // Test-only fault injection: when the environment variable SNAPDELTA_CRASH_AT is "<point>" or
 // "<point>:<n>", the n-th (default first) time the process reaches CrashPoint(<point>) it kills

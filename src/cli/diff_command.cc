@@ -122,7 +122,7 @@ void CleanUpOnStopSignals(const std::string& spill_root, const std::string& outp
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) return;
     RemoveOwnSpillDirs(spill_root);
-    if (!output.empty()) (void)RemoveFile(output + ".tmp");
+    if (!output.empty()) RemoveOwnTempFiles(output);
     std::fprintf(stderr, "snapdelta: stopped by signal %d; temporary files removed\n", sig);
     std::_Exit(128 + sig);
   }).detach();

@@ -61,12 +61,19 @@ void RemoveOwnSpillDirs(const std::string& root) {
   for (const auto& entry :
        std::filesystem::directory_iterator(root.empty() ? TempRoot() : root, error)) {
     if (entry.path().filename().string().rfind(own, 0) != 0) continue;
-    // The process's other threads may still create files in it while it is being removed.
+    // The process's other threads may still be creating partition files in it. Renamed first,
+    // the folder takes no new file under its old path (those threads fail instead), so removing
+    // it converges even while a spill of many GB is being written; an earlier attempt that kept
+    // removing in place could give up and leave it all behind.
+    std::filesystem::path doomed = entry.path();
+    std::error_code renamed;
+    std::filesystem::rename(entry.path(), entry.path().string() + ".removing", renamed);
+    if (!renamed) doomed = entry.path().string() + ".removing";
     constexpr int kAttempts = 20;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
       std::error_code ignored;
-      std::filesystem::remove_all(entry.path(), ignored);
-      if (!std::filesystem::exists(entry.path(), ignored)) break;
+      std::filesystem::remove_all(doomed, ignored);
+      if (!std::filesystem::exists(doomed, ignored)) break;
     }
   }
 }

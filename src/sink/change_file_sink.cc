@@ -35,7 +35,8 @@ class ChangeFileSink : public Sink {
   Status Begin(const ImportIdentity& import) override {
     import_ = import;
     batch_.clear();
-    return file_.Open(path_for_(import), /*private_temp=*/owns_final_path_);
+    return file_.Open(path_for_(import),
+                      owns_final_path_ ? AtomicFile::Temp::kFencing : AtomicFile::Temp::kOwn);
   }
 
   Status Put(const ChangeEvent& event) override {

@@ -127,7 +127,7 @@ class LocalFile final : public StoredFile {
 class LocalWriter final : public ObjectWriter {
  public:
   explicit LocalWriter(std::string name) : name_(std::move(name)) {}
-  Status Open(const std::string& path) { return file_.Open(path, /*private_temp=*/true); }
+  Status Open(const std::string& path) { return file_.Open(path, AtomicFile::Temp::kFencing); }
   Status Append(std::string_view data) override { return file_.Append(data); }
   Status Commit() override { return file_.Commit(); }
   const std::string& name() const override { return name_; }

@@ -324,7 +324,10 @@ TEST_F(BadInputDiff, LeavesNoOutputFileWhenTheInputIsBad) {
   EXPECT_EQ(diff.exit_code, 1) << diff.Describe();
   EXPECT_THAT(diff.err, HasSubstr("bad.csv:3:2"));
   EXPECT_FALSE(fs::exists(output));
-  EXPECT_FALSE(fs::exists(output.string() + ".tmp"));
+  for (const auto& entry : fs::directory_iterator(tmp_.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("events.jsonl."))
+        << entry.path() << " left behind";
+  }
 }
 
 // --output is written atomically: a failed diff leaves the file as it was, not removed.

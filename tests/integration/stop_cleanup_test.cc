@@ -1,6 +1,7 @@
 // A `diff` stopped by SIGTERM or SIGINT while it spills leaves nothing behind: its spill folder
 // (which can be many GB) and the temp file of -o are removed on the way out, and it exits
 // 128 + the signal.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -44,6 +45,20 @@ TEST_P(StopCleanup, AStoppedDiffRemovesItsSpillFolderAndTempOutput) {
   const fs::path spill = tmp / "spill";
   fs::create_directories(spill);
   const fs::path out = tmp / "events.jsonl";
+  // The temp file of another diff writing the same output (the next run, started while this one
+  // was still stopping): never this one's to remove.
+  const fs::path foreign = tmp / "events.jsonl.ffffffff-1.tmp";
+  WriteFile(foreign, "another diff's events");
+  // This diff's own temp output: "events.jsonl.<pid>-<n>.tmp".
+  auto own_temp_exists = [&](pid_t pid) {
+    const std::string prefix =
+        "events.jsonl." + fmt::format("{:x}", static_cast<uint32_t>(pid)) + "-";
+    for (const auto& entry : fs::directory_iterator(tmp.path())) {
+      const std::string name = entry.path().filename().string();
+      if (name.starts_with(prefix) && name.ends_with(".tmp")) return true;
+    }
+    return false;
+  };
 
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -56,7 +71,7 @@ TEST_P(StopCleanup, AStoppedDiffRemovesItsSpillFolderAndTempOutput) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   bool spilling = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (CountEntries(spill) >= 2 && fs::exists(fs::path(out.string() + ".tmp"))) {
+    if (CountEntries(spill) >= 2 && own_temp_exists(pid)) {
       spilling = true;
       break;
     }
@@ -71,8 +86,9 @@ TEST_P(StopCleanup, AStoppedDiffRemovesItsSpillFolderAndTempOutput) {
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
   EXPECT_EQ(CountEntries(spill), 0) << "the spill folder was left behind";
-  EXPECT_FALSE(fs::exists(fs::path(out.string() + ".tmp")));
+  EXPECT_FALSE(own_temp_exists(pid));
   EXPECT_FALSE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(foreign)) << "another diff's temp output was removed";
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, StopCleanup, ::testing::Values(SIGTERM, SIGINT),
