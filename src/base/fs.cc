@@ -111,11 +111,12 @@ std::string DirName(const std::string& path) {
 
 namespace {
 
-// Removes "<final_path>.*.tmp": temp files of writers that died, or of one still writing that
-// lost its import to this one (its Commit then fails to rename).
-void RemoveOtherTemps(const std::string& final_path) {
+// Removes the temp files "<name of final_path>.<rest>.tmp" beside final_path whose <rest> starts
+// with `rest_prefix` (empty: every writer's).
+void RemoveTemps(const std::string& final_path, const std::string& rest_prefix) {
   const std::string dir = DirName(final_path);
-  const std::string prefix = final_path.substr(final_path.find_last_of('/') + 1) + ".";
+  const std::string prefix =
+      final_path.substr(final_path.find_last_of('/') + 1) + "." + rest_prefix;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
@@ -125,22 +126,16 @@ void RemoveOtherTemps(const std::string& final_path) {
   }
 }
 
+// Removes "<final_path>.*.tmp": temp files of writers that died, or of one still writing that
+// lost its import to this one (its Commit then fails to rename).
+void RemoveOtherTemps(const std::string& final_path) { RemoveTemps(final_path, ""); }
+
 }  // namespace
 
 AtomicFile::~AtomicFile() { Abort(); }
 
 void RemoveOwnTempFiles(const std::string& final_path) {
-  const std::string dir = DirName(final_path);
-  const std::string prefix =
-      fmt::format("{}.{:x}-", final_path.substr(final_path.find_last_of('/') + 1),
-                  static_cast<uint32_t>(::getpid()));
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with(prefix) && name.ends_with(".tmp")) {
-      (void)Env::Default()->Unlink(entry.path().c_str());
-    }
-  }
+  RemoveTemps(final_path, fmt::format("{:x}-", static_cast<uint32_t>(::getpid())));
 }
 
 Status AtomicFile::Open(const std::string& final_path, Temp temp) {
