@@ -65,6 +65,8 @@ class CsvReader::Impl {
     return std::string_view(buf_.data() + record_start_ + f.begin, f.size);
   }
   bool field_quoted(size_t column_idx) const { return fields_[column_idx].quoted; }
+  const CsvReader::Field* fields() const { return fields_.data(); }
+  const char* record_data() const { return buf_.data() + record_start_; }
   size_t record_bytes() const { return record_size_; }
   uint64_t record_line() const { return record_line_; }
   uint64_t record_number() const { return record_number_; }
@@ -72,12 +74,9 @@ class CsvReader::Impl {
   uint64_t raw_bytes_consumed() const { return source_->raw_bytes_consumed(); }
 
  private:
-  struct FieldRef {
-    size_t begin;  // offset from the record's first byte
-    size_t size;
-    bool quoted;
-    bool escaped;  // contains doubled quotes still to be unescaped
-  };
+  // Offsets from the record's first byte; escaped: contains doubled quotes still to be
+  // unescaped.
+  using FieldRef = CsvReader::Field;
   enum class Parse { kRecord, kNeedMore, kEndOfInput, kError };
   // Where the parse of a record that ran past the buffered input resumes. Offsets count from the
   // record's first byte, so they stay valid when Refill moves the record.
@@ -555,6 +554,8 @@ Status CsvReader::Next(bool* has_record) { return impl_->Next(has_record); }
 size_t CsvReader::field_count() const { return impl_->field_count(); }
 std::string_view CsvReader::field(size_t column_idx) const { return impl_->field(column_idx); }
 bool CsvReader::field_quoted(size_t column_idx) const { return impl_->field_quoted(column_idx); }
+const CsvReader::Field* CsvReader::fields() const { return impl_->fields(); }
+const char* CsvReader::record_data() const { return impl_->record_data(); }
 size_t CsvReader::record_bytes() const { return impl_->record_bytes(); }
 uint64_t CsvReader::record_line() const { return impl_->record_line(); }
 uint64_t CsvReader::record_number() const { return impl_->record_number(); }

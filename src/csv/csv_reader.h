@@ -78,8 +78,21 @@ class CsvReader {
   // On error, the reader must not be used further.
   Status Next(bool* has_record);
 
+  // A field of the current record: where its value lies from record_data() (unescaped, quotes
+  // removed), and whether it was written in quotes.
+  struct Field {
+    size_t begin;
+    size_t size;
+    bool quoted;
+    bool escaped;  // internal: doubled quotes still to be unescaped (false once Next returns)
+  };
+
   // The current record. REQUIRES: the last Next() set *has_record to true.
   size_t field_count() const;
+  // Every field at once (field_count() of them), for a caller that takes them all; their values
+  // lie within [record_data(), record_data() + record_bytes()).
+  const Field* fields() const;
+  const char* record_data() const;
   std::string_view field(size_t column_idx) const;
   // True when the field was written in quotes ("" is quoted and empty; an empty unquoted field
   // is not quoted). Used for the null marker, which applies to unquoted fields only.

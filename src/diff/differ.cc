@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +26,9 @@ namespace {
 constexpr uint64_t kProgressEveryRows = 1 << 16;
 // After this many rows of a first export, its row count is extrapolated to size the table.
 constexpr uint64_t kSizingSampleRows = 1 << 16;
-// Records written in digest order are fetched from the arena this many records ahead.
-constexpr size_t kPrefetchAhead = 16;
+// Records written in digest order are loaded from the arena a group of this many at a time,
+// the group ahead of the record written (base/touch.h).
+constexpr size_t kTouchGroup = 16;
 // A partition that outgrows the table budget is split, down to 2^kMaxPartitionBits partitions
 // in all (then the table grows past the budget).
 constexpr int kMaxPartitionBits = 24;
@@ -258,10 +260,15 @@ class Differ::Impl {
     std::vector<size_t> order = table_.SortedEntries(
         [](const KeyEntry& entry) { return entry.new_ref != KeyEntry::kNone; });
     const Arena& arena = table_.new_arena();
+    std::array<uint64_t, kTouchGroup> refs;
+    auto touch_group = [&](size_t begin) {  // the records of order[begin, begin + kTouchGroup)
+      const size_t end = std::min(begin + kTouchGroup, order.size());
+      for (size_t i = begin; i < end; ++i) refs[i - begin] = table_.entry(order[i]).new_ref;
+      if (begin < end) arena.Touch(std::span<const uint64_t>(refs.data(), end - begin));
+    };
+    touch_group(0);
     for (size_t i = 0; i < order.size(); ++i) {
-      if (i + kPrefetchAhead < order.size()) {
-        arena.Prefetch(table_.entry(order[i + kPrefetchAhead]).new_ref);
-      }
+      if (i % kTouchGroup == 0) touch_group(i + kTouchGroup);
       const KeyEntry& entry = table_.entry(order[i]);
       std::string_view row;
       if (request_.options.before_images) row = arena.Row(entry.new_ref, 0);

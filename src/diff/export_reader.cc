@@ -10,9 +10,10 @@
 namespace snapdelta {
 namespace {
 
-// A row's hash-table slot is prefetched this many rows before the row is returned: enough for
-// the cache line to arrive, few enough not to evict it again.
-constexpr size_t kPrefetchAhead = 16;
+// Rows' hash-table slots are loaded a group of this many rows at a time, the group ahead of
+// the row returned: enough rows for the misses to overlap and the lines to arrive in time, few
+// enough not to evict them again.
+constexpr size_t kPrefetchGroup = 16;
 }  // namespace
 
 Status ExportReader::Open(StoredFile* file, const TableOptions& options,
@@ -66,18 +67,18 @@ Status ExportReader::Next(bool* has_row) {
     batch_ = producer_->Next();
     batch_pos_ = 0;
     raw_bytes_ = batch_->raw_bytes;
-    for (size_t row_idx = 0; row_idx < kPrefetchAhead && row_idx < batch_->rows; ++row_idx) {
-      PrefetchRow(row_idx);
-    }
+    PrefetchRows(0);
   }
-  PrefetchRow(batch_pos_ + kPrefetchAhead);
+  if (batch_pos_ % kPrefetchGroup == 0) PrefetchRows(batch_pos_ + kPrefetchGroup);
   SelectRow(batch_pos_++);
   *has_row = true;
   return Status::OK();
 }
 
-void ExportReader::PrefetchRow(size_t row_idx) const {
-  if (prefetch_ != nullptr && row_idx < batch_->rows) prefetch_->Prefetch(batch_->digests[row_idx]);
+void ExportReader::PrefetchRows(size_t begin) const {
+  if (prefetch_ == nullptr || begin >= batch_->rows) return;
+  const size_t count = std::min(kPrefetchGroup, batch_->rows - begin);
+  prefetch_->Touch(std::span<const KeyDigest>(batch_->digests.data() + begin, count));
 }
 
 void ExportReader::SelectRow(size_t row_idx) {

@@ -53,8 +53,8 @@ class ExportReader : public RowSource {
   // before the first Next().
   void SetPart(KeyPart part) { part_ = part; }
 
-  // Each row's slot in `table` is prefetched a few rows before Next() returns the row.
-  // `table` must outlive the reader's use.
+  // Each row's slot in `table` is loaded into the cache a few rows before Next() returns the
+  // row (KeyTable::Touch, a group of rows at a time). `table` must outlive the reader's use.
   void SetPrefetch(const KeyTable* table) { prefetch_ = table; }
   const std::string& path() const { return path_; }
 
@@ -72,7 +72,8 @@ class ExportReader : public RowSource {
   // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
   void FillValues() const override;
-  void PrefetchRow(size_t row_idx) const;
+  // Touches the slots of rows [begin, begin + kPrefetchGroup) of the current batch.
+  void PrefetchRows(size_t begin) const;
 
   std::string path_;
   TableOptions options_;

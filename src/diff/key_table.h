@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/huge_array.h"
+#include "base/touch.h"
 #include "diff/fingerprint.h"
 
 namespace snapdelta {
@@ -47,8 +48,11 @@ class Arena {
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
   std::string_view Key(uint64_t ref) const;
-  // Starts loading a record into the cache (for a Key or Row call soon after).
-  void Prefetch(uint64_t ref) const { __builtin_prefetch(At(ref)); }
+  // Loads the first bytes of the records `refs` into the cache (for Key or Row calls soon
+  // after), all at once (base/touch.h).
+  void Touch(std::span<const uint64_t> refs) const {
+    TouchAll(refs.size(), [&](size_t i) { return At(refs[i]); });
+  }
   // Copies the record's value hashes to `out` (records are unaligned).
   // REQUIRES: `count` equals the hash count the record was added with.
   void Hashes(uint64_t ref, size_t count, uint64_t* out) const;
@@ -116,9 +120,10 @@ class KeyTable {
   // Whether an entry for `digest` exists.
   bool Contains(const KeyDigest& digest) const;
 
-  // Starts loading the home slot of `digest` into the cache (for a FindOrInsert soon after).
-  void Prefetch(const KeyDigest& digest) const {
-    __builtin_prefetch(&entries_[HomeSlot(digest)], 1);
+  // Loads the home slots of `digests` into the cache (for FindOrInserts soon after), all at
+  // once (base/touch.h).
+  void Touch(std::span<const KeyDigest> digests) const {
+    TouchAll(digests.size(), [&](size_t i) { return &entries_[HomeSlot(digests[i])]; });
   }
 
   KeyEntry& entry(size_t entry_idx) { return entries_[entry_idx]; }

@@ -145,15 +145,21 @@ bool BatchProducer::FillRows(RowBatch* batch) {
 }
 
 Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
+  // The record's fields at once: their values lie in the record's bytes (csv_reader.h).
+  const char* record = reader_->record_data();
+  const CsvReader::Field* fields = reader_->fields();
+  auto value_of = [&](size_t column_idx) {
+    return std::string_view(record + fields[column_idx].begin, fields[column_idx].size);
+  };
   const std::optional<std::string>& marker = options_->null_marker;
-  auto is_null = [&](size_t column_idx, std::string_view value) {
-    return marker && !reader_->field_quoted(column_idx) && value == *marker;
+  auto is_null = [&](size_t column_idx) {
+    return marker && !fields[column_idx].quoted && value_of(column_idx) == *marker;
   };
   // The key first: a row outside the part is dropped before anything else is copied.
   const size_t key_start = batch->keys.size();
   for (size_t column_idx : schema_->key_idx) {
-    std::string_view value = reader_->field(column_idx);
-    bool null = is_null(column_idx, value);
+    std::string_view value = value_of(column_idx);
+    bool null = is_null(column_idx);
     if (null || value.empty()) {
       batch->keys.resize(key_start);
       return reader_->RecordError(null ? "null key value" : "empty key value",
@@ -170,28 +176,39 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
   }
   batch->key_begin.push_back(static_cast<uint32_t>(batch->keys.size()));
   batch->digests.push_back(part_.Local(digest));
-  size_t columns = schema_->columns.size();
-  size_t first_field = batch->field_begin.size();
-  // A lent record's fields lie in order in the reader's buffer, from the first field on.
-  const char* lent_base = lend ? reader_->field(0).data() : nullptr;
-  if (lend) batch->text.Lend(lent_base);
+  // The record's bytes, copied at once (a lent record's stay in the reader's buffer): each
+  // field's value is at its offset from the record's start.
+  size_t base = 0;
+  if (lend) {
+    batch->text.Lend(record);
+  } else {
+    base = batch->text.size();
+    batch->text.append(std::string_view(record, reader_->record_bytes()));
+  }
+  const size_t columns = schema_->columns.size();
+  const size_t first_field = batch->field_begin.size();
+  batch->field_begin.resize(first_field + columns);
+  batch->field_size.resize(first_field + columns);
+  batch->field_null.resize(first_field + columns);
+  uint32_t* field_begin = batch->field_begin.data() + first_field;
+  uint32_t* field_size = batch->field_size.data() + first_field;
+  uint8_t* field_null = batch->field_null.data() + first_field;
   for (size_t column_idx = 0; column_idx < columns; ++column_idx) {
-    std::string_view value = reader_->field(column_idx);
-    size_t begin = lend ? static_cast<size_t>(value.data() - lent_base) : batch->text.size();
-    batch->field_begin.push_back(static_cast<uint32_t>(begin));
-    batch->field_size.push_back(static_cast<uint32_t>(value.size()));
-    batch->field_null.push_back(is_null(column_idx, value));
-    if (!lend) batch->text.append(value);
+    field_begin[column_idx] = static_cast<uint32_t>(base + fields[column_idx].begin);
+    field_size[column_idx] = static_cast<uint32_t>(fields[column_idx].size);
+    field_null[column_idx] = is_null(column_idx);
   }
-  size_t hash_begin = batch->hashes.size();
-  for (size_t column_idx : schema_->compared_idx) {
-    std::string_view value = reader_->field(column_idx);
-    bool absent = batch->field_null[first_field + column_idx] || value.empty();
-    batch->hashes.push_back(absent ? kAbsent : ValueHash(value));
+  const size_t compared = schema_->compared_idx.size();
+  const size_t hash_begin = batch->hashes.size();
+  batch->hashes.resize(hash_begin + compared);
+  uint64_t* hashes = batch->hashes.data() + hash_begin;
+  for (size_t i = 0; i < compared; ++i) {
+    const size_t column_idx = schema_->compared_idx[i];
+    std::string_view value = value_of(column_idx);
+    hashes[i] = field_null[column_idx] || value.empty() ? kAbsent : ValueHash(value);
   }
-  batch->fingerprints.push_back(CombineFingerprint(
-      schema_->compared_name_hash,
-      std::span<const uint64_t>(batch->hashes.data() + hash_begin, schema_->compared_idx.size())));
+  batch->fingerprints.push_back(
+      CombineFingerprint(schema_->compared_name_hash, std::span<const uint64_t>(hashes, compared)));
   batch->lines.push_back(reader_->record_line());
   batch->row_numbers.push_back(reader_->record_number());
   ++batch->rows;

@@ -55,7 +55,7 @@ struct RowBatch {
   BatchText text;
   std::vector<uint32_t> field_begin;
   std::vector<uint32_t> field_size;
-  std::vector<bool> field_null;
+  std::vector<uint8_t> field_null;  // 1: the value is the null marker
   std::string keys;
   std::vector<uint32_t> key_begin;  // rows + 1 entries
   std::vector<uint64_t> hashes;
