@@ -10,8 +10,10 @@
 #include <memory>
 #include <new>
 #include <unordered_map>
+#include <utility>
 
 #include "base/fs.h"
+#include "base/touch.h"
 #include "diff/differ_internal.h"
 #include "diff/memory_plan.h"
 #include "diff/spill.h"
@@ -188,13 +190,12 @@ class Differ::Impl {
 
   // Diffs `rows` (`row_count` rows, 0 when unknown) against table_, which holds the old side of
   // the partition chosen by the top `bits` bits of the digest: INSERT and UPDATE events in row
-  // order, then the DELETEs, then the partition's state. When the table is about to outgrow
-  // the budget, the rest of the partition is split (SplitPartition).
+  // order, then the DELETEs and the partition's state (FinishPartition). When the table is about to
+  // outgrow the budget, the rest of the partition is split (SplitPartition).
   Status DiffPartition(RowSource* rows, int bits, uint64_t row_count) {
     ASSIGN_OR_RETURN(bool full, ScanRows(rows, bits < kMaxPartitionBits));
     if (full) return SplitPartition(rows, bits, row_count);
-    RETURN_IF_ERROR(EmitDeletes());
-    return AppendState();
+    return FinishPartition();
   }
 
   // The table is full at the current row of `rows`, not yet diffed: writes the table's entries
@@ -254,25 +255,45 @@ class Differ::Impl {
     }
   }
 
-  // Appends the table's new rows to the state, in digest order.
-  Status AppendState() {
-    if (!request_.build_state) return Status::OK();
-    std::vector<size_t> order = table_.SortedEntries(
-        [](const KeyEntry& entry) { return entry.new_ref != KeyEntry::kNone; });
-    const Arena& arena = table_.new_arena();
-    std::array<uint64_t, kTouchGroup> refs;
+  // The end of a partition, in one pass over the table in digest order: a DELETE for each key
+  // of the old side that the new side lacks, and, when a state is built, a state record for
+  // each key of the new side. A state record's key is read from the old arena when the old side
+  // has it too and no row is written: a state's records were loaded in digest order, so those
+  // reads walk forward, where reads of the new arena (in row order) jump at random.
+  Status FinishPartition() {
+    const bool build_state = request_.build_state;
+    std::vector<size_t> order = table_.SortedEntries([build_state](const KeyEntry& entry) {
+      return entry.new_ref != KeyEntry::kNone ? build_state : entry.old_ref != KeyEntry::kNone;
+    });
+    const bool with_rows = request_.options.before_images;
+    auto record_of = [&](const KeyEntry& entry) {  // the arena record that has what is needed
+      if (entry.new_ref == KeyEntry::kNone || (!with_rows && entry.old_ref != KeyEntry::kNone)) {
+        return std::pair{&table_.old_arena(), entry.old_ref};
+      }
+      return std::pair{&table_.new_arena(), entry.new_ref};
+    };
+    std::array<const char*, kTouchGroup> records;
     auto touch_group = [&](size_t begin) {  // the records of order[begin, begin + kTouchGroup)
       const size_t end = std::min(begin + kTouchGroup, order.size());
-      for (size_t i = begin; i < end; ++i) refs[i - begin] = table_.entry(order[i]).new_ref;
-      if (begin < end) arena.Touch(std::span<const uint64_t>(refs.data(), end - begin));
+      for (size_t i = begin; i < end; ++i) {
+        auto [arena, ref] = record_of(table_.entry(order[i]));
+        records[i - begin] = arena->At(ref);
+      }
+      TouchAll(end > begin ? end - begin : 0, [&](size_t i) { return records[i]; });
     };
     touch_group(0);
     for (size_t i = 0; i < order.size(); ++i) {
       if (i % kTouchGroup == 0) touch_group(i + kTouchGroup);
       const KeyEntry& entry = table_.entry(order[i]);
+      if (entry.new_ref == KeyEntry::kNone) {
+        ++stats_.deletes;
+        if (request_.ops.del) RETURN_IF_ERROR(EmitDelete(entry));
+        continue;
+      }
+      auto [arena, ref] = record_of(entry);
       std::string_view row;
-      if (request_.options.before_images) row = arena.Row(entry.new_ref, 0);
-      RETURN_IF_ERROR(state_.Add(arena.Key(entry.new_ref), entry.new_fp, row));
+      if (with_rows) row = arena->Row(ref, 0);
+      RETURN_IF_ERROR(state_.Add(arena->Key(ref), entry.new_fp, row));
     }
     return Status::OK();
   }
@@ -436,27 +457,16 @@ class Differ::Impl {
     event->has_before = true;
   }
 
-  Status EmitDeletes() {
-    std::vector<size_t> order = table_.SortedEntries([](const KeyEntry& entry) {
-      return entry.old_ref != KeyEntry::kNone && entry.new_ref == KeyEntry::kNone;
-    });
-    stats_.deletes += order.size();
-    if (!request_.ops.del) return Status::OK();
-    std::vector<std::string_view> parts;
-    std::vector<FieldValue> key_values;
-    for (size_t entry_idx : order) {
-      const KeyEntry& entry = table_.entry(entry_idx);
-      DecodeKey(table_.Key(entry), &parts);
-      key_values.assign(parts.size(), FieldValue{});
-      for (size_t i = 0; i < parts.size(); ++i) key_values[i].value = parts[i];
-      ChangeEvent event;
-      event.op = ChangeOp::kDelete;
-      event.seq = ++seq_;
-      event.key = Columns{previous_.key, key_values};
-      if (previous_.has_rows) FillBefore(entry, &event);
-      RETURN_IF_ERROR(sink_->Put(event));
-    }
-    return Status::OK();
+  Status EmitDelete(const KeyEntry& entry) {
+    DecodeKey(table_.Key(entry), &key_parts_);
+    delete_key_.assign(key_parts_.size(), FieldValue{});
+    for (size_t i = 0; i < key_parts_.size(); ++i) delete_key_[i].value = key_parts_[i];
+    ChangeEvent event;
+    event.op = ChangeOp::kDelete;
+    event.seq = ++seq_;
+    event.key = Columns{previous_.key, delete_key_};
+    if (previous_.has_rows) FillBefore(entry, &event);
+    return sink_->Put(event);
   }
 
   DiffRequest request_;
@@ -481,6 +491,8 @@ class Differ::Impl {
   std::vector<std::string_view> before_text_;
   std::vector<bool> before_nulls_;
   std::vector<FieldValue> before_values_;
+  std::vector<std::string_view> key_parts_;  // a DELETE's key
+  std::vector<FieldValue> delete_key_;
 };
 
 Differ::Differ(DiffRequest request) : impl_(std::make_unique<Impl>(std::move(request))) {}

@@ -48,11 +48,8 @@ class Arena {
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
   std::string_view Key(uint64_t ref) const;
-  // Loads the first bytes of the records `refs` into the cache (for Key or Row calls soon
-  // after), all at once (base/touch.h).
-  void Touch(std::span<const uint64_t> refs) const {
-    TouchAll(refs.size(), [&](size_t i) { return At(refs[i]); });
-  }
+  // The record's first byte (to load it into the cache ahead: base/touch.h).
+  const char* At(uint64_t ref) const;
   // Copies the record's value hashes to `out` (records are unaligned).
   // REQUIRES: `count` equals the hash count the record was added with.
   void Hashes(uint64_t ref, size_t count, uint64_t* out) const;
@@ -71,8 +68,6 @@ class Arena {
  private:
   // Room for `size` more bytes in the last chunk; returns the ref of where they go.
   uint64_t Allocate(size_t size);
-
-  const char* At(uint64_t ref) const;
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::vector<size_t> chunk_sizes_;

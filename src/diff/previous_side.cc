@@ -220,27 +220,39 @@ Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* ta
 Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, KeyTable* table) {
   const StateMeta& meta = state_->meta();
   table->Reserve(estimated_rows_ / partitions + estimated_rows_ / partitions / 8);
-  for (;;) {
-    if (!has_pending_) {
-      bool has_record = false;
-      std::string_view key, row;
-      RETURN_IF_ERROR(state_->Next(&has_record, &key, &pending_fp_, &row));
-      if (!has_record) return Status::OK();
-      KeyDigest digest = DigestKey(key);
-      if (!request_.part.Contains(digest)) continue;  // another part's key
-      pending_key_.assign(key);
-      pending_row_.assign(row);
-      pending_digest_ = request_.part.Local(digest);
-      has_pending_ = true;
-    }
-    if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
-    has_pending_ = false;
-    if (previous_->has_hashes) HashesFromRow(pending_row_, meta.columns.size());
+  auto add = [&](std::string_view key, const KeyDigest& digest, const Fingerprint& fp,
+                 std::string_view row) {
+    if (previous_->has_hashes) HashesFromRow(row, meta.columns.size());
     std::span<const uint64_t> hashes;
     if (previous_->has_hashes) hashes = row_hashes_;
-    RETURN_IF_ERROR(AddOldRow(request_, request_.previous.file.get(), pending_key_, pending_digest_,
-                              pending_fp_, hashes, previous_->has_rows, pending_row_, table,
-                              previous_, nullptr));
+    return AddOldRow(request_, request_.previous.file.get(), key, digest, fp, hashes,
+                     previous_->has_rows, row, table, previous_, nullptr);
+  };
+  if (has_pending_) {  // read by the previous partition's load
+    if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
+    has_pending_ = false;
+    RETURN_IF_ERROR(add(pending_key_, pending_digest_, pending_fp_, pending_row_));
+  }
+  for (;;) {
+    bool has_record = false;
+    std::string_view key, row;
+    Fingerprint fp;
+    RETURN_IF_ERROR(state_->Next(&has_record, &key, &fp, &row));
+    if (!has_record) return Status::OK();
+    KeyDigest digest = DigestKey(key);
+    if (!request_.part.Contains(digest)) continue;  // another part's key
+    digest = request_.part.Local(digest);
+    if (PartitionOf(digest, partitions) != partition) {
+      // The first record of a later partition: kept (the reader's views end at its next
+      // record) for that partition's load.
+      pending_key_.assign(key);
+      pending_row_.assign(row);
+      pending_digest_ = digest;
+      pending_fp_ = fp;
+      has_pending_ = true;
+      return Status::OK();
+    }
+    RETURN_IF_ERROR(add(key, digest, fp, row));
   }
 }
 
