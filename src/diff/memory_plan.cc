@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <future>
 #include <memory>
 #include <unordered_set>
 
@@ -134,12 +135,20 @@ MemoryDemand DemandOf(const DiffRequest& request, uint64_t state_rows, size_t ol
   auto keys_of = [](const ExportSample& sample) {
     return static_cast<uint64_t>(static_cast<double>(sample.rows) * sample.distinct);
   };
+  // Two exports are sampled at once, the previous one on a thread of its own: the other core
+  // has nothing to do yet.
+  std::future<ExportSample> old_sample;
+  if (request.previous.kind == PreviousExport::Kind::kExport) {
+    old_sample = std::async(std::launch::async, [&request] {
+      return SampleExport(request.previous.file.get(), request.options);
+    });
+  }
   ExportSample sample = SampleExport(request.new_export.get(), request.options);
   uint64_t old_keys = 0;
   if (request.previous.kind == PreviousExport::Kind::kState) {
     old_keys = state_rows;
   } else if (request.previous.kind == PreviousExport::Kind::kExport) {
-    old_keys = keys_of(SampleExport(request.previous.file.get(), request.options));
+    old_keys = keys_of(old_sample.get());
     demand.open_exports = 2;
   }
   demand.keys = std::max(old_keys, keys_of(sample)) / 10 * 11;  // and some inserts
