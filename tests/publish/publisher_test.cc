@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 
 #include "registry_fixture.h"
 
@@ -38,6 +39,8 @@ class RecordingStream : public Stream {
       return Status::OK();
     }
     Status Send(const StreamMessage& message) override {
+      // The publisher sends the tables' imports from several threads at once.
+      std::lock_guard<std::mutex> lock(stream_->mu);
       if (stream_->fail_seq == message.seq && stream_->fail_version == import_.version) {
         stream_->fail_seq = 0;
         return UnavailableError("broker refused seq " + std::to_string(message.seq));
@@ -66,6 +69,7 @@ class RecordingStream : public Stream {
   }
   std::string Describe() const override { return "recording"; }
 
+  std::mutex mu;  // guards sent and fail_seq while a Publish runs; read them after it
   std::vector<Sent> sent;
   uint64_t fail_seq = 0;
   std::string fail_version;
