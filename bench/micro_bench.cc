@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/touch.h"
 #include "csv/csv_reader.h"
 #include "diff/fingerprint.h"
 #include "diff/key_table.h"
@@ -110,10 +111,7 @@ void BM_KeyTable(benchmark::State& state) {
       table.entry(table.FindOrInsert(digest, &inserted)).old_ref = 0;
     }
     for (size_t i = 0; i < count; ++i) {
-      if (i % 16 == 0 && i + 16 < count) {  // the next group's slots, as ExportReader does
-        table.Touch(std::span<const KeyDigest>(digests.data() + i + 16,
-                                               std::min<size_t>(16, count - i - 16)));
-      }
+      TouchAhead(i, count, [&](size_t j) { return table.HomeOf(digests[j]); });  // as ExportReader
       benchmark::DoNotOptimize(table.FindOrInsert(digests[i], &inserted));
     }
   }

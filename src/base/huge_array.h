@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <new>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -59,13 +60,20 @@ class HugeArray {
   // Arrays from this size on are faulted in by two threads (smaller ones fault in quickly).
   static constexpr size_t kParallelFaultBytes = 16 << 20;
 
-  // Faults [memory, memory + bytes) in, half on a helper thread. A kernel without
-  // MADV_POPULATE_WRITE (before Linux 5.14) refuses: the first writes fault the pages in then.
+  // Faults [memory, memory + bytes) in, half on a helper thread (all on the caller's when no
+  // thread can be started). A kernel without MADV_POPULATE_WRITE (before Linux 5.14) refuses:
+  // the first writes fault the pages in then.
   static void FaultIn(char* memory, size_t bytes) {
     const size_t half = bytes / 2 / kHugePage * kHugePage;
-    std::thread helper([=] { ::madvise(memory + half, bytes - half, MADV_POPULATE_WRITE); });
-    ::madvise(memory, half, MADV_POPULATE_WRITE);
-    helper.join();
+    auto fault = [](char* begin, size_t size) { ::madvise(begin, size, MADV_POPULATE_WRITE); };
+    std::thread helper;
+    try {
+      helper = std::thread(fault, memory + half, bytes - half);
+    } catch (const std::system_error&) {
+      fault(memory + half, bytes - half);
+    }
+    fault(memory, half);
+    if (helper.joinable()) helper.join();
   }
 
   T* data_ = nullptr;

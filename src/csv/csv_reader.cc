@@ -61,11 +61,11 @@ class CsvReader::Impl {
   const std::vector<std::string>& header() const { return header_; }
   size_t field_count() const { return num_fields_; }
   std::string_view field(size_t column_idx) const {
-    const FieldRef& f = fields_[column_idx];
+    const Field& f = fields_[column_idx];
     return std::string_view(buf_.data() + record_start_ + f.begin, f.size);
   }
   bool field_quoted(size_t column_idx) const { return fields_[column_idx].quoted; }
-  const CsvReader::Field* fields() const { return fields_.data(); }
+  const Field* fields() const { return fields_.data(); }
   const char* record_data() const { return buf_.data() + record_start_; }
   size_t record_bytes() const { return record_size_; }
   uint64_t record_line() const { return record_line_; }
@@ -74,9 +74,6 @@ class CsvReader::Impl {
   uint64_t raw_bytes_consumed() const { return source_->raw_bytes_consumed(); }
 
  private:
-  // Offsets from the record's first byte; escaped: contains doubled quotes still to be
-  // unescaped.
-  using FieldRef = CsvReader::Field;
   enum class Parse { kRecord, kNeedMore, kEndOfInput, kError };
   // Where the parse of a record that ran past the buffered input resumes. Offsets count from the
   // record's first byte, so they stay valid when Refill moves the record.
@@ -91,7 +88,7 @@ class CsvReader::Impl {
 
   void AddField(size_t begin, size_t size, bool quoted, bool escaped) {
     if (num_fields_ == fields_.size()) fields_.resize(fields_.size() * 2 + 16);
-    fields_[num_fields_++] = FieldRef{begin, size, quoted, escaped};
+    fields_[num_fields_++] = Field{begin, size, quoted, escaped};
   }
   Status ReadRecord(bool* has_record);
   Parse ParseRecord();
@@ -125,7 +122,7 @@ class CsvReader::Impl {
   // records when data follows, nothing when the input ends. line_ is still their first line.
   uint64_t blank_lines_ = 0;
 
-  std::vector<FieldRef> fields_;  // [0, num_fields_) is the current record, at buf_ + record_start_
+  std::vector<Field> fields_;  // [0, num_fields_) is the current record, at buf_ + record_start_
   size_t num_fields_ = 0;
   size_t record_start_ = 0;
   size_t record_size_ = 0;  // raw bytes, including the line break
@@ -469,7 +466,7 @@ Status CsvReader::Impl::ResizeBuffer(size_t capacity) {
 void CsvReader::Impl::Unescape() {
   char* base = buf_.data() + record_start_;
   for (size_t column_idx = 0; column_idx < num_fields_; ++column_idx) {
-    FieldRef& f = fields_[column_idx];
+    Field& f = fields_[column_idx];
     if (!f.escaped) continue;
     char* out = base + f.begin;
     const char* in = out;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -28,9 +27,6 @@ namespace {
 constexpr uint64_t kProgressEveryRows = 1 << 16;
 // After this many rows of a first export, its row count is extrapolated to size the table.
 constexpr uint64_t kSizingSampleRows = 1 << 16;
-// Records written in digest order are loaded from the arena a group of this many at a time,
-// the group ahead of the record written (base/touch.h).
-constexpr size_t kTouchGroup = 16;
 // A partition that outgrows the table budget is split, down to 2^kMaxPartitionBits partitions
 // in all (then the table grows past the budget).
 constexpr int kMaxPartitionBits = 24;
@@ -272,18 +268,11 @@ class Differ::Impl {
       }
       return std::pair{&table_.new_arena(), entry.new_ref};
     };
-    std::array<const char*, kTouchGroup> records;
-    auto touch_group = [&](size_t begin) {  // the records of order[begin, begin + kTouchGroup)
-      const size_t end = std::min(begin + kTouchGroup, order.size());
-      for (size_t i = begin; i < end; ++i) {
-        auto [arena, ref] = record_of(table_.entry(order[i]));
-        records[i - begin] = arena->At(ref);
-      }
-      TouchAll(end > begin ? end - begin : 0, [&](size_t i) { return records[i]; });
-    };
-    touch_group(0);
     for (size_t i = 0; i < order.size(); ++i) {
-      if (i % kTouchGroup == 0) touch_group(i + kTouchGroup);
+      TouchAhead(i, order.size(), [&](size_t j) {
+        auto [arena, ref] = record_of(table_.entry(order[j]));
+        return arena->At(ref);
+      });
       const KeyEntry& entry = table_.entry(order[i]);
       if (entry.new_ref == KeyEntry::kNone) {
         ++stats_.deletes;

@@ -5,16 +5,10 @@
 #include <algorithm>
 #include <string_view>
 
+#include "base/touch.h"
 #include "diff/state_file.h"
 
 namespace snapdelta {
-namespace {
-
-// Rows' hash-table slots are loaded a group of this many rows at a time, the group ahead of
-// the row returned: enough rows for the misses to overlap and the lines to arrive in time, few
-// enough not to evict them again.
-constexpr size_t kPrefetchGroup = 16;
-}  // namespace
 
 Status ExportReader::Open(StoredFile* file, const TableOptions& options,
                           const std::string& expected_checksum) {
@@ -67,18 +61,14 @@ Status ExportReader::Next(bool* has_row) {
     batch_ = producer_->Next();
     batch_pos_ = 0;
     raw_bytes_ = batch_->raw_bytes;
-    PrefetchRows(0);
   }
-  if (batch_pos_ % kPrefetchGroup == 0) PrefetchRows(batch_pos_ + kPrefetchGroup);
+  if (prefetch_ != nullptr) {
+    TouchAhead(batch_pos_, batch_->rows,
+               [&](size_t row_idx) { return prefetch_->HomeOf(batch_->digests[row_idx]); });
+  }
   SelectRow(batch_pos_++);
   *has_row = true;
   return Status::OK();
-}
-
-void ExportReader::PrefetchRows(size_t begin) const {
-  if (prefetch_ == nullptr || begin >= batch_->rows) return;
-  const size_t count = std::min(kPrefetchGroup, batch_->rows - begin);
-  prefetch_->Touch(std::span<const KeyDigest>(batch_->digests.data() + begin, count));
 }
 
 void ExportReader::SelectRow(size_t row_idx) {

@@ -54,7 +54,7 @@ class ExportReader : public RowSource {
   void SetPart(KeyPart part) { part_ = part; }
 
   // Each row's slot in `table` is loaded into the cache a few rows before Next() returns the
-  // row (KeyTable::Touch, a group of rows at a time). `table` must outlive the reader's use.
+  // row (base/touch.h: a group of rows at a time). `table` must outlive the reader's use.
   void SetPrefetch(const KeyTable* table) { prefetch_ = table; }
   const std::string& path() const { return path_; }
 
@@ -72,8 +72,6 @@ class ExportReader : public RowSource {
   // Makes row `row_idx` of the current batch the current row.
   void SelectRow(size_t row_idx);
   void FillValues() const override;
-  // Touches the slots of rows [begin, begin + kPrefetchGroup) of the current batch.
-  void PrefetchRows(size_t begin) const;
 
   std::string path_;
   TableOptions options_;

@@ -33,7 +33,6 @@
 #include <vector>
 
 #include "base/huge_array.h"
-#include "base/touch.h"
 #include "diff/fingerprint.h"
 
 namespace snapdelta {
@@ -115,11 +114,8 @@ class KeyTable {
   // Whether an entry for `digest` exists.
   bool Contains(const KeyDigest& digest) const;
 
-  // Loads the home slots of `digests` into the cache (for FindOrInserts soon after), all at
-  // once (base/touch.h).
-  void Touch(std::span<const KeyDigest> digests) const {
-    TouchAll(digests.size(), [&](size_t i) { return &entries_[HomeSlot(digests[i])]; });
-  }
+  // The home slot of `digest`, to load into the cache ahead of a FindOrInsert (base/touch.h).
+  const KeyEntry* HomeOf(const KeyDigest& digest) const { return &entries_[HomeSlot(digest)]; }
 
   KeyEntry& entry(size_t entry_idx) { return entries_[entry_idx]; }
   const KeyEntry& entry(size_t entry_idx) const { return entries_[entry_idx]; }
