@@ -199,23 +199,24 @@ StatusOr<std::unique_ptr<ChangeReader>> ChangeReader::Open(const std::string& pa
       new ChangeReader(path, std::make_unique<LineSource>(path, file)));
 }
 
-StatusOr<bool> ChangeReader::Next(ChangeLine* line) {
-  while (batch_ == nullptr || next_ == batch_->lines.size()) {
-    if (batch_ != nullptr && batch_->last) {
-      if (!batch_->status.ok()) return batch_->status;
-      return false;
-    }
-    batch_ = batches_->Next();
-    next_ = 0;
+StatusOr<bool> ChangeReader::NextBatch(std::vector<ChangeLine>* lines) {
+  lines->clear();
+  if (batch_ != nullptr && batch_->last) {
+    if (!batch_->status.ok()) return batch_->status;
+    return false;
   }
-  const Batch::Line& at = batch_->lines[next_++];
+  batch_ = batches_->Next();
   const std::string_view bytes = batch_->bytes;
-  line->seq = at.seq;
-  line->text = bytes.substr(at.text, at.text_size);
-  line->id = bytes.substr(at.id, at.id_size);
-  line->op = bytes.substr(at.op, at.op_size);
-  line->key = bytes.substr(at.key, at.key_size);
-  ++events_;
+  lines->reserve(batch_->lines.size());
+  for (const Batch::Line& at : batch_->lines) {
+    lines->push_back(ChangeLine{at.seq, bytes.substr(at.id, at.id_size),
+                                bytes.substr(at.op, at.op_size), bytes.substr(at.key, at.key_size),
+                                bytes.substr(at.text, at.text_size)});
+  }
+  events_ += lines->size();
+  // A last batch may have no lines (the file ended, or a bad line came, right after the last
+  // full batch): its end or failure is the next call's answer.
+  if (lines->empty()) return NextBatch(lines);
   return true;
 }
 

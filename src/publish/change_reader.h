@@ -18,13 +18,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/producer_thread.h"
 #include "snapdelta/status.h"
 
 namespace snapdelta {
 
-// One event as it stands in the change file. The views are valid until the next Next().
+// One event as it stands in the change file. The views are valid until the next NextBatch().
 struct ChangeLine {
   uint64_t seq = 0;
   std::string_view id;    // "<tenant>/<table>/<version>/<seq>", unescaped
@@ -41,8 +42,9 @@ class ChangeReader {
   ChangeReader(const ChangeReader&) = delete;
   ChangeReader& operator=(const ChangeReader&) = delete;
 
-  // The next event; false at the end of the file.
-  StatusOr<bool> Next(ChangeLine* line);
+  // The next events (a batch the background thread read: at most a few thousand, or about
+  // 1 MiB), replacing `lines`; false at the end of the file.
+  StatusOr<bool> NextBatch(std::vector<ChangeLine>* lines);
   // Events returned so far (the last seq).
   uint64_t events() const { return events_; }
   const std::string& path() const { return path_; }
@@ -55,8 +57,7 @@ class ChangeReader {
   const std::string path_;
   std::unique_ptr<LineSource> source_;
   std::unique_ptr<ProducerThread<Batch>> batches_;  // after source_: stops before it goes
-  Batch* batch_ = nullptr;                          // the batch being returned
-  size_t next_ = 0;                                 // its next line
+  Batch* batch_ = nullptr;                          // the batch returned last
   uint64_t events_ = 0;
 };
 

@@ -28,6 +28,22 @@ Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::st
   return Status::OK();
 }
 
+// The partitioner function librdkafka uses for the "partitioner" property `name` (its default when
+// empty), or null for one that does not depend on the key alone ("random").
+KafkaTopic::Partitioner KeyedPartitioner(const std::string& name) {
+  static const std::map<std::string, KafkaTopic::Partitioner> kByName = {
+      {"", rd_kafka_msg_partitioner_consistent_random},
+      {"consistent", rd_kafka_msg_partitioner_consistent},
+      {"consistent_random", rd_kafka_msg_partitioner_consistent_random},
+      {"murmur2", rd_kafka_msg_partitioner_murmur2},
+      {"murmur2_random", rd_kafka_msg_partitioner_murmur2_random},
+      {"fnv1a", rd_kafka_msg_partitioner_fnv1a},
+      {"fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random},
+  };
+  auto found = kByName.find(name);
+  return found == kByName.end() ? nullptr : found->second;
+}
+
 // A conf with `properties`; null with *status set when librdkafka refuses one.
 rd_kafka_conf_t* NewConf(const std::map<std::string, std::string>& properties, Status* status) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -42,6 +58,19 @@ rd_kafka_conf_t* NewConf(const std::map<std::string, std::string>& properties, S
 }
 
 }  // namespace
+
+int32_t KafkaTopic::PartitionOf(std::string_view key) const {
+  const int32_t partitions = partitions_.load(std::memory_order_relaxed);
+  if (partitioner_ == nullptr || partitions <= 0) return -1;
+  return partitioner_(handle_, key.data(), key.size(), partitions, nullptr, nullptr);
+}
+
+int32_t KafkaTopic::Partition(const rd_kafka_topic_t* rkt, const void* key, size_t key_size,
+                              int32_t partitions, void* topic, void* message) {
+  auto* self = static_cast<KafkaTopic*>(topic);
+  self->partitions_.store(partitions, std::memory_order_relaxed);
+  return self->partitioner_(rkt, key, key_size, partitions, topic, message);
+}
 
 Status DeliveryTracker::failure() const {
   if (!failed_.load(std::memory_order_acquire)) return Status::OK();
@@ -66,6 +95,9 @@ Status KafkaProducer::CheckProperties(const std::map<std::string, std::string>& 
 StatusOr<std::shared_ptr<KafkaProducer>> KafkaProducer::Create(
     const std::map<std::string, std::string>& properties, std::string owner) {
   std::shared_ptr<KafkaProducer> producer(new KafkaProducer(std::move(owner)));
+  auto partitioner = properties.find("partitioner");
+  producer->partitioner_ =
+      KeyedPartitioner(partitioner == properties.end() ? "" : partitioner->second);
   Status status;
   rd_kafka_conf_t* conf = NewConf(properties, &status);
   if (conf == nullptr) return status;
@@ -90,13 +122,36 @@ KafkaProducer::~KafkaProducer() {
   while (rd_kafka_outq_len(rk_) > 0 && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_poll(rk_, 10);
   }
+  for (const auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic->handle_);
   rd_kafka_destroy(rk_);
 }
 
-Status KafkaProducer::Produce(rd_kafka_topic_t* topic, const StreamMessage& message,
+StatusOr<KafkaTopic*> KafkaProducer::Topic(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_ptr<KafkaTopic>& topic = topics_[name];
+  if (topic != nullptr) return topic.get();
+  auto made = std::make_unique<KafkaTopic>();
+  rd_kafka_topic_conf_t* conf = rd_kafka_default_topic_conf_dup(rk_);
+  if (partitioner_ != nullptr) {
+    // The same partitioner, noting the partition count for PartitionOf. The topic's handle is
+    // the producer's for as long as the producer lives, and with it this opaque.
+    made->partitioner_ = partitioner_;
+    rd_kafka_topic_conf_set_opaque(conf, made.get());
+    rd_kafka_topic_conf_set_partitioner_cb(conf, &KafkaTopic::Partition);
+  }
+  made->handle_ = rd_kafka_topic_new(rk_, name.c_str(), conf);  // takes conf
+  if (made->handle_ == nullptr) {
+    topics_.erase(name);
+    return InvalidArgumentError("kafka topic " + name + ": " +
+                                rd_kafka_err2str(rd_kafka_last_error()));
+  }
+  topic = std::move(made);
+  return topic.get();
+}
+
+Status KafkaProducer::Produce(const KafkaTopic& topic, const StreamMessage& message,
                               const std::shared_ptr<DeliveryTracker>& tracker) {
   auto* tag = new MessageTag{tracker, message.seq};
-  tracker->window().Sent(message.seq);
   // A tombstone is a NULL value, not an empty one.
   const void* value = message.value ? message.value->data() : nullptr;
   const size_t value_size = message.value ? message.value->size() : 0;
@@ -108,7 +163,7 @@ Status KafkaProducer::Produce(rd_kafka_topic_t* topic, const StreamMessage& mess
   const int64_t timestamp_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        rk_, RD_KAFKA_V_RKT(topic.handle()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_KEY(message.key.data(), message.key.size()),
         RD_KAFKA_V_VALUE(const_cast<void*>(value), value_size),
         RD_KAFKA_V_HEADER("snapdelta-id", message.id.data(),
@@ -129,10 +184,10 @@ Status KafkaProducer::Produce(rd_kafka_topic_t* topic, const StreamMessage& mess
     delete tag;
     Status status = FatalStatus();
     if (status.ok()) {
-      status =
-          UnavailableError("kafka topic " + std::string(rd_kafka_topic_name(topic)) + ": event " +
-                           std::string(message.id) + " (seq " + std::to_string(message.seq) +
-                           ") not produced: " + rd_kafka_err2str(err));
+      status = UnavailableError("kafka topic " + std::string(rd_kafka_topic_name(topic.handle())) +
+                                ": event " + std::string(message.id) + " (seq " +
+                                std::to_string(message.seq) +
+                                ") not produced: " + rd_kafka_err2str(err));
     }
     tracker->Fail(status);
     tracker->window().Failed(message.seq);

@@ -14,6 +14,11 @@
 // (its "snapdelta-id" header and seq). A fatal producer error (the idempotent producer lost its
 // guarantees, or a transactional producer was fenced) is kAborted: the producer cannot continue.
 //
+// Partitions: a topic's messages are partitioned by librdkafka's own partitioner (the
+// "partitioner" property). KafkaTopic also tells which partition that will be for a key, so that
+// a writer can produce a batch grouped by partition (kafka_stream.cc): consecutive messages then go
+// to one partition queue, which costs librdkafka less per message than a different queue each time.
+//
 // Thread safety: every method may be called from any thread.
 #ifndef SNAPDELTA_PUBLISH_KAFKA_PRODUCER_H_
 #define SNAPDELTA_PUBLISH_KAFKA_PRODUCER_H_
@@ -25,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "publish/ack_window.h"
 #include "publish/stream.h"
@@ -49,6 +55,29 @@ class DeliveryTracker {
   Status failure_;
 };
 
+// A topic of one producer: librdkafka's handle, and the partition a key's messages go to.
+class KafkaTopic {
+ public:
+  using Partitioner = int32_t (*)(const rd_kafka_topic_t*, const void*, size_t, int32_t, void*,
+                                  void*);
+
+  rd_kafka_topic_t* handle() const { return handle_; }
+  // The partition librdkafka's partitioner gives a message with `key`, by the partition count it
+  // last partitioned a message of the topic with. -1 when not known: no message was partitioned
+  // yet, or the partitioner does not depend on the key alone ("random").
+  int32_t PartitionOf(std::string_view key) const;
+
+ private:
+  friend class KafkaProducer;
+  // The partitioner callback: `partitioner_`, noting the partition count.
+  static int32_t Partition(const rd_kafka_topic_t* rkt, const void* key, size_t key_size,
+                           int32_t partitions, void* topic, void* message);
+
+  rd_kafka_topic_t* handle_ = nullptr;
+  Partitioner partitioner_ = nullptr;  // null: not a function of the key
+  std::atomic<int32_t> partitions_{0};
+};
+
 class KafkaProducer {
  public:
   // A producer configured with `properties` (librdkafka's names). `owner` ("tenant/table" for a
@@ -65,10 +94,14 @@ class KafkaProducer {
 
   rd_kafka_t* handle() const { return rk_; }
 
-  // Produces `message` to `topic` and counts it in flight in `tracker`'s window; blocks while
-  // librdkafka's queue is full. On error, the message is counted as failed in `tracker`.
+  // The topic `name` of this producer (made on first use; it lives as long as the producer).
+  // kInvalidArgument when librdkafka refuses the name.
+  StatusOr<KafkaTopic*> Topic(const std::string& name);
+
+  // Produces `message` to `topic`, already counted in flight in `tracker`'s window (Sent); blocks
+  // while librdkafka's queue is full. On error, the message is counted as failed in `tracker`.
   // Serves the delivery reports that are ready.
-  Status Produce(rd_kafka_topic_t* topic, const StreamMessage& message,
+  Status Produce(const KafkaTopic& topic, const StreamMessage& message,
                  const std::shared_ptr<DeliveryTracker>& tracker);
   // Serves the delivery reports that are ready.
   void Poll() { rd_kafka_poll(rk_, 0); }
@@ -92,9 +125,11 @@ class KafkaProducer {
 
   rd_kafka_t* rk_ = nullptr;
   const std::string owner_;
+  KafkaTopic::Partitioner partitioner_ = nullptr;  // the "partitioner" property's, if keyed
   std::atomic<uint64_t> produced_{0};
   mutable std::mutex mu_;
   std::string last_error_;  // the last error librdkafka reported (broker down, ...)
+  std::map<std::string, std::unique_ptr<KafkaTopic>> topics_;  // guarded by mu_
 };
 
 }  // namespace snapdelta

@@ -20,15 +20,23 @@
 // it. A fenced writer reports kAborted "fenced: another publisher of tenant/table took over";
 // any fatal error leaves the writer unusable (make a new one to go on).
 //
+// Batches: a writer produces a batch of messages grouped by the partition librdkafka's
+// partitioner will give each (KafkaTopic::PartitionOf), keeping their order within a partition:
+// a partition receives exactly the order it would have otherwise, and librdkafka works on one
+// partition queue at a time (kcat sending the same keyed lines grouped so took about 20% less
+// time). Before the topic's partition count is known, a batch goes in the order given.
+//
 // In-flight bound: a writer has at most kMaxInFlight messages without a report, and librdkafka's
 // queue is bounded (queue.buffering.max.*): memory stays bounded whatever an import's size.
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,18 +122,12 @@ class KafkaWriter : public StreamWriter {
     Detach();
   }
 
-  // Gets a producer from the source, and the topic's handle in it.
+  // Gets a producer from the source, and the topic in it.
   Status Attach() {
     ASSIGN_OR_RETURN(std::shared_ptr<KafkaProducer> producer, source_());
     RETURN_IF_ERROR(producer->FatalStatus());
-    rd_kafka_topic_t* topic = rd_kafka_topic_new(producer->handle(), topic_name_.c_str(), nullptr);
-    if (topic == nullptr) {
-      return InvalidArgumentError("kafka topic " + topic_name_ + ": " +
-                                  rd_kafka_err2str(rd_kafka_last_error()));
-    }
-    Detach();
+    ASSIGN_OR_RETURN(topic_, producer->Topic(topic_name_));
     producer_ = std::move(producer);
-    topic_ = topic;
     return Status::OK();
   }
 
@@ -151,12 +153,25 @@ class KafkaWriter : public StreamWriter {
     return Status::OK();
   }
 
-  Status Send(const StreamMessage& message) override {
+  Status SendBatch(std::span<const StreamMessage> messages) override {
     if (!open_) return InvalidArgumentError("kafka: Send without Begin");
+    if (messages.empty()) return Status::OK();
     RETURN_IF_ERROR(tracker_->failure());
-    producer_->WaitInFlightAtMost(*tracker_, kMaxInFlight - 1);
-    RETURN_IF_ERROR(producer_->Produce(topic_, message, tracker_));
-    last_sent_ = message.seq;
+    producer_->WaitInFlightAtMost(*tracker_,
+                                  kMaxInFlight - std::min(kMaxInFlight, uint64_t{messages.size()}));
+    for (const StreamMessage& message : messages) tracker_->window().Sent(message.seq);
+    GroupByPartition(messages);
+    for (size_t i = 0; i < order_.size(); ++i) {
+      Status status = producer_->Produce(*topic_, messages[order_[i]], tracker_);
+      if (!status.ok()) {
+        // The messages not produced count as failed too: nothing of this batch is in flight.
+        for (size_t j = i + 1; j < order_.size(); ++j) {
+          tracker_->window().Failed(messages[order_[j]].seq);
+        }
+        return status;
+      }
+    }
+    last_sent_ = messages.back().seq;
     return Status::OK();
   }
 
@@ -207,9 +222,37 @@ class KafkaWriter : public StreamWriter {
   }
 
   void Detach() {
-    if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
     topic_ = nullptr;
     producer_.reset();
+  }
+
+  // order_: the places of `messages` grouped by the partition each goes to, in their order
+  // within a partition (so the partition gets them in seq order, as one after the other). In
+  // the order given when the partitions are not known yet.
+  void GroupByPartition(std::span<const StreamMessage> messages) {
+    order_.resize(messages.size());
+    partition_of_.resize(messages.size());
+    int32_t partitions = 0;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const int32_t partition = topic_->PartitionOf(messages[i].key);
+      if (partition < 0) {
+        partitions = 0;
+        break;
+      }
+      partition_of_[i] = partition;
+      partitions = std::max(partitions, partition + 1);
+    }
+    if (partitions <= 1) {
+      for (size_t i = 0; i < messages.size(); ++i) order_[i] = static_cast<uint32_t>(i);
+      return;
+    }
+    // A counting sort: starts_[p] is where partition p's messages begin in order_.
+    starts_.assign(static_cast<size_t>(partitions) + 1, 0);
+    for (int32_t partition : partition_of_) ++starts_[static_cast<size_t>(partition) + 1];
+    for (size_t p = 1; p < starts_.size(); ++p) starts_[p] += starts_[p - 1];
+    for (size_t i = 0; i < messages.size(); ++i) {
+      order_[starts_[static_cast<size_t>(partition_of_[i])]++] = static_cast<uint32_t>(i);
+    }
   }
 
   // -1: the rest of the transaction's time, as librdkafka recommends.
@@ -226,13 +269,17 @@ class KafkaWriter : public StreamWriter {
   const std::string topic_name_;
   const bool transactional_;
   std::shared_ptr<KafkaProducer> producer_;
-  rd_kafka_topic_t* topic_ = nullptr;  // in producer_
-  bool replace_producer_ = false;      // transactional: the last import failed
+  KafkaTopic* topic_ = nullptr;    // producer_'s
+  bool replace_producer_ = false;  // transactional: the last import failed
   ImportIdentity import_;
   std::shared_ptr<DeliveryTracker> tracker_;  // the current import's
   bool open_ = false;                         // between Begin and Finish/Abort
   uint64_t last_sent_ = 0;
   std::atomic<uint64_t> committed_{0};  // Acked() of a transactional writer
+  // GroupByPartition's: the order to produce a batch in, and the scratch it is made with.
+  std::vector<uint32_t> order_;
+  std::vector<int32_t> partition_of_;
+  std::vector<size_t> starts_;
 };
 
 class KafkaStream : public Stream {

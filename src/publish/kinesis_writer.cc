@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -79,7 +80,39 @@ class KinesisWriter final : public StreamWriter {
     return Status::OK();
   }
 
-  Status Send(const StreamMessage& message) override {
+  Status SendBatch(std::span<const StreamMessage> messages) override {
+    for (const StreamMessage& message : messages) RETURN_IF_ERROR(SendOne(message));
+    return Status::OK();
+  }
+
+  uint64_t Acked() override { return window_.position(); }
+
+  Status Finish() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!in_import_) return InvalidArgumentError(Name() + ": Finish without Begin");
+    flushing_ = true;
+    work_.notify_all();
+    changed_.wait(lock, [&] { return pending_records_ == 0 || !error_.ok(); });
+    if (!error_.ok()) {
+      DropQueuedLocked();
+      changed_.wait(lock, [&] { return active_ == 0; });
+    }
+    in_import_ = false;
+    return error_;
+  }
+
+  void Abort() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!in_import_) return;
+    if (error_.ok()) error_ = AbortedError(Name() + ": the import's publishing was aborted");
+    DropQueuedLocked();
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return active_ == 0; });
+    in_import_ = false;
+  }
+
+ private:
+  Status SendOne(const StreamMessage& message) {
     if (!message.value.has_value()) {
       return InvalidArgumentError(Name() + ": event " + std::string(message.id) +
                                   " is a tombstone (no value); Kinesis records need data "
@@ -126,33 +159,6 @@ class KinesisWriter final : public StreamWriter {
     return Status::OK();
   }
 
-  uint64_t Acked() override { return window_.position(); }
-
-  Status Finish() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!in_import_) return InvalidArgumentError(Name() + ": Finish without Begin");
-    flushing_ = true;
-    work_.notify_all();
-    changed_.wait(lock, [&] { return pending_records_ == 0 || !error_.ok(); });
-    if (!error_.ok()) {
-      DropQueuedLocked();
-      changed_.wait(lock, [&] { return active_ == 0; });
-    }
-    in_import_ = false;
-    return error_;
-  }
-
-  void Abort() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!in_import_) return;
-    if (error_.ok()) error_ = AbortedError(Name() + ": the import's publishing was aborted");
-    DropQueuedLocked();
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return active_ == 0; });
-    in_import_ = false;
-  }
-
- private:
   std::string Name() const { return "kinesis stream " + stream_; }
 
   void PushReadyLocked(std::unique_ptr<Entry> entry) {

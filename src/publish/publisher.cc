@@ -20,9 +20,6 @@
 namespace snapdelta {
 namespace {
 
-// The clock is read once per this many events (a long publish records its position by time).
-constexpr uint64_t kClockEvery = 4096;
-
 ImportIdentity Identity(const ImportRecord& record) {
   return ImportIdentity{record.tenant, record.table, record.version};
 }
@@ -182,35 +179,45 @@ class Publisher {
                     StreamWriter* writer, const LeaseKeeper& keeper, uint64_t* acked) {
     const uint64_t from = *acked;
     int64_t last_record_ms = options_.clock();
+    std::vector<ChangeLine> lines;
+    std::vector<StreamMessage> messages;
     std::vector<KafkaMessage> debezium;
+    std::vector<size_t> debezium_line;  // the line of each of debezium's messages
     DebeziumContext context{snapshot, record.mtime_ms, 0};
-    ChangeLine line;
     while (true) {
-      ASSIGN_OR_RETURN(bool got, reader->Next(&line));
+      ASSIGN_OR_RETURN(bool got, reader->NextBatch(&lines));
       if (!got) return Status::OK();
-      if (line.seq <= from) continue;
-      if (line.seq % kClockEvery == 0) {
-        if (Stopping()) return AbortedError("stopped");
-        int64_t now = options_.clock();
-        if (now - last_record_ms >= options_.position_interval_ms) {
-          RETURN_IF_ERROR(Record(record, keeper, writer->Acked(), acked));
-          last_record_ms = now;
+      if (Stopping()) return AbortedError("stopped");
+      const int64_t now = options_.clock();
+      if (now - last_record_ms >= options_.position_interval_ms) {
+        RETURN_IF_ERROR(Record(record, keeper, writer->Acked(), acked));
+        last_record_ms = now;
+      }
+      messages.clear();
+      if (options_.format == EventFormat::kJson) {
+        for (const ChangeLine& line : lines) {
+          if (line.seq > from) messages.push_back({line.seq, line.id, line.key, line.text});
+        }
+      } else {
+        debezium.clear();
+        debezium_line.clear();
+        context.now_ms = now;
+        for (size_t i = 0; i < lines.size(); ++i) {
+          if (lines[i].seq <= from) continue;
+          nlohmann::json event = nlohmann::json::parse(lines[i].text, nullptr, false);
+          RETURN_IF_ERROR(ToDebezium(event, context, options_.tombstones, &debezium)
+                              .WithContext(fmt::format("{} seq {}", reader->path(), lines[i].seq)));
+          debezium_line.resize(debezium.size(), i);
+        }
+        // The views are taken once debezium holds the whole batch (it moves while it grows).
+        for (size_t m = 0; m < debezium.size(); ++m) {
+          const ChangeLine& line = lines[debezium_line[m]];
+          std::optional<std::string_view> value;
+          if (debezium[m].value) value = *debezium[m].value;
+          messages.push_back({line.seq, line.id, debezium[m].key, value});
         }
       }
-      if (options_.format == EventFormat::kJson) {
-        RETURN_IF_ERROR(writer->Send(StreamMessage{line.seq, line.id, line.key, line.text}));
-        continue;
-      }
-      nlohmann::json event = nlohmann::json::parse(line.text, nullptr, false);
-      debezium.clear();
-      context.now_ms = options_.clock();
-      RETURN_IF_ERROR(ToDebezium(event, context, options_.tombstones, &debezium)
-                          .WithContext(fmt::format("{} seq {}", reader->path(), line.seq)));
-      for (const KafkaMessage& message : debezium) {
-        std::optional<std::string_view> value;
-        if (message.value) value = *message.value;
-        RETURN_IF_ERROR(writer->Send(StreamMessage{line.seq, line.id, message.key, value}));
-      }
+      if (!messages.empty()) RETURN_IF_ERROR(writer->SendBatch(messages));
     }
   }
 

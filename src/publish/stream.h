@@ -5,23 +5,25 @@
 //
 // A Stream is opened once per process from the sink URL (OpenStream, sink_url.h) and hands out
 // one StreamWriter per table being published. A writer publishes one import at a time:
-//   Begin(import) ; Send(message)* in non-decreasing seq ; Finish() | Abort()
+//   Begin(import) ; SendBatch(messages)* in non-decreasing seq ; Finish() | Abort()
 // Acked() may be read at any time between Begin and the end of Finish: every message of every
 // seq <= Acked() (of the current import) is acknowledged by the stream (Kafka: the delivery
 // report succeeded; Kinesis: its PutRecords entry succeeded), so the publisher may record it as
 // published and a resumed publisher may skip it. Acked() never passes a message that failed or
 // is still in flight, whatever order the acknowledgements come in.
 //
-// Send copies what it keeps; it may block while too many messages are in flight (bounded memory
-// whatever the import's size), and returns the first delivery failure seen so far (the import's
-// publishing stops there; Acked() stays below the failed message). Finish waits until every
-// message sent is acknowledged or failed (and, for transactional Kafka, commits the transaction);
-// OK means Acked() is the last seq sent. Abort gives up on the import: what is in flight may
-// still arrive (non-transactional) or is aborted (transactional Kafka).
+// SendBatch copies what it keeps (the views may go when it returns); it may block while too many
+// messages are in flight (bounded memory whatever the import's size), and returns the first
+// delivery failure seen so far (the import's publishing stops there; Acked() stays below the failed
+// message). Finish waits until every message sent is acknowledged or failed (and, for transactional
+// Kafka, commits the transaction); OK means Acked() is the last seq sent. Abort gives up on the
+// import: what is in flight may still arrive (non-transactional) or is aborted (transactional
+// Kafka).
 //
 // Order: messages with equal keys are delivered in the order sent (Kafka: same partition,
-// idempotent producer; Kinesis: partition key = key, and the writer never lets a later message of
-// a key overtake an earlier one that failed and is being resent).
+// idempotent producer, and each partition gets its messages in the order sent; Kinesis: partition
+// key = key, and the writer never lets a later message of a key overtake an earlier one that failed
+// and is being resent).
 //
 // Thread safety: a Stream may hand out writers to several threads; one writer is used by one
 // thread at a time.
@@ -31,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -57,7 +60,9 @@ class StreamWriter {
   // Starts publishing `import` (transactional Kafka: begins a transaction). Acked() is reset to
   // `acked`, the position already recorded (messages of seq <= acked are not sent again).
   virtual Status Begin(const ImportIdentity& import, uint64_t acked) = 0;
-  virtual Status Send(const StreamMessage& message) = 0;
+  // Sends `messages` (in non-decreasing seq, after those sent before).
+  virtual Status SendBatch(std::span<const StreamMessage> messages) = 0;
+  Status Send(const StreamMessage& message) { return SendBatch({&message, 1}); }
   virtual uint64_t Acked() = 0;
   virtual Status Finish() = 0;
   virtual void Abort() = 0;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -56,14 +57,21 @@ inline std::vector<TestEvent> MakeEvents(const std::string& import, uint64_t fir
   return events;
 }
 
-inline Status SendAll(StreamWriter* writer, const std::vector<TestEvent>& events) {
-  for (const TestEvent& event : events) {
-    StreamMessage message;
-    message.seq = event.seq;
-    message.id = event.id;
-    message.key = event.key;
-    if (event.value) message.value = *event.value;
-    RETURN_IF_ERROR(writer->Send(message));
+// Sends `events` in batches of `batch` messages (as the publisher does, a change file's batch at
+// a time).
+inline Status SendAll(StreamWriter* writer, const std::vector<TestEvent>& events,
+                      size_t batch = 500) {
+  std::vector<StreamMessage> messages;
+  for (size_t start = 0; start < events.size(); start += batch) {
+    messages.clear();
+    for (size_t i = start; i < std::min(events.size(), start + batch); ++i) {
+      StreamMessage& message = messages.emplace_back();
+      message.seq = events[i].seq;
+      message.id = events[i].id;
+      message.key = events[i].key;
+      if (events[i].value) message.value = *events[i].value;
+    }
+    RETURN_IF_ERROR(writer->SendBatch(messages));
   }
   return Status::OK();
 }

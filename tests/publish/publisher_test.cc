@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <span>
 
 #include "registry_fixture.h"
 
@@ -38,18 +39,20 @@ class RecordingStream : public Stream {
       acked_ = acked;
       return Status::OK();
     }
-    Status Send(const StreamMessage& message) override {
+    Status SendBatch(std::span<const StreamMessage> messages) override {
       // The publisher sends the tables' imports from several threads at once.
       std::lock_guard<std::mutex> lock(stream_->mu);
-      if (stream_->fail_seq == message.seq && stream_->fail_version == import_.version) {
-        stream_->fail_seq = 0;
-        return UnavailableError("broker refused seq " + std::to_string(message.seq));
+      for (const StreamMessage& message : messages) {
+        if (stream_->fail_seq == message.seq && stream_->fail_version == import_.version) {
+          stream_->fail_seq = 0;
+          return UnavailableError("broker refused seq " + std::to_string(message.seq));
+        }
+        std::optional<std::string> value;
+        if (message.value) value = std::string(*message.value);
+        stream_->sent.push_back(Sent{destination_, message.seq, std::string(message.id),
+                                     std::string(message.key), value});
+        acked_ = message.seq;
       }
-      std::optional<std::string> value;
-      if (message.value) value = std::string(*message.value);
-      stream_->sent.push_back(Sent{destination_, message.seq, std::string(message.id),
-                                   std::string(message.key), value});
-      acked_ = message.seq;
       return Status::OK();
     }
     uint64_t Acked() override { return acked_; }
