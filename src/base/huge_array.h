@@ -31,7 +31,7 @@ class HugeArray {
   HugeArray() = default;
   explicit HugeArray(size_t size) : size_(size) {
     if (size == 0) return;
-    bytes_ = (size * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
+    bytes_ = (size * sizeof(T) + kPageBytes - 1) / kPageBytes * kPageBytes;
     void* memory =
         ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw std::bad_alloc();
@@ -54,9 +54,10 @@ class HugeArray {
   const T& operator[](size_t i) const { return data_[i]; }
   size_t size() const { return size_; }
 
+  // x86-64's transparent huge page size: an array takes whole ones.
+  static constexpr size_t kPageBytes = 2 << 20;
+
  private:
-  // x86-64's transparent huge page size.
-  static constexpr size_t kHugePage = 2 << 20;
   // Arrays from this size on are faulted in by two threads (smaller ones fault in quickly).
   static constexpr size_t kParallelFaultBytes = 16 << 20;
 
@@ -64,7 +65,7 @@ class HugeArray {
   // thread can be started). A kernel without MADV_POPULATE_WRITE (before Linux 5.14) refuses:
   // the first writes fault the pages in then.
   static void FaultIn(char* memory, size_t bytes) {
-    const size_t half = bytes / 2 / kHugePage * kHugePage;
+    const size_t half = bytes / 2 / kPageBytes * kPageBytes;
     auto fault = [](char* begin, size_t size) { ::madvise(begin, size, MADV_POPULATE_WRITE); };
     std::thread helper;
     try {

@@ -93,11 +93,11 @@ std::string_view Arena::Record(uint64_t ref, size_t hash_count, bool with_row) c
 KeyTable::KeyTable(int partition_bits) : partition_bits_(partition_bits) { Resize(kInitialSlots); }
 
 void KeyTable::Reserve(size_t keys) {
-  size_t capacity = kInitialSlots;
-  while (capacity * kMaxLoadTenths / 10 < keys &&
-         2 * capacity * sizeof(KeyEntry) <= reserve_limit_) {
-    capacity *= 2;
-  }
+  size_t capacity = keys * 10 / kMaxLoadTenths + 1;
+  // Whole huge pages: HugeArray maps them whole anyway.
+  constexpr size_t kSlotsPerPage = HugeArray<KeyEntry>::kPageBytes / sizeof(KeyEntry);
+  capacity = (capacity + kSlotsPerPage - 1) / kSlotsPerPage * kSlotsPerPage;
+  capacity = std::min(capacity, reserve_limit_ / sizeof(KeyEntry));
   if (capacity > entries_.size()) Resize(capacity);
 }
 
@@ -116,8 +116,7 @@ std::string_view KeyTable::Key(const KeyEntry& entry) const {
 
 size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
   if ((size_ + 1) * 10 > entries_.size() * kMaxLoadTenths) Resize(entries_.size() * 2);
-  size_t mask = entries_.size() - 1;
-  for (size_t slot = HomeSlot(digest);; slot = (slot + 1) & mask) {
+  for (size_t slot = HomeSlot(digest);; slot = NextSlot(slot)) {
     KeyEntry& entry = entries_[slot];
     if (entry.empty()) {
       entry = KeyEntry{};  // the array starts as zero bytes, not as KeyEntry{}
@@ -134,8 +133,7 @@ size_t KeyTable::FindOrInsert(const KeyDigest& digest, bool* inserted) {
 }
 
 bool KeyTable::Contains(const KeyDigest& digest) const {
-  size_t mask = entries_.size() - 1;
-  for (size_t slot = HomeSlot(digest);; slot = (slot + 1) & mask) {
+  for (size_t slot = HomeSlot(digest);; slot = NextSlot(slot)) {
     const KeyEntry& entry = entries_[slot];
     if (entry.empty()) return false;
     if (entry.digest == digest) return true;
@@ -145,13 +143,11 @@ bool KeyTable::Contains(const KeyDigest& digest) const {
 void KeyTable::Resize(size_t capacity) {
   HugeArray<KeyEntry> old = std::move(entries_);
   entries_ = HugeArray<KeyEntry>(capacity);
-  shift_ = 64 - std::countr_zero(capacity);
-  size_t mask = capacity - 1;
   for (size_t old_idx = 0; old_idx < old.size(); ++old_idx) {
     const KeyEntry& entry = old[old_idx];
     if (entry.empty()) continue;
     size_t slot = HomeSlot(entry.digest);
-    while (!entries_[slot].empty()) slot = (slot + 1) & mask;
+    while (!entries_[slot].empty()) slot = NextSlot(slot);
     entries_[slot] = entry;
   }
 }

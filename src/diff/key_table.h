@@ -2,9 +2,11 @@
 // 128-bit key digest. Each distinct key has one entry; each side that has the key points at a
 // record in that side's arena.
 //
-//   entries_: open addressing on the entries themselves, linear probing, power-of-two size,
-//   load factor <= 7/10; a key's home slot is the top bits of digest.low, so inserting keys in
-//   digest order (a state file's order) walks memory forward
+//   entries_: open addressing on the entries themselves, linear probing, load factor <= 7/10,
+//   any slot count (Reserve sizes it to whole huge pages, not to a power of two: 94 MB rather
+//   than 128 MB for a million keys); a key's home slot is digest.low scaled to the slot count,
+//   so slot order is digest order and inserting keys in digest order (a state file's order)
+//   walks memory forward
 //   +---------------------------------------------------------------------------------+
 //   | digest 128 (high == 0: empty) | old_fp 128 | new_fp 128 | old_ref u64 | new_ref u64 |
 //   +---------------------------------------------------------------------------------+
@@ -134,15 +136,18 @@ class KeyTable {
   std::vector<size_t> SortedEntries(Pick pick) const;
 
  private:
+  // digest.low past the partition's bits, as a fraction of 2^64, times the slot count.
   size_t HomeSlot(const KeyDigest& digest) const {
-    return (digest.low << partition_bits_) >> shift_;
+    const unsigned __int128 scaled =
+        static_cast<unsigned __int128>(digest.low << partition_bits_) * entries_.size();
+    return static_cast<size_t>(scaled >> 64);
   }
+  size_t NextSlot(size_t slot) const { return slot + 1 == entries_.size() ? 0 : slot + 1; }
   void Resize(size_t capacity);
 
   HugeArray<KeyEntry> entries_;
   size_t size_ = 0;
   int partition_bits_ = 0;
-  int shift_ = 64;  // 64 - log2(capacity)
   size_t reserve_limit_ = SIZE_MAX;
   Arena old_arena_;
   Arena new_arena_;
