@@ -1,5 +1,6 @@
 #include "diff/row_batch.h"
 
+#include <algorithm>
 #include <new>
 
 namespace snapdelta {
@@ -42,12 +43,9 @@ void BatchText::Clear(size_t keep_bytes) {
 
 void RowBatch::Clear() {
   text.Clear(2 * kBatchTextBytes);
-  field_begin.clear();
-  field_size.clear();
-  field_null.clear();
+  fields = 0;
   ClearAndTrim(&keys, 2 * kBatchTextBytes);
   key_begin.assign(1, 0);
-  hashes.clear();
   digests.clear();
   fingerprints.clear();
   lines.clear();
@@ -111,7 +109,7 @@ bool BatchProducer::FillRows(RowBatch* batch) {
     return true;
   }
   while (!pending_large_ && batch->rows < kBatchRows && batch->text.size() < kBatchTextBytes &&
-         batch->field_begin.size() < kBatchFields) {
+         batch->fields < kBatchFields) {
     bool has_record = false;
     Status status = reader_->Next(&has_record);
     if (status.ok() && !has_record) {
@@ -186,10 +184,14 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
     batch->text.append(std::string_view(record, reader_->record_bytes()));
   }
   const size_t columns = schema_->columns.size();
-  const size_t first_field = batch->field_begin.size();
-  batch->field_begin.resize(first_field + columns);
-  batch->field_size.resize(first_field + columns);
-  batch->field_null.resize(first_field + columns);
+  const size_t first_field = batch->fields;
+  batch->fields += columns;
+  if (batch->fields > batch->field_begin.size()) {
+    const size_t size = std::max(batch->fields, kBatchFields + columns);
+    batch->field_begin.resize(size);
+    batch->field_size.resize(size);
+    batch->field_null.resize(size);
+  }
   uint32_t* field_begin = batch->field_begin.data() + first_field;
   uint32_t* field_size = batch->field_size.data() + first_field;
   uint8_t* field_null = batch->field_null.data() + first_field;
@@ -199,8 +201,10 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
     field_null[column_idx] = is_null(column_idx);
   }
   const size_t compared = schema_->compared_idx.size();
-  const size_t hash_begin = batch->hashes.size();
-  batch->hashes.resize(hash_begin + compared);
+  const size_t hash_begin = batch->rows * compared;
+  if (hash_begin + compared > batch->hashes.size()) {
+    batch->hashes.resize(std::max(hash_begin + compared, kBatchFields + compared));
+  }
   uint64_t* hashes = batch->hashes.data() + hash_begin;
   for (size_t i = 0; i < compared; ++i) {
     const size_t column_idx = schema_->compared_idx[i];
