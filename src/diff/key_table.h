@@ -3,7 +3,7 @@
 // record in that side's arena.
 //
 //   entries_: open addressing on the entries themselves, linear probing, load factor <= 7/10,
-//   any slot count (Reserve sizes it to whole huge pages, not to a power of two: 94 MB rather
+//   any slot count (Reserve sizes it to whole huge pages, not to a power of two: 92 MB rather
 //   than 128 MB for a million keys); a key's home slot is digest.low scaled to the slot count,
 //   so slot order is digest order and inserting keys in digest order (a state file's order)
 //   walks memory forward
