@@ -74,6 +74,7 @@ class AtomicFile {
   std::string temp_path_;
   std::string buffer_;
   uint64_t bytes_written_ = 0;
+  uint64_t writeback_from_ = 0;  // bytes before it were handed to the disk (Flush)
   Temp temp_ = Temp::kShared;
 };
 
