@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/fs.h"
+#include "base/ordered_work.h"
 #include "base/touch.h"
 #include "diff/differ_internal.h"
 #include "diff/memory_plan.h"
@@ -30,6 +31,11 @@ constexpr uint64_t kSizingSampleRows = 1 << 16;
 // A partition that outgrows the table budget is split, down to 2^kMaxPartitionBits partitions
 // in all (then the table grows past the budget).
 constexpr int kMaxPartitionBits = 24;
+// The end of a partition is cut into slices of about this many table slots (about 11,000 keys,
+// 270 KB of state records of 24 bytes), sorted and encoded by two threads at once, at most
+// kFinishWindow slices ahead of the one written out.
+constexpr size_t kFinishSliceSlots = 1 << 14;
+constexpr size_t kFinishWindow = 8;
 // Room for the varints of a new-side arena record beside its key and row.
 constexpr size_t kRecordOverheadBytes = 10;
 
@@ -256,11 +262,15 @@ class Differ::Impl {
   // each key of the new side. A state record's key is read from the old arena when the old side
   // has it too and no row is written: a state's records were loaded in digest order, so those
   // reads walk forward, where reads of the new arena (in row order) jump at random.
+  //
+  // The table is cut into slices (KeyTable::SliceBounds) that this thread and a helper sort and
+  // encode at once (base/ordered_work.h); this thread emits each slice's DELETEs and writes its
+  // records in digest order. At 1M keys the pass took 140 ms of one core while the other idled.
   Status FinishPartition() {
     const bool build_state = request_.build_state;
-    std::vector<size_t> order = table_.SortedEntries([build_state](const KeyEntry& entry) {
+    auto pick = [build_state](const KeyEntry& entry) {
       return entry.new_ref != KeyEntry::kNone ? build_state : entry.old_ref != KeyEntry::kNone;
-    });
+    };
     const bool with_rows = request_.options.before_images;
     auto record_of = [&](const KeyEntry& entry) {  // the arena record that has what is needed
       if (entry.new_ref == KeyEntry::kNone || (!with_rows && entry.old_ref != KeyEntry::kNone)) {
@@ -268,23 +278,54 @@ class Differ::Impl {
       }
       return std::pair{&table_.new_arena(), entry.new_ref};
     };
-    for (size_t i = 0; i < order.size(); ++i) {
-      TouchAhead(i, order.size(), [&](size_t j) {
-        auto [arena, ref] = record_of(table_.entry(order[j]));
-        return arena->At(ref);
-      });
-      const KeyEntry& entry = table_.entry(order[i]);
-      if (entry.new_ref == KeyEntry::kNone) {
-        ++stats_.deletes;
-        if (request_.ops.del) RETURN_IF_ERROR(EmitDelete(entry));
-        continue;
+    struct Slice {
+      std::vector<size_t> order;    // the picked entries, in digest order
+      std::vector<size_t> deletes;  // those the new side lacks
+      std::string records;          // the state records of the others, encoded
+      uint64_t record_count = 0;
+    };
+    const std::vector<size_t> bounds =
+        table_.SliceBounds(table_.capacity() / kFinishSliceSlots + 1);
+    std::vector<Slice> slices(kFinishWindow);  // slice i is in slices[i % kFinishWindow]
+    auto work = [&](size_t i) {
+      Slice& slice = slices[i % kFinishWindow];
+      table_.SortedEntries(bounds[i], bounds[i + 1], pick, &slice.order);
+      slice.deletes.clear();
+      slice.records.clear();
+      slice.record_count = 0;
+      const std::vector<size_t>& order = slice.order;
+      for (size_t k = 0; k < order.size(); ++k) {
+        TouchAhead(k, order.size(), [&](size_t j) {
+          auto [arena, ref] = record_of(table_.entry(order[j]));
+          return arena->At(ref);
+        });
+        const KeyEntry& entry = table_.entry(order[k]);
+        if (entry.new_ref == KeyEntry::kNone) {
+          slice.deletes.push_back(order[k]);
+          continue;
+        }
+        auto [arena, ref] = record_of(entry);
+        std::string_view row;
+        if (with_rows) row = arena->Row(ref, 0);
+        state_.Encode(&slice.records, arena->Key(ref), entry.new_fp, row);
+        ++slice.record_count;
       }
-      auto [arena, ref] = record_of(entry);
-      std::string_view row;
-      if (with_rows) row = arena->Row(ref, 0);
-      RETURN_IF_ERROR(state_.Add(arena->Key(ref), entry.new_fp, row));
-    }
-    return Status::OK();
+    };
+    Status status;
+    auto use = [&](size_t i) {
+      Slice& slice = slices[i % kFinishWindow];
+      stats_.deletes += slice.deletes.size();
+      if (request_.ops.del) {
+        for (size_t entry_idx : slice.deletes) {
+          status = EmitDelete(table_.entry(entry_idx));
+          if (!status.ok()) return false;
+        }
+      }
+      if (slice.record_count > 0) status = state_.AddEncoded(slice.records, slice.record_count);
+      return status.ok();
+    };
+    RunInOrder(bounds.size() - 1, kFinishWindow, work, use);
+    return status;
   }
 
   // Precomputes how an UPDATE's `changed` list maps new compared columns to the old ones.

@@ -140,6 +140,19 @@ bool KeyTable::Contains(const KeyDigest& digest) const {
   }
 }
 
+std::vector<size_t> KeyTable::SliceBounds(size_t slices) const {
+  const size_t capacity = entries_.size();
+  std::vector<size_t> bounds{0};
+  for (size_t i = 1; i < slices; ++i) {
+    size_t bound = std::max(bounds.back() + 1, capacity / slices * i);
+    while (bound < capacity && !entries_[bound].empty()) ++bound;
+    if (bound >= capacity) break;
+    bounds.push_back(bound);
+  }
+  bounds.push_back(capacity);
+  return bounds;
+}
+
 void KeyTable::Resize(size_t capacity) {
   HugeArray<KeyEntry> old = std::move(entries_);
   entries_ = HugeArray<KeyEntry>(capacity);

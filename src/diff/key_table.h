@@ -131,9 +131,18 @@ class KeyTable {
   const Arena& old_arena() const { return old_arena_; }
   const Arena& new_arena() const { return new_arena_; }
 
-  // Indices of the entries selected by `pick`, in digest order: the state file's order.
+  // Slot bounds that cut the table into about `slices` slices (fewer when it is small): 0 =
+  // bounds[0] < bounds[1] < ... < bounds.back() = capacity(). Each inner bound is an empty slot,
+  // so no run of linear probing crosses it and every key of a slice comes before every key of
+  // the next in digest order (SortedEntries puts the keys that wrapped from the table's end to
+  // its start in the last slice).
+  std::vector<size_t> SliceBounds(size_t slices) const;
+
+  // Indices of the entries of the slice [begin, end) (bounds from SliceBounds) selected by
+  // `pick`, in digest order: the state file's order. Read-only: slices may be sorted on
+  // several threads at once.
   template <typename Pick>
-  std::vector<size_t> SortedEntries(Pick pick) const;
+  void SortedEntries(size_t begin, size_t end, Pick pick, std::vector<size_t>* order) const;
 
  private:
   // digest.low past the partition's bits, as a fraction of 2^64, times the slot count.
@@ -154,26 +163,32 @@ class KeyTable {
 };
 
 template <typename Pick>
-std::vector<size_t> KeyTable::SortedEntries(Pick pick) const {
-  // Slot order is digest order but for linear probing's local displacement and the cluster
-  // that wraps from the table's end to its start: gather in slot order with the wrapped
-  // entries moved last, then an insertion sort fixes the small local disorder.
-  std::vector<size_t> order;
-  std::vector<size_t> wrapped;
-  for (size_t entry_idx = 0; entry_idx < entries_.size(); ++entry_idx) {
+void KeyTable::SortedEntries(size_t begin, size_t end, Pick pick,
+                             std::vector<size_t>* order) const {
+  // Slot order is digest order but for linear probing's local displacement and the run that
+  // wraps from the table's end to its start: gather in slot order, the wrapped entries (in the
+  // run at slot 0, homed in the last slice) moved to the end of the last slice, then an
+  // insertion sort fixes the small local disorder.
+  order->clear();
+  for (size_t entry_idx = begin; entry_idx < end; ++entry_idx) {
     const KeyEntry& entry = entries_[entry_idx];
-    if (entry.empty() || !pick(entry)) continue;
-    (HomeSlot(entry.digest) > entry_idx ? wrapped : order).push_back(entry_idx);
+    if (entry.empty() || !pick(entry) || HomeSlot(entry.digest) > entry_idx) continue;
+    order->push_back(entry_idx);
   }
-  order.insert(order.end(), wrapped.begin(), wrapped.end());
-  for (size_t i = 1; i < order.size(); ++i) {
-    size_t moving = order[i];
+  if (end == entries_.size()) {
+    for (size_t entry_idx = 0; entry_idx < end && !entries_[entry_idx].empty(); ++entry_idx) {
+      const KeyEntry& entry = entries_[entry_idx];
+      if (pick(entry) && HomeSlot(entry.digest) > entry_idx) order->push_back(entry_idx);
+    }
+  }
+  std::vector<size_t>& sorted = *order;
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    size_t moving = sorted[i];
     const KeyDigest& digest = entries_[moving].digest;
     size_t j = i;
-    for (; j > 0 && digest < entries_[order[j - 1]].digest; --j) order[j] = order[j - 1];
-    order[j] = moving;
+    for (; j > 0 && digest < entries_[sorted[j - 1]].digest; --j) sorted[j] = sorted[j - 1];
+    sorted[j] = moving;
   }
-  return order;
 }
 
 }  // namespace snapdelta

@@ -314,12 +314,21 @@ Status StateWriter::Open(std::shared_ptr<ObjectWriter> state, const StateMeta& m
 Status StateWriter::Add(std::string_view key, const Fingerprint& fp, std::string_view row) {
   std::string& buf = impl_->scratch;
   buf.clear();
-  PutLengthPrefixed(&buf, key);
-  PutFixed64(&buf, fp.low);
-  PutFixed64(&buf, fp.high);
-  if (impl_->meta.before_images) PutLengthPrefixed(&buf, row);
-  RETURN_IF_ERROR(impl_->records.Append(buf));
-  ++impl_->count;
+  Encode(&buf, key, fp, row);
+  return AddEncoded(buf, 1);
+}
+
+void StateWriter::Encode(std::string* out, std::string_view key, const Fingerprint& fp,
+                         std::string_view row) const {
+  PutLengthPrefixed(out, key);
+  PutFixed64(out, fp.low);
+  PutFixed64(out, fp.high);
+  if (impl_->meta.before_images) PutLengthPrefixed(out, row);
+}
+
+Status StateWriter::AddEncoded(std::string_view records, uint64_t count) {
+  RETURN_IF_ERROR(impl_->records.Append(records));
+  impl_->count += count;
   return Status::OK();
 }
 

@@ -75,6 +75,12 @@ class StateWriter {
   // REQUIRES: keys added in DigestKey order, each once; row is empty unless
   // meta.before_images (encoded as in the grammar).
   Status Add(std::string_view key, const Fingerprint& fp, std::string_view row);
+  // Appends the record Add would write to `out`, for AddEncoded. May run on any thread while
+  // this writer is used on another (it reads only what Open set).
+  void Encode(std::string* out, std::string_view key, const Fingerprint& fp,
+              std::string_view row) const;
+  // Adds `count` records encoded by Encode, under the same requirements as Add.
+  Status AddEncoded(std::string_view records, uint64_t count);
   // Finishes the file and commits it (ObjectWriter::Commit: durable, all or nothing).
   Status Commit();
 
