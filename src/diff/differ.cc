@@ -307,7 +307,7 @@ class Differ::Impl {
         auto [arena, ref] = record_of(entry);
         std::string_view row;
         if (with_rows) row = arena->Row(ref, 0);
-        state_.Encode(&slice.records, arena->Key(ref), entry.new_fp, row);
+        state_.Encode(&slice.records, arena->Key(ref), entry.fp, row);
         ++slice.record_count;
       }
     };
@@ -429,13 +429,14 @@ class Differ::Impl {
       }
       uint64_t ref = table_.new_arena().Add(rows->key(), {}, keep_rows(), row);
       KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
+      const bool changed = entry.fp != rows->fingerprint();
       entry.new_ref = ref;
-      entry.new_fp = rows->fingerprint();
+      entry.fp = rows->fingerprint();  // the old side's is no longer needed
       ++stats_.new_rows;
       if (entry.old_ref == KeyEntry::kNone) {
         ++stats_.inserts;
         if (request_.ops.insert) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kInsert, entry));
-      } else if (entry.old_fp != entry.new_fp) {
+      } else if (changed) {
         ++stats_.updates;
         if (request_.ops.update) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kUpdate, entry));
       }

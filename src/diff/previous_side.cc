@@ -71,7 +71,7 @@ Status AddOldRow(const DiffRequest& request, StoredFile* source, std::string_vie
   }
   KeyEntry& entry = table->entry(entry_idx);
   entry.old_ref = table->old_arena().Add(key, hashes, with_row, row);
-  entry.old_fp = fp;
+  entry.fp = fp;
   return Status::OK();
 }
 

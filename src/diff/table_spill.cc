@@ -8,16 +8,6 @@ namespace {
 constexpr uint8_t kOldSide = 1;
 constexpr uint8_t kNewSide = 2;
 
-void PutSide(std::string* out, const Fingerprint& fp, std::string_view record) {
-  PutFixed64(out, fp.low);
-  PutFixed64(out, fp.high);
-  PutLengthPrefixed(out, record);
-}
-
-bool GetSide(std::string_view* in, Fingerprint* fp, std::string_view* record) {
-  return GetFixed64(in, &fp->low) && GetFixed64(in, &fp->high) && GetLengthPrefixed(in, record);
-}
-
 }  // namespace
 
 Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter* writer) {
@@ -31,13 +21,14 @@ Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter*
     PutFixed64(&entry_bytes, entry.digest.low);
     PutFixed64(&entry_bytes, entry.digest.high);
     entry_bytes.push_back(static_cast<char>((has_old ? kOldSide : 0) | (has_new ? kNewSide : 0)));
+    PutFixed64(&entry_bytes, entry.fp.low);
+    PutFixed64(&entry_bytes, entry.fp.high);
     if (has_old) {
-      PutSide(&entry_bytes, entry.old_fp,
-              table.old_arena().Record(entry.old_ref, layout.old_hashes, layout.old_rows));
+      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(entry.old_ref, layout.old_hashes,
+                                                               layout.old_rows));
     }
     if (has_new) {
-      PutSide(&entry_bytes, entry.new_fp,
-              table.new_arena().Record(entry.new_ref, 0, layout.new_rows));
+      PutLengthPrefixed(&entry_bytes, table.new_arena().Record(entry.new_ref, 0, layout.new_rows));
     }
     RETURN_IF_ERROR(writer->AddRecord(entry.digest, entry_bytes));
   }
@@ -58,10 +49,11 @@ Status LoadTableSpill(const std::string& path, KeyTable* table) {
     }
     const uint8_t sides = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    Fingerprint old_fp, new_fp;
+    Fingerprint fp;
     std::string_view old_record, new_record;
-    if (((sides & kOldSide) != 0 && !GetSide(&in, &old_fp, &old_record)) ||
-        ((sides & kNewSide) != 0 && !GetSide(&in, &new_fp, &new_record))) {
+    if (!GetFixed64(&in, &fp.low) || !GetFixed64(&in, &fp.high) ||
+        ((sides & kOldSide) != 0 && !GetLengthPrefixed(&in, &old_record)) ||
+        ((sides & kNewSide) != 0 && !GetLengthPrefixed(&in, &new_record))) {
       return CorruptionError(path + ": bad table spill entry");
     }
     bool inserted = false;
@@ -72,10 +64,9 @@ Status LoadTableSpill(const std::string& path, KeyTable* table) {
     uint64_t new_ref =
         (sides & kNewSide) != 0 ? table->new_arena().AddRecord(new_record) : KeyEntry::kNone;
     KeyEntry& entry = table->entry(entry_idx);
+    entry.fp = fp;
     entry.old_ref = old_ref;
-    entry.old_fp = old_fp;
     entry.new_ref = new_ref;
-    entry.new_fp = new_fp;
   }
 }
 

@@ -3,9 +3,10 @@
 // diff goes on one partition at a time (differ.cc), without reading the inputs again.
 //
 //   table spill file := (varint(entry length) entry)*     (the framing of spill.h)
-//   entry   := fixed64(digest.low) fixed64(digest.high) byte(sides) [side] [side]
+//   entry   := fixed64(digest.low) fixed64(digest.high) byte(sides) fixed64(fp.low)
+//              fixed64(fp.high) [side] [side]          (fp: the entry's, key_table.h)
 //   sides   := 1 (the old side) | 2 (the new side) | 3 (both, old first)
-//   side    := fixed64(fp.low) fixed64(fp.high) varint(len) record
+//   side    := varint(len) record
 //   record  := an arena record, byte for byte (key_table.h)
 //
 // Files live in a SpillDir; entries go to PartitionOf(digest, partitions, skip_bits).
