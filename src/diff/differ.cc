@@ -273,7 +273,8 @@ class Differ::Impl {
     };
     const bool with_rows = request_.options.before_images;
     auto record_of = [&](const KeyEntry& entry) {  // the arena record that has what is needed
-      if (entry.new_ref == KeyEntry::kNone || (!with_rows && entry.old_ref != KeyEntry::kNone)) {
+      if (entry.new_ref == KeyEntry::kNone || entry.new_ref == KeyEntry::kOldRecord ||
+          (!with_rows && entry.old_ref != KeyEntry::kNone)) {
         return std::pair{&table_.old_arena(), entry.old_ref};
       }
       return std::pair{&table_.new_arena(), entry.new_ref};
@@ -427,8 +428,10 @@ class Differ::Impl {
         ++stats_.duplicates_skipped;
         continue;
       }
-      uint64_t ref = table_.new_arena().Add(rows->key(), {}, keep_rows(), row);
       KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
+      const uint64_t ref = entry.old_ref != KeyEntry::kNone && !keep_rows()
+                               ? KeyEntry::kOldRecord
+                               : table_.new_arena().Add(rows->key(), {}, keep_rows(), row);
       const bool changed = entry.fp != rows->fingerprint();
       entry.new_ref = ref;
       entry.fp = rows->fingerprint();  // the old side's is no longer needed

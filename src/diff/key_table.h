@@ -1,6 +1,6 @@
 // KeyTable: the differ's in-memory index of the previous and the new export, keyed by the
 // 128-bit key digest. Each distinct key has one entry; each side that has the key points at a
-// record in that side's arena.
+// record in that side's arena (the new side may instead share the old side's: kOldRecord).
 //
 //   entries_: open addressing on the entries themselves, linear probing, load factor <= 7/10,
 //   any slot count (Reserve sizes it to whole huge pages, not to a power of two: 69 MB rather
@@ -81,6 +81,9 @@ class Arena {
 
 struct KeyEntry {
   static constexpr uint64_t kNone = ~uint64_t{0};
+  // new_ref of a key both sides have when the new side keeps no row: its record would only
+  // repeat the old record's key, so it has none (a million keys: 12 MB less).
+  static constexpr uint64_t kOldRecord = kNone - 1;
   KeyDigest digest;  // high == 0: an empty slot
   Fingerprint fp;    // the old side's until new_ref is set, then the new side's
   uint64_t old_ref = kNone;
