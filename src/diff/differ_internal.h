@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/producer_thread.h"
 #include "diff/differ.h"
 #include "diff/export_reader.h"
 #include "diff/key_table.h"
@@ -25,8 +26,28 @@ struct PreviousSide {
   uint64_t rows = 0;
 };
 
+// A batch of a state's records, read ahead of the loader (PreviousLoader).
+struct StateBatch {
+  struct Record {
+    size_t key_begin = 0;  // in bytes
+    size_t key_size = 0;
+    size_t row_begin = 0;  // in bytes
+    size_t row_size = 0;
+    KeyDigest digest;  // KeyPart::Local'd
+    Fingerprint fp;
+  };
+  std::string bytes;             // the records' keys and rows
+  std::vector<Record> records;   // of the request's part only
+  std::vector<uint64_t> hashes;  // records.size() * compared, when the old side has hashes
+  bool end = false;              // after the records: the state ended (or failed: error)
+  Status error;
+};
+
 // Loads the previous side (a state file or an export) into a KeyTable's old side, all at once
-// or one partition at a time (spill.h). An export loaded in partitions is first spilled.
+// or one partition at a time (spill.h). An export loaded in partitions is first spilled. A
+// state's records are read, checked, digested (and hashed, with before-images) in batches on a
+// thread of their own, ahead of the inserts into the table: at 10M rows the load took 0.8 to
+// 1.2 s of the main thread alone.
 class PreviousLoader {
  public:
   PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema);
@@ -52,6 +73,9 @@ class PreviousLoader {
   Status OpenExport(StoredFile* file, const std::string& expected_checksum, SchemaChange* change);
   Status LoadRows(RowSource* rows, size_t partitions, KeyTable* table);
   Status LoadStatePartition(size_t partition, size_t partitions, KeyTable* table);
+  // Fills `batch` with the next records of the state (on the reading thread); true when the
+  // state ended or failed.
+  bool FillStateBatch(StateBatch* batch);
   // Fills row_hashes_ with the value hashes of the compared columns of an encoded state row
   // (for `changed` lists).
   void HashesFromRow(std::string_view row, size_t column_count);
@@ -64,18 +88,18 @@ class PreviousLoader {
   std::unique_ptr<ExportReader> export_;
   StoredFile* export_file_ = nullptr;  // the old export, when read
   std::unique_ptr<SpillWriter> spilled_;
-  // The state record read ahead that belongs to a later partition.
-  bool has_pending_ = false;
-  std::string pending_key_;
-  std::string pending_row_;
-  KeyDigest pending_digest_;
-  Fingerprint pending_fp_;
+  // The state's batch being loaded and the next record in it: a record of a later partition
+  // stays there for that partition's load.
+  const StateBatch* state_batch_ = nullptr;
+  size_t state_batch_pos_ = 0;
   // Where the state's compared columns sit in its rows (kNoPosition: absent), and buffers for
-  // HashesFromRow.
+  // HashesFromRow (used by the reading thread only).
   std::vector<size_t> compared_pos_;
   std::vector<std::string_view> row_values_;
   std::vector<bool> row_nulls_;
   std::vector<uint64_t> row_hashes_;
+  // Last: its thread, which reads state_, stops before the members it uses go.
+  std::unique_ptr<ProducerThread<StateBatch>> state_reader_;
 };
 
 // Rows of an export estimated from its file size (an overestimate for typical files).

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <new>
 #include <string_view>
 
 #include "base/fs.h"
@@ -14,6 +15,11 @@ namespace {
 constexpr uint64_t kMinBytesPerRow = 16;
 // After this many rows of an export, its row count is extrapolated to size the table.
 constexpr uint64_t kSizingSampleRows = 1 << 16;
+// A state is read ahead in batches of at most this many records or bytes (a batch holds one
+// record at least), a few batches ahead.
+constexpr size_t kStateBatchRecords = 4096;
+constexpr size_t kStateBatchBytes = 1 << 20;
+constexpr size_t kStateBatchesInFlight = 4;
 
 // The note of an import whose previous export could not be read again.
 constexpr char kComparedIncludingRemoved[] =
@@ -218,42 +224,77 @@ Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* ta
 }
 
 Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, KeyTable* table) {
-  const StateMeta& meta = state_->meta();
   table->Reserve(estimated_rows_ / partitions + estimated_rows_ / partitions / 8);
-  auto add = [&](std::string_view key, const KeyDigest& digest, const Fingerprint& fp,
-                 std::string_view row) {
-    if (previous_->has_hashes) HashesFromRow(row, meta.columns.size());
-    std::span<const uint64_t> hashes;
-    if (previous_->has_hashes) hashes = row_hashes_;
-    return AddOldRow(request_, request_.previous.file.get(), key, digest, fp, hashes,
-                     previous_->has_rows, row, table, previous_, nullptr);
-  };
-  if (has_pending_) {  // read by the previous partition's load
-    if (PartitionOf(pending_digest_, partitions) != partition) return Status::OK();
-    has_pending_ = false;
-    RETURN_IF_ERROR(add(pending_key_, pending_digest_, pending_fp_, pending_row_));
+  if (state_reader_ == nullptr) {
+    std::vector<std::unique_ptr<StateBatch>> pool;
+    for (size_t i = 0; i < kStateBatchesInFlight; ++i)
+      pool.push_back(std::make_unique<StateBatch>());
+    state_reader_ = std::make_unique<ProducerThread<StateBatch>>(
+        std::move(pool), [this](StateBatch* batch) { return FillStateBatch(batch); });
   }
+  const size_t hash_count = previous_->has_hashes ? compared_pos_.size() : 0;
   for (;;) {
-    bool has_record = false;
-    std::string_view key, row;
-    Fingerprint fp;
-    RETURN_IF_ERROR(state_->Next(&has_record, &key, &fp, &row));
-    if (!has_record) return Status::OK();
-    KeyDigest digest = DigestKey(key);
-    if (!request_.part.Contains(digest)) continue;  // another part's key
-    digest = request_.part.Local(digest);
-    if (PartitionOf(digest, partitions) != partition) {
-      // The first record of a later partition: kept (the reader's views end at its next
-      // record) for that partition's load.
-      pending_key_.assign(key);
-      pending_row_.assign(row);
-      pending_digest_ = digest;
-      pending_fp_ = fp;
-      has_pending_ = true;
-      return Status::OK();
+    if (state_batch_ == nullptr || state_batch_pos_ == state_batch_->records.size()) {
+      if (state_batch_ != nullptr && state_batch_->end) return state_batch_->error;
+      state_batch_ = state_reader_->Next();
+      state_batch_pos_ = 0;
+      continue;
     }
-    RETURN_IF_ERROR(add(key, digest, fp, row));
+    const StateBatch& batch = *state_batch_;
+    const StateBatch::Record& record = batch.records[state_batch_pos_];
+    // The first record of a later partition stays for that partition's load.
+    if (PartitionOf(record.digest, partitions) != partition) return Status::OK();
+    std::string_view key(batch.bytes.data() + record.key_begin, record.key_size);
+    std::string_view row(batch.bytes.data() + record.row_begin, record.row_size);
+    std::span<const uint64_t> hashes;
+    if (hash_count > 0) hashes = {batch.hashes.data() + state_batch_pos_ * hash_count, hash_count};
+    ++state_batch_pos_;
+    RETURN_IF_ERROR(AddOldRow(request_, request_.previous.file.get(), key, record.digest, record.fp,
+                              hashes, previous_->has_rows, row, table, previous_, nullptr));
   }
+}
+
+bool PreviousLoader::FillStateBatch(StateBatch* batch) {
+  batch->records.clear();
+  batch->hashes.clear();
+  if (batch->bytes.capacity() > 2 * kStateBatchBytes) std::string().swap(batch->bytes);
+  batch->bytes.clear();
+  const size_t column_count = state_->meta().columns.size();
+  const bool has_hashes = !compared_pos_.empty() && state_->meta().before_images;
+  try {
+    while (batch->records.size() < kStateBatchRecords && batch->bytes.size() < kStateBatchBytes) {
+      bool has_record = false;
+      std::string_view key, row;
+      Fingerprint fp;
+      batch->error = state_->Next(&has_record, &key, &fp, &row);
+      if (!batch->error.ok() || !has_record) {
+        batch->end = true;
+        return true;
+      }
+      KeyDigest digest = DigestKey(key);
+      if (!request_.part.Contains(digest)) continue;  // another part's key
+      StateBatch::Record record;
+      record.digest = request_.part.Local(digest);
+      record.fp = fp;
+      record.key_begin = batch->bytes.size();
+      record.key_size = key.size();
+      batch->bytes.append(key);
+      record.row_begin = batch->bytes.size();
+      record.row_size = row.size();
+      batch->bytes.append(row);
+      batch->records.push_back(record);
+      if (has_hashes) {
+        HashesFromRow(row, column_count);
+        batch->hashes.insert(batch->hashes.end(), row_hashes_.begin(), row_hashes_.end());
+      }
+    }
+  } catch (const std::bad_alloc&) {  // never an exception on the reading thread
+    batch->error = ResourceExhaustedError(request_.previous.file->name() +
+                                          ": out of memory while reading the state");
+    batch->end = true;
+    return true;
+  }
+  return false;
 }
 
 void PreviousLoader::HashesFromRow(std::string_view row, size_t column_count) {
