@@ -39,6 +39,29 @@ TEST(EventJson, ARenumberedLineIsTheLineFormattedWithThatSeq) {
   }
 }
 
+TEST(EventJson, TheImportsIdentityIsEscapedOnceAndTheSameInEveryEvent) {
+  // A quote, a backslash, a control character, a lone continuation byte and a truncated
+  // sequence before the '/' that ends each part of the id.
+  const ImportIdentity import{"a\"b", "t\\\x01", "v\x80\xe2\x82"};
+  const std::string identity =
+      "\"tenant\":\"a\\\"b\",\"table\":\"t\\\\\\u0001\","
+      "\"version\":\"v\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"";
+  const std::string id = "a\\\"b/t\\\\\\u0001/v\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd/";
+  const ImportJson once(import);
+  for (uint64_t seq : {uint64_t{1}, uint64_t{18446744073709551615u}}) {
+    ChangeEvent event;
+    event.op = ChangeOp::kDelete;
+    event.seq = seq;
+    std::string formatted_once, formatted_each;
+    AppendEventJson(&formatted_once, once, event);
+    AppendEventJson(&formatted_each, import, event);
+    EXPECT_EQ(formatted_once, formatted_each);
+    const std::string seq_text = std::to_string(seq);
+    EXPECT_EQ(formatted_once, "{\"id\":\"" + id + seq_text + "\",\"op\":\"DELETE\"," + identity +
+                                  ",\"seq\":" + seq_text + ",\"key\":{}}\n");
+  }
+}
+
 TEST(EventJson, RenumberingRefusesWhatIsNotAnEventLine) {
   for (const char* line : {"", "{}", "{\"id\":\"a/b/c/\",\"seq\":1}", "{\"id\":\"a/b/c/1\"}",
                            "{\"id\":\"a/b/c/1", "[\"id\"]", "{\"id\":\"a/b/c/1\",\"seq\":x}"}) {

@@ -227,8 +227,9 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
   table->Reserve(estimated_rows_ / partitions + estimated_rows_ / partitions / 8);
   if (state_reader_ == nullptr) {
     std::vector<std::unique_ptr<StateBatch>> pool;
-    for (size_t i = 0; i < kStateBatchesInFlight; ++i)
+    for (size_t i = 0; i < kStateBatchesInFlight; ++i) {
       pool.push_back(std::make_unique<StateBatch>());
+    }
     state_reader_ = std::make_unique<ProducerThread<StateBatch>>(
         std::move(pool), [this](StateBatch* batch) { return FillStateBatch(batch); });
   }
@@ -255,6 +256,7 @@ Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, K
 }
 
 bool PreviousLoader::FillStateBatch(StateBatch* batch) {
+  batch->end = false;
   batch->records.clear();
   batch->hashes.clear();
   if (batch->bytes.capacity() > 2 * kStateBatchBytes) std::string().swap(batch->bytes);

@@ -33,7 +33,7 @@ class ChangeFileSink : public Sink {
       : path_for_(std::move(path_for)), owns_final_path_(owns_final_path) {}
 
   Status Begin(const ImportIdentity& import) override {
-    import_ = import;
+    import_ = ImportJson(import);
     batch_.clear();
     return file_.Open(path_for_(import),
                       owns_final_path_ ? AtomicFile::Temp::kFencing : AtomicFile::Temp::kOwn);
@@ -97,7 +97,7 @@ class ChangeFileSink : public Sink {
 
   PathFor path_for_;
   bool owns_final_path_;
-  ImportIdentity import_;
+  ImportJson import_;
   std::string batch_;
   AtomicFile file_;
 };
@@ -111,7 +111,7 @@ class JsonLinesSink : public Sink {
   }
 
   Status Begin(const ImportIdentity& import) override {
-    import_ = import;
+    import_ = ImportJson(import);
     return Status::OK();
   }
 
@@ -151,7 +151,7 @@ class JsonLinesSink : public Sink {
 
   std::FILE* out_;
   bool owns_file_;
-  ImportIdentity import_;
+  ImportJson import_;
   std::string batch_;
 };
 
@@ -161,7 +161,7 @@ class ObjectSink : public Sink {
   explicit ObjectSink(std::unique_ptr<ObjectWriter> out) : out_(std::move(out)) {}
 
   Status Begin(const ImportIdentity& import) override {
-    import_ = import;
+    import_ = ImportJson(import);
     return Status::OK();
   }
 
@@ -198,7 +198,7 @@ class ObjectSink : public Sink {
   }
 
   std::unique_ptr<ObjectWriter> out_;
-  ImportIdentity import_;
+  ImportJson import_;
   std::string batch_;
 };
 

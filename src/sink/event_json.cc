@@ -75,28 +75,47 @@ void AppendJsonString(std::string* out, std::string_view value) {
   out->push_back('"');
 }
 
+ImportJson::ImportJson(const ImportIdentity& import) {
+  // The id is "<tenant>/<table>/<version>/<seq>" as one JSON text: its prefix ends in an ASCII
+  // '/', so it is escaped (bytes that are not UTF-8 replaced) as it would be with the seq after
+  // it, and the seq's digits need no escape.
+  id_prefix_ = "{\"id\":";
+  AppendJsonText(&id_prefix_,
+                 fmt::format("{}/{}/{}/", import.tenant, import.table, import.version));
+  id_prefix_.pop_back();  // the closing quote: the seq goes first
+  identity_ = ",\"tenant\":";
+  AppendJsonText(&identity_, import.tenant);
+  identity_ += ",\"table\":";
+  AppendJsonText(&identity_, import.table);
+  identity_ += ",\"version\":";
+  AppendJsonText(&identity_, import.version);
+}
+
 void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event,
+                     const JsonDrain& drain) {
+  AppendEventJson(out, ImportJson(import), event, drain);
+}
+
+void AppendEventJson(std::string* out, const ImportJson& import, const ChangeEvent& event,
                      const JsonDrain& drain) {
   // Without a drain, reserved up front, so a large value grows `out` once instead of by
   // doublings and copies.
-  size_t hint = 256 + 2 * (import.tenant.size() + import.table.size() + import.version.size()) +
+  size_t hint = 256 + import.id_prefix_.size() + import.identity_.size() +
                 ColumnsSizeHint(event.key) + ColumnsSizeHint(event.row) +
                 ColumnsSizeHint(event.before);
   for (std::string_view name : event.changed) hint += name.size() + 3;
   if (!drain) out->reserve(out->size() + hint);
-  out->append("{\"id\":");
-  AppendJsonText(
-      out, fmt::format("{}/{}/{}/{}", import.tenant, import.table, import.version, event.seq));
-  out->append(",\"op\":\"");
+  char digits[24];
+  const std::string_view seq(digits,
+                             static_cast<size_t>(fmt::format_to(digits, "{}", event.seq) - digits));
+  out->append(import.id_prefix_);
+  out->append(seq);
+  out->append("\",\"op\":\"");
   out->append(ChangeOpName(event.op));
-  out->append("\",\"tenant\":");
-  AppendJsonText(out, import.tenant);
-  out->append(",\"table\":");
-  AppendJsonText(out, import.table);
-  out->append(",\"version\":");
-  AppendJsonText(out, import.version);
+  out->push_back('"');
+  out->append(import.identity_);
   out->append(",\"seq\":");
-  out->append(std::to_string(event.seq));
+  out->append(seq);
   AppendColumns(out, "key", event.key, drain);
   if (event.op != ChangeOp::kDelete) AppendColumns(out, "row", event.row, drain);
   if (event.has_changed) {

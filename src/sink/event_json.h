@@ -24,9 +24,26 @@ using JsonDrain = std::function<void(std::string* out)>;
 // Values longer than this are appended in slices of it when there is a drain.
 inline constexpr size_t kJsonSliceBytes = 1 << 20;
 
+// An import's identity as each of its events carries it (the id's prefix, tenant, table and
+// version), formatted once per import instead of once per event.
+class ImportJson {
+ public:
+  ImportJson() = default;
+  explicit ImportJson(const ImportIdentity& import);
+
+ private:
+  friend void AppendEventJson(std::string* out, const ImportJson& import, const ChangeEvent& event,
+                              const JsonDrain& drain);
+  std::string id_prefix_;  // {"id":"<tenant>/<table>/<version>/
+  std::string identity_;   // ,"tenant":"..","table":"..","version":".."
+};
+
 // Appends one event as a JSON object followed by '\n'. With `drain`, a value longer than
 // kJsonSliceBytes passes through `out` a slice at a time (`drain` is called between slices), so
 // a large field is never held twice; without, `out` grows once to the event's size.
+void AppendEventJson(std::string* out, const ImportJson& import, const ChangeEvent& event,
+                     const JsonDrain& drain = nullptr);
+// The same, formatting the import's identity for this one event.
 void AppendEventJson(std::string* out, const ImportIdentity& import, const ChangeEvent& event,
                      const JsonDrain& drain = nullptr);
 
