@@ -332,37 +332,42 @@ std::string MisleadingExport(int keys, int key_offset) {
 class DifferSplit : public ::testing::TestWithParam<PreviousExport::Kind> {};
 
 TEST_P(DifferSplit, SplitsATableThatOutgrowsItsBudgetWithTheSameEventsAndState) {
-  ScratchDir dir;
-  std::string old_csv = "id,v\n";
-  for (int key = 1; key <= 60'000; ++key) old_csv += std::to_string(key * 5) + ",1\n";
-  std::string old_path = dir.Write("old.csv", old_csv);
-  std::string new_path = dir.Write("new.csv", MisleadingExport(300'000, 0));
-  DiffRequest request;
-  request.new_export = LocalFile(new_path);
-  request.options.on_duplicate = DuplicatePolicy::kFirst;
-  request.options.before_images = true;
-  request.spill_dir = dir.path();
-  if (GetParam() == PreviousExport::Kind::kExport)
-    request.previous = {GetParam(), LocalFile(old_path)};
-  if (GetParam() == PreviousExport::Kind::kState) {
-    DiffRequest seed;
-    seed.new_export = LocalFile(old_path);
-    seed.options = request.options;
-    RunDiff(seed, 0, dir.File("old.state"));
-    request.previous = {GetParam(), LocalFile(dir.File("old.state"))};
+  // Without before-images, a key both sides have has no new-side record of its own
+  // (KeyEntry::kOldRecord), and the split writes one for it into the table spill.
+  for (bool before_images : {true, false}) {
+    SCOPED_TRACE(before_images ? "with before-images" : "without before-images");
+    ScratchDir dir;
+    std::string old_csv = "id,v\n";
+    for (int key = 1; key <= 60'000; ++key) old_csv += std::to_string(key * 5) + ",1\n";
+    std::string old_path = dir.Write("old.csv", old_csv);
+    std::string new_path = dir.Write("new.csv", MisleadingExport(300'000, 0));
+    DiffRequest request;
+    request.new_export = LocalFile(new_path);
+    request.options.on_duplicate = DuplicatePolicy::kFirst;
+    request.options.before_images = before_images;
+    request.spill_dir = dir.path();
+    if (GetParam() == PreviousExport::Kind::kExport)
+      request.previous = {GetParam(), LocalFile(old_path)};
+    if (GetParam() == PreviousExport::Kind::kState) {
+      DiffRequest seed;
+      seed.new_export = LocalFile(old_path);
+      seed.options = request.options;
+      RunDiff(seed, 0, dir.File("old.state"));
+      request.previous = {GetParam(), LocalFile(dir.File("old.state"))};
+    }
+    DiffOutcome in_memory = RunDiff(request, 0, dir.File("a.state"));
+    DiffOutcome split = RunDiff(request, 40 << 20, dir.File("b.state"));
+    EXPECT_EQ(in_memory.partitions, 1u);
+    EXPECT_GT(split.partitions, 1u);
+    EXPECT_EQ(split.events.size(), in_memory.events.size());
+    EXPECT_TRUE(split.events == in_memory.events);
+    EXPECT_EQ(split.stats.inserts, in_memory.stats.inserts);
+    EXPECT_EQ(split.stats.updates, in_memory.stats.updates);
+    EXPECT_EQ(split.stats.deletes, in_memory.stats.deletes);
+    EXPECT_EQ(split.stats.duplicates_skipped, in_memory.stats.duplicates_skipped);
+    EXPECT_EQ(split.stats.new_rows, 300'001u);
+    EXPECT_TRUE(split.state == in_memory.state);  // digest order, whatever the partitions
   }
-  DiffOutcome in_memory = RunDiff(request, 0, dir.File("a.state"));
-  DiffOutcome split = RunDiff(request, 40 << 20, dir.File("b.state"));
-  EXPECT_EQ(in_memory.partitions, 1u);
-  EXPECT_GT(split.partitions, 1u);
-  EXPECT_EQ(split.events.size(), in_memory.events.size());
-  EXPECT_TRUE(split.events == in_memory.events);
-  EXPECT_EQ(split.stats.inserts, in_memory.stats.inserts);
-  EXPECT_EQ(split.stats.updates, in_memory.stats.updates);
-  EXPECT_EQ(split.stats.deletes, in_memory.stats.deletes);
-  EXPECT_EQ(split.stats.duplicates_skipped, in_memory.stats.duplicates_skipped);
-  EXPECT_EQ(split.stats.new_rows, 300'001u);
-  EXPECT_TRUE(split.state == in_memory.state);  // digest order, whatever the partitions
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryPreviousSide, DifferSplit,

@@ -262,7 +262,6 @@ bool PreviousLoader::FillStateBatch(StateBatch* batch) {
   if (batch->bytes.capacity() > 2 * kStateBatchBytes) std::string().swap(batch->bytes);
   batch->bytes.clear();
   const size_t column_count = state_->meta().columns.size();
-  const bool has_hashes = !compared_pos_.empty() && state_->meta().before_images;
   try {
     while (batch->records.size() < kStateBatchRecords && batch->bytes.size() < kStateBatchBytes) {
       bool has_record = false;
@@ -285,7 +284,7 @@ bool PreviousLoader::FillStateBatch(StateBatch* batch) {
       record.row_size = row.size();
       batch->bytes.append(row);
       batch->records.push_back(record);
-      if (has_hashes) {
+      if (previous_->has_hashes) {  // set by Open, before this thread started
         HashesFromRow(row, column_count);
         batch->hashes.insert(batch->hashes.end(), row_hashes_.begin(), row_hashes_.end());
       }

@@ -12,7 +12,6 @@ constexpr uint8_t kNewSide = 2;
 
 Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter* writer) {
   std::string entry_bytes;
-  std::string key_record;  // a new side without a record of its own (KeyEntry::kOldRecord)
   for (size_t entry_idx = 0; entry_idx < table.capacity(); ++entry_idx) {
     const KeyEntry& entry = table.entry(entry_idx);
     if (entry.empty()) continue;
@@ -28,10 +27,9 @@ Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter*
       PutLengthPrefixed(&entry_bytes, table.old_arena().Record(entry.old_ref, layout.old_hashes,
                                                                layout.old_rows));
     }
-    if (entry.new_ref == KeyEntry::kOldRecord) {  // the record it would have had: its key
-      key_record.clear();
-      PutLengthPrefixed(&key_record, table.old_arena().Key(entry.old_ref));
-      PutLengthPrefixed(&entry_bytes, key_record);
+    if (entry.new_ref == KeyEntry::kOldRecord) {
+      // The record it would have had (no row: the new side keeps none) is the old record's key.
+      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(entry.old_ref, 0, false));
     } else if (has_new) {
       PutLengthPrefixed(&entry_bytes, table.new_arena().Record(entry.new_ref, 0, layout.new_rows));
     }
