@@ -1,7 +1,9 @@
 // `snapdelta diff OLD NEW`: a stateless diff of two export files.
 #include <fmt/format.h>
 #include <pthread.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -110,6 +112,18 @@ void PrintStats(const DiffStats& stats, bool json) {
   std::printf("%s\n", line.c_str());
 }
 
+// Set by the stop thread once it has taken a signal: from then on the process ends only by that
+// thread's exit (128 + the signal). A differ thread that meets its spill folder gone, or a diff
+// that finishes meanwhile, must not report that or exit first.
+std::atomic<bool> g_stopping{false};
+
+// Called by the diff's own thread on its way out: while a stop is under way, waits for the stop
+// thread to end the process.
+void WaitIfStopping() {
+  if (!g_stopping.load()) return;
+  for (;;) pause();  // the stop signals are blocked here; the stop thread calls _Exit
+}
+
 // SIGINT, SIGTERM and SIGHUP stop a diff on its way out: its spill folders and the -o temp file
 // are removed first (a spill of many GB must not outlive the process), then it exits 128 + the
 // signal. The signals are taken by one thread (sigwait), so no other thread is interrupted.
@@ -121,6 +135,7 @@ void CleanUpOnStopSignals(const std::string& spill_root, const std::string& outp
   std::thread([signals, spill_root, output] {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) return;
+    g_stopping.store(true);
     RemoveOwnSpillDirs(spill_root);
     if (!output.empty()) RemoveOwnTempFiles(output);
     std::fprintf(stderr, "snapdelta: stopped by signal %d; temporary files removed\n", sig);
@@ -156,6 +171,7 @@ int RunDiffUnguarded(const DiffFlags& flags) {
         status.message().find("Broken pipe") != std::string::npos) {
       return kExitOk;  // the reader went away (diff ... | head): not an error
     }
+    WaitIfStopping();  // the failure is the stop's removal of the spill folder, not an error
     PrintError(status);
     return kExitImportFailed;
   }
@@ -183,7 +199,9 @@ int RunDiffUnguarded(const DiffFlags& flags) {
 // Allocation failure outside the differ (which reports its own) is an error, not an abort.
 int RunDiff(const DiffFlags& flags) {
   try {
-    return RunDiffUnguarded(flags);
+    const int code = RunDiffUnguarded(flags);
+    WaitIfStopping();
+    return code;
   } catch (const std::bad_alloc&) {
     PrintError(ResourceExhaustedError(
         "out of memory; set a lower --memory-limit, so that more is spilled to disk "
