@@ -364,6 +364,63 @@ TEST(CsvReader, MatchesReferenceModelOnRandomInputAndBufferSizes) {
   }
 }
 
+// Plain records (ASCII, no quotes, no CR) are parsed 64 bytes at a time; records of every length
+// around those blocks and the buffer's end, between records the field loop must take (quoted,
+// CRLF, UTF-8, a last record without LF), give the same fields and lines as the model.
+TEST(CsvReader, ReadsPlainRecordsOfEveryLengthAcrossBlockAndBufferEdges) {
+  std::mt19937 rng(11);
+  for (char delimiter : {',', '\t', '|'}) {
+    Rows rows = {{"id", "name", "note"}};
+    std::string text =
+        "id" + std::string(1, delimiter) + "name" + std::string(1, delimiter) + "note\n";
+    std::vector<uint64_t> lines;
+    uint64_t line = 2;
+    for (size_t length = 3; length < 200; ++length) {  // the record's bytes before its LF
+      std::vector<std::string> row(3);
+      row[0] = std::to_string(length);
+      row[1] = std::string(rng() % (length - row[0].size() - 1), 'a' + char(length % 26));
+      row[2] = std::string(length - row[0].size() - row[1].size() - 2, 'z');
+      const int shape = static_cast<int>(rng() % 8);
+      std::string record = row[0] + delimiter + row[1] + delimiter;
+      if (shape == 0) {  // quoted: the field loop's
+        record += "\"" + row[2] + "\"";
+      } else if (shape == 1) {  // a multi-byte character
+        row[2] += "\xc3\xa9";
+        record += row[2];
+      } else {
+        record += row[2];
+      }
+      text += record + (shape == 2 ? "\r\n" : "\n");
+      rows.push_back(row);
+      lines.push_back(line++);
+    }
+    text.pop_back();  // the last record ends without an LF
+    if (text.back() == '\r') text.pop_back();
+    for (size_t buffer_size : {size_t{16}, size_t{64}, size_t{100}, size_t{4096}}) {
+      for (size_t max_chunk : {size_t{1}, size_t{7}, size_t{61}, SIZE_MAX}) {
+        CsvOptions options;
+        options.delimiter = delimiter;
+        options.buffer_size = buffer_size;
+        Parsed parsed = Parse(text, options, max_chunk);
+        ASSERT_TRUE(parsed.status.ok()) << parsed.status.ToString();
+        EXPECT_EQ(parsed.header, rows[0]);
+        EXPECT_EQ(parsed.rows, Rows(rows.begin() + 1, rows.end()))
+            << "buffer " << buffer_size << ", chunk " << max_chunk;
+        EXPECT_EQ(parsed.lines, lines);
+      }
+    }
+  }
+}
+
+// A NUL or a byte that is not UTF-8 in a record otherwise plain is still found, at its column.
+TEST(CsvReader, FindsABadByteInALongRecordOfPlainText) {
+  const std::string plain(150, 'x');
+  ExpectError("a,b\n1," + plain + "\n2," + plain + std::string(1, '\0') + "y\n",
+              StatusCode::kCorruption, {"orders.csv:3:2 (b): NUL byte"});
+  ExpectError("a,b\n1," + plain + "\n2," + plain + "\xff\n", StatusCode::kCorruption,
+              {"orders.csv:3:2 (b): invalid UTF-8 byte 0xff"});
+}
+
 // A temp dir with one file, for reading exports end to end.
 class ExportFile {
  public:

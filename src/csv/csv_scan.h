@@ -10,6 +10,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 namespace snapdelta::csv_scan {
 
 static_assert(std::endian::native == std::endian::little, "word scans assume little endian");
@@ -34,6 +38,66 @@ inline const char* FindDelimiterOrLf(const char* p, char delimiter) {
     if (match != 0) return p + (std::countr_zero(match) >> 3);
     p += 8;
   }
+}
+
+// Where the 64 bytes at `p` hold the delimiter, an LF, and a byte the fast path of a record does
+// not handle (a quote, CR, NUL, or any byte of a multi-byte UTF-8 character): bit i for byte i.
+struct ByteClasses {
+  uint64_t delimiter = 0;
+  uint64_t line_feed = 0;
+  uint64_t special = 0;
+};
+
+// REQUIRES: 64 readable bytes at `p`; `delimiter` is not a quote, CR or LF.
+inline ByteClasses Classify64(const char* p, char delimiter) {
+  ByteClasses classes;
+#if defined(__AVX2__)
+  const __m256i delimiters = _mm256_set1_epi8(delimiter);
+  const __m256i line_feeds = _mm256_set1_epi8('\n');
+  const __m256i quotes = _mm256_set1_epi8('"');
+  const __m256i returns = _mm256_set1_epi8('\r');
+  const __m256i zeros = _mm256_setzero_si256();
+  for (int half = 0; half < 2; ++half) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
+    const auto bits = [](__m256i match) {
+      return uint64_t{static_cast<uint32_t>(_mm256_movemask_epi8(match))};
+    };
+    // The high bit of `bytes` itself marks the bytes of a multi-byte character.
+    const __m256i special = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, quotes), _mm256_cmpeq_epi8(bytes, returns)),
+        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, zeros), bytes));
+    classes.delimiter |= bits(_mm256_cmpeq_epi8(bytes, delimiters)) << (32 * half);
+    classes.line_feed |= bits(_mm256_cmpeq_epi8(bytes, line_feeds)) << (32 * half);
+    classes.special |= bits(special) << (32 * half);
+  }
+#elif defined(__SSE2__)
+  const __m128i delimiters = _mm_set1_epi8(delimiter);
+  const __m128i line_feeds = _mm_set1_epi8('\n');
+  const __m128i quotes = _mm_set1_epi8('"');
+  const __m128i returns = _mm_set1_epi8('\r');
+  const __m128i zeros = _mm_setzero_si128();
+  for (int quarter = 0; quarter < 4; ++quarter) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * quarter));
+    const auto bits = [](__m128i match) {
+      return uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(match))};
+    };
+    const __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quotes), _mm_cmpeq_epi8(bytes, returns)),
+                     _mm_or_si128(_mm_cmpeq_epi8(bytes, zeros), bytes));
+    classes.delimiter |= bits(_mm_cmpeq_epi8(bytes, delimiters)) << (16 * quarter);
+    classes.line_feed |= bits(_mm_cmpeq_epi8(bytes, line_feeds)) << (16 * quarter);
+    classes.special |= bits(special) << (16 * quarter);
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    const auto byte = static_cast<uint8_t>(p[i]);
+    const uint64_t bit = uint64_t{1} << i;
+    if (byte == static_cast<uint8_t>(delimiter)) classes.delimiter |= bit;
+    if (byte == '\n') classes.line_feed |= bit;
+    if (byte == '"' || byte == '\r' || byte == 0 || byte >= 0x80) classes.special |= bit;
+  }
+#endif
+  return classes;
 }
 
 // The number of LF bytes from `p` on, before `end` or another byte: runs of empty lines are
