@@ -128,7 +128,8 @@ class CsvReader::Impl {
   size_t num_fields_ = 0;
   size_t record_start_ = 0;
   size_t record_size_ = 0;     // raw bytes, including the line break
-  bool record_plain_ = false;  // ASCII without NUL, quotes or CR: nothing to check or unescape
+  bool record_plain_ = false;  // no NUL, quotes or CR: nothing to unescape
+  bool record_ascii_ = false;  // plain and ASCII: no UTF-8 to check
   uint64_t record_newlines_ = 0;
   uint64_t line_ = 1;  // line of the byte at pos_
   uint64_t record_line_ = 1;
@@ -222,7 +223,7 @@ Status CsvReader::Impl::ReadRecord(bool* has_record) {
   record_start_ = pos_;
   pos_ += record_size_;
   line_ += record_newlines_;
-  if (record_plain_) {
+  if (record_ascii_) {
     *has_record = true;
     return Status::OK();
   }
@@ -248,7 +249,7 @@ Status CsvReader::Impl::ReadRecord(bool* has_record) {
 // when the buffered input ends before the record does (and the source has more); the next call
 // resumes where this one stopped.
 CsvReader::Impl::Parse CsvReader::Impl::ParseRecord() {
-  record_plain_ = false;
+  record_plain_ = record_ascii_ = false;
   if (!resuming_) {
     num_fields_ = 0;
     const char* const base = buf_.data() + pos_;
@@ -266,18 +267,20 @@ CsvReader::Impl::Parse CsvReader::Impl::ParseRecord() {
   return parse;
 }
 
-// The fast path of ParseRecord, 64 bytes at a time: a record of ASCII bytes without NUL, quotes
-// or CR whose LF is buffered. Returns false, with no fields added, for any other record (the
-// field loop parses it, and reports what is wrong with it).
+// The fast path of ParseRecord, 64 bytes at a time: a record without NUL, quotes or CR whose LF
+// is buffered. Returns false, with no fields added, for any other record (the field loop parses
+// it, and reports what is wrong with it).
 bool CsvReader::Impl::ParsePlainRecord(const char* base, const char* end) {
   const char delim = options_.delimiter;
   size_t field_begin = 0;
+  uint64_t non_ascii = 0;
   for (size_t offset = 0; base + offset < end; offset += 64) {
     const csv_scan::ByteClasses classes = csv_scan::Classify64(base + offset, delim);
     // The bytes up to and including the first LF, if this block has one.
     const uint64_t record_bits =
         classes.line_feed == 0 ? ~uint64_t{0} : classes.line_feed ^ (classes.line_feed - 1);
     if ((classes.special & record_bits) != 0) break;
+    non_ascii |= classes.non_ascii & record_bits;
     for (uint64_t delimiters = classes.delimiter & record_bits; delimiters != 0;
          delimiters &= delimiters - 1) {
       const size_t at = offset + size_t(std::countr_zero(delimiters));
@@ -291,6 +294,7 @@ bool CsvReader::Impl::ParsePlainRecord(const char* base, const char* end) {
     record_size_ = at + 1;
     record_newlines_ = 1;
     record_plain_ = true;
+    record_ascii_ = non_ascii == 0;
     return true;
   }
   num_fields_ = 0;

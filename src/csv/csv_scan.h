@@ -40,12 +40,13 @@ inline const char* FindDelimiterOrLf(const char* p, char delimiter) {
   }
 }
 
-// Where the 64 bytes at `p` hold the delimiter, an LF, and a byte the fast path of a record does
-// not handle (a quote, CR, NUL, or any byte of a multi-byte UTF-8 character): bit i for byte i.
+// Where the 64 bytes at `p` hold the delimiter, an LF, a byte the fast path of a record does not
+// handle (a quote, CR or NUL), and a byte above 0x7f (to be checked as UTF-8): bit i for byte i.
 struct ByteClasses {
   uint64_t delimiter = 0;
   uint64_t line_feed = 0;
   uint64_t special = 0;
+  uint64_t non_ascii = 0;
 };
 
 // REQUIRES: 64 readable bytes at `p`; `delimiter` is not a quote, CR or LF.
@@ -62,13 +63,13 @@ inline ByteClasses Classify64(const char* p, char delimiter) {
     const auto bits = [](__m256i match) {
       return uint64_t{static_cast<uint32_t>(_mm256_movemask_epi8(match))};
     };
-    // The high bit of `bytes` itself marks the bytes of a multi-byte character.
     const __m256i special = _mm256_or_si256(
         _mm256_or_si256(_mm256_cmpeq_epi8(bytes, quotes), _mm256_cmpeq_epi8(bytes, returns)),
-        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, zeros), bytes));
+        _mm256_cmpeq_epi8(bytes, zeros));
     classes.delimiter |= bits(_mm256_cmpeq_epi8(bytes, delimiters)) << (32 * half);
     classes.line_feed |= bits(_mm256_cmpeq_epi8(bytes, line_feeds)) << (32 * half);
     classes.special |= bits(special) << (32 * half);
+    classes.non_ascii |= bits(bytes) << (32 * half);  // the high bit of each byte
   }
 #elif defined(__SSE2__)
   const __m128i delimiters = _mm_set1_epi8(delimiter);
@@ -83,10 +84,11 @@ inline ByteClasses Classify64(const char* p, char delimiter) {
     };
     const __m128i special =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quotes), _mm_cmpeq_epi8(bytes, returns)),
-                     _mm_or_si128(_mm_cmpeq_epi8(bytes, zeros), bytes));
+                     _mm_cmpeq_epi8(bytes, zeros));
     classes.delimiter |= bits(_mm_cmpeq_epi8(bytes, delimiters)) << (16 * quarter);
     classes.line_feed |= bits(_mm_cmpeq_epi8(bytes, line_feeds)) << (16 * quarter);
     classes.special |= bits(special) << (16 * quarter);
+    classes.non_ascii |= bits(bytes) << (16 * quarter);  // the high bit of each byte
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -94,7 +96,8 @@ inline ByteClasses Classify64(const char* p, char delimiter) {
     const uint64_t bit = uint64_t{1} << i;
     if (byte == static_cast<uint8_t>(delimiter)) classes.delimiter |= bit;
     if (byte == '\n') classes.line_feed |= bit;
-    if (byte == '"' || byte == '\r' || byte == 0 || byte >= 0x80) classes.special |= bit;
+    if (byte == '"' || byte == '\r' || byte == 0) classes.special |= bit;
+    if (byte >= 0x80) classes.non_ascii |= bit;
   }
 #endif
   return classes;
