@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/json_escape.h"
+
 namespace snapdelta {
 namespace {
 
@@ -22,6 +24,52 @@ std::string Line(const ImportIdentity& import, ChangeOp op, uint64_t seq) {
   std::string out;
   AppendEventJson(&out, import, event);
   return out;
+}
+
+// The escape scans eight bytes at a time: every byte value, at every offset of values up to 20
+// bytes long (between plain ASCII, UTF-8 and bytes next to the escaped ones), is escaped as a
+// byte-at-a-time reference does.
+TEST(EventJson, ValuesAreEscapedAsAByteAtATimeReferenceDoes) {
+  auto reference = [](std::string_view value) {
+    std::string out;
+    for (char ch : value) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else {
+        out += ch;
+      }
+    }
+    return out;
+  };
+  for (const std::string filler : {"a", "\xc3\xa9", "\x1f", "!", "#", "[", "]", "\x7f"}) {
+    for (size_t size = 1; size <= 20; ++size) {
+      for (size_t at = 0; at < size; ++at) {
+        for (int byte = 0; byte < 256; ++byte) {
+          std::string value;
+          while (value.size() < size) value += filler;
+          value.resize(size);
+          value[at] = static_cast<char>(byte);
+          std::string out;
+          AppendJsonEscaped(&out, value);
+          ASSERT_EQ(out, reference(value)) << "byte " << byte << " at " << at << " of " << size;
+        }
+      }
+    }
+  }
 }
 
 TEST(EventJson, ARenumberedLineIsTheLineFormattedWithThatSeq) {
