@@ -4,8 +4,10 @@
 // and size relative to the record's first byte. When a record runs past the buffered bytes, the
 // parse stops where it got to (resume_, offsets from the record's start), the partial record
 // moves to the buffer start (the buffer grows when it is already there), more input is read, and
-// the parse resumes: a record is scanned once whatever its size. Doubled quotes are unescaped in
-// place only once the whole record is parsed. Runs of empty lines are counted and dropped from
+// the parse resumes: a record is scanned once whatever its size. A record without quotes, CR or
+// NUL whose line feed is buffered (most of an export) takes a fast path first: its fields come
+// from a 64-byte classification of its bytes (csv_scan::Classify64). Doubled quotes are unescaped
+// in place only once the whole record is parsed. Runs of empty lines are counted and dropped from
 // the buffer as they are read (blank_lines_), so their length never matters.
 #include "csv/csv_reader.h"
 
