@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_array.h"
 #include "csv/csv_reader.h"
 #include "diff/differ.h"
 #include "diff/export_reader.h"
@@ -53,10 +54,21 @@ TEST(KeyTable, CapsAReservationPastItsLimitAndGrowsWithRealKeys) {
   EXPECT_GE(table.memory_bytes(), table.capacity() * sizeof(KeyEntry));
 }
 
+// A table reserved for its keys takes them all without doubling, at most 80% full, and in no
+// more than the whole huge pages that hold 80% of them (a million keys: 68 MB, not 77).
 TEST(KeyTable, ReservesAsAskedWithinItsLimit) {
   KeyTable table;
   table.Reserve(100'000);
-  EXPECT_GE(table.capacity() * 7 / 10, 100'000u);
+  const size_t reserved = table.capacity();
+  EXPECT_GE(reserved * 8 / 10, 100'000u);
+  constexpr size_t kSlotsPerPage = HugeArray<KeyEntry>::kPageBytes / sizeof(KeyEntry);
+  EXPECT_LT(reserved, 100'000 * 10 / 8 + kSlotsPerPage);
+  for (uint64_t n = 0; n < 100'000; ++n) {
+    bool inserted = false;
+    table.entry(table.FindOrInsert(DigestOf(n), &inserted)).new_ref = n;
+    ASSERT_TRUE(inserted);
+  }
+  EXPECT_EQ(table.capacity(), reserved);
 }
 
 // All records of `text` (fields joined by '|', then the line) or the error.

@@ -2,11 +2,10 @@
 // 128-bit key digest. Each distinct key has one entry; each side that has the key points at a
 // record in that side's arena (the new side may instead share the old side's: kOldRecord).
 //
-//   entries_: open addressing on the entries themselves, linear probing, load factor <= 7/10,
-//   any slot count (Reserve sizes it to whole huge pages, not to a power of two: 69 MB rather
-//   than 96 MB for a million keys); a key's home slot is digest.low scaled to the slot count,
-//   so slot order is digest order and inserting keys in digest order (a state file's order)
-//   walks memory forward
+//   entries_: open addressing on the entries themselves, linear probing, load factor <= 85%
+//   (Reserve sizes it for 80%), any slot count (whole huge pages, not a power of two); a key's home
+//   slot is digest.low scaled to the slot count, so slot order is digest order and inserting keys
+//   in digest order (a state file's order) walks memory forward
 //   +--------------------------------------------------------------------+
 //   | digest 128 (high == 0: empty) | fp 128 | old_ref u64 | new_ref u64 |    48 bytes
 //   +--------------------------------------------------------------------+

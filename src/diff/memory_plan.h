@@ -40,7 +40,8 @@ struct ExportSample {
 // size (the diff itself reports the error).
 ExportSample SampleExport(StoredFile* file, const TableOptions& options);
 
-// Bytes of a table's entries sized for `keys` (a power-of-two slot count at load <= 7/10).
+// Bytes of a table's entries for `keys`, as memory plans have always counted them (64-byte
+// entries, a power-of-two slot count at load <= 7/10): more than a table takes now.
 uint64_t TableEntryBytes(uint64_t keys);
 
 struct MemoryPlan {
