@@ -95,7 +95,7 @@ class CsvReader::Impl {
   }
   Status ReadRecord(bool* has_record);
   Parse ParseRecord();
-  bool ParsePlainRecord(const char* base, const char* end);
+  bool ParsePlainRecord(const char* base, const char* end, size_t* resume_offset);
   Parse ParseFields(const char* base, const char* end);
   Parse ParseQuotedField(const char* base, const char* end, const char** p);
   Parse FinishRecord(const char* base, const char* p);
@@ -260,8 +260,8 @@ CsvReader::Impl::Parse CsvReader::Impl::ParseRecord() {
         base < end && (*base == '\n' || (*base == '\r' && (base + 1 == end || base[1] == '\n')));
     if (blank || blank_lines_ > 0) return SkipBlankLines();
     if (base == end) return eof_ ? Parse::kEndOfInput : Parse::kNeedMore;
-    if (ParsePlainRecord(base, end)) return Parse::kRecord;
     resume_ = Resume{};
+    if (ParsePlainRecord(base, end, &resume_.offset)) return Parse::kRecord;
     resuming_ = true;
   }
   const Parse parse = ParseFields(buf_.data() + pos_, buf_.data() + data_end_);
@@ -270,9 +270,10 @@ CsvReader::Impl::Parse CsvReader::Impl::ParseRecord() {
 }
 
 // The fast path of ParseRecord, 64 bytes at a time: a record without NUL, quotes or CR whose LF
-// is buffered. Returns false, with no fields added, for any other record (the field loop parses
-// it, and reports what is wrong with it).
-bool CsvReader::Impl::ParsePlainRecord(const char* base, const char* end) {
+// is buffered. Returns false for any other record, with the fields it found before the first
+// such byte (or the end of the buffered bytes) added and *resume_offset at the next field's
+// first byte: the field loop goes on from there, and reports what is wrong with the record.
+bool CsvReader::Impl::ParsePlainRecord(const char* base, const char* end, size_t* resume_offset) {
   const char delim = options_.delimiter;
   size_t field_begin = 0;
   uint64_t non_ascii = 0;
@@ -299,7 +300,7 @@ bool CsvReader::Impl::ParsePlainRecord(const char* base, const char* end) {
     record_ascii_ = non_ascii == 0;
     return true;
   }
-  num_fields_ = 0;
+  *resume_offset = field_begin;
   return false;
 }
 
