@@ -9,24 +9,19 @@
 #include <string>
 #include <string_view>
 
+#include "base/word_scan.h"
+
 namespace snapdelta {
 
 // The offset of the first byte at or after `from` that JSON must escape (a quote, a backslash,
 // a control character), or value.size(). Eight bytes at a time: a field is scanned in a step or
 // two.
 inline size_t FindJsonEscape(std::string_view value, size_t from) {
-  constexpr uint64_t kLow = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
   size_t i = from;
   for (; i + 8 <= value.size(); i += 8) {
     uint64_t word;
     std::memcpy(&word, value.data() + i, 8);
-    const uint64_t quotes = word ^ (kLow * '"');
-    const uint64_t backslashes = word ^ (kLow * '\\');
-    // Bit 7 of a byte is set where it is below 0x20, a quote or a backslash; bits above the
-    // first such byte may be spurious, so only the lowest is used.
-    const uint64_t found =
-        ((word - kLow * 0x20) | (quotes - kLow) | (backslashes - kLow)) & ~word & kHigh;
+    const uint64_t found = MatchBelow(word, 0x20) | MatchByte(word, '"') | MatchByte(word, '\\');
     if (found != 0) return i + (std::countr_zero(found) >> 3);
   }
   for (; i < value.size(); ++i) {

@@ -11,23 +11,13 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/word_scan.h"
+
 #if defined(__AVX2__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
 namespace snapdelta::csv_scan {
-
-static_assert(std::endian::native == std::endian::little, "word scans assume little endian");
-
-inline constexpr uint64_t kHighBits = 0x8080808080808080ULL;
-inline constexpr uint64_t kLowBits = 0x0101010101010101ULL;
-
-// Bit 7 of a result byte is set where `word` holds `byte`. Bits above the first match may be
-// spurious, so only the lowest set bit is exact.
-inline uint64_t MatchByte(uint64_t word, uint8_t byte) {
-  const uint64_t x = word ^ (kLowBits * byte);
-  return (x - kLowBits) & ~x & kHighBits;
-}
 
 // Returns the first `delimiter` or LF at or after `p`, reading 8 bytes at a time.
 // REQUIRES: an LF follows `p` within the readable bytes, and 7 readable bytes follow that LF.
