@@ -30,8 +30,9 @@ constexpr size_t kSampleBufferBytes = 64 << 10;
 // export gets, so the guess errs towards more rows.
 constexpr uint64_t kMinBytesPerRow = 16;
 // Fixed memory (see memory_plan.h): per export read, the read-ahead (4 MiB), the decompressor's
-// input and state, the CSV buffer (1 MiB) and up to 8 row batches; and the event sink's and
-// state file's buffers and a spill reader's.
+// input and state, the CSV buffer (1 MiB) and up to 32 row batches (2.5 MiB of rows of 100
+// bytes; a batch ends at 64 KiB of text); and the event sink's and state file's buffers and a
+// spill reader's.
 constexpr uint64_t kReaderBytes = 10 << 20;
 constexpr uint64_t kIoBytes = 4 << 20;
 // The table is never split below this much: two arena chunks (key_table.h) and the first

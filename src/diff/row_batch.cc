@@ -10,13 +10,16 @@ namespace {
 // small enough that a batch stays in L2.
 constexpr size_t kBatchRows = 256;
 // A batch also ends at this many bytes of text or this many fields, so that batches of wide
-// rows stay small too (with the fields' offsets, sizes and hashes, about 0.5 MiB at most).
-constexpr size_t kBatchTextBytes = 256 << 10;
-constexpr size_t kBatchFields = 16 << 10;
+// rows stay small too (with the fields' offsets, sizes and hashes, about 0.3 MiB at most); a
+// batch's field and hash arrays are sized for its rows, not for kBatchFields.
+constexpr size_t kBatchTextBytes = 64 << 10;
+constexpr size_t kBatchFields = 4 << 10;
 // A record at least this large is lent, not copied (see row_batch.h).
 constexpr size_t kLendRecordBytes = 256 << 10;
-// Batches in flight: the producer runs at most this far ahead.
-constexpr size_t kBatchesInFlight = 8;
+// Batches in flight: the producer runs at most this far ahead. 32 (8,192 rows, a few ms of the
+// differ's work) ride out the scheduler's delays when three threads share two cores: with 8, a
+// 1M-row run's differ thread waited for rows and both cores were 72% busy.
+constexpr size_t kBatchesInFlight = 32;
 
 std::vector<std::unique_ptr<RowBatch>> MakeBatches() {
   std::vector<std::unique_ptr<RowBatch>> batches;
@@ -187,7 +190,8 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
   const size_t first_field = batch->fields;
   batch->fields += columns;
   if (batch->fields > batch->field_begin.size()) {
-    const size_t size = std::max(batch->fields, kBatchFields + columns);
+    const size_t size =
+        std::max(batch->fields, std::min(kBatchFields, kBatchRows * columns) + columns);
     batch->field_begin.resize(size);
     batch->field_size.resize(size);
     batch->field_null.resize(size);
@@ -203,7 +207,8 @@ Status BatchProducer::AddRow(RowBatch* batch, bool lend, bool* added) {
   const size_t compared = schema_->compared_idx.size();
   const size_t hash_begin = batch->rows * compared;
   if (hash_begin + compared > batch->hashes.size()) {
-    batch->hashes.resize(std::max(hash_begin + compared, kBatchFields + compared));
+    batch->hashes.resize(
+        std::max(hash_begin + compared, std::min(kBatchFields, kBatchRows * compared) + compared));
   }
   uint64_t* hashes = batch->hashes.data() + hash_begin;
   for (size_t i = 0; i < compared; ++i) {
