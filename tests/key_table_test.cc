@@ -1,6 +1,6 @@
 // KeyTable's digest-ordered walk at the end of a partition: slices cut at empty slots that
 // together give every picked key once, in digest order, including the keys whose probe run
-// wrapped from the table's end to its start.
+// wrapped from the table's end to its start. And the arena's records, in chunks of huge pages.
 #include "diff/key_table.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "diff/coding.h"
 
 namespace snapdelta {
 namespace {
@@ -61,6 +63,46 @@ TEST(KeyTable, SlicesGiveEveryPickedKeyOnceInDigestOrderWrappedKeysLast) {
       for (size_t entry_idx : order) walked.push_back(table.entry(entry_idx).digest);
     }
     EXPECT_EQ(walked, expected);
+  }
+}
+
+// Records of every shape read back as written: keys and rows whose lengths take one, two and
+// three varint bytes, with and without value hashes, records that fill chunks to their last
+// byte, and a row larger than a chunk (a chunk of its own, in whole huge pages).
+TEST(Arena, RecordsReadBackAcrossChunksOfHugePages) {
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 16'383ull, 16'384ull, 1ull << 40, ~0ull}) {
+    std::string put;
+    PutVarint64(&put, v);
+    char buf[10];
+    EXPECT_EQ(std::string(buf, EncodeVarint64(buf, v)), put) << v;
+    EXPECT_EQ(VarintLength(v), put.size()) << v;
+  }
+  struct Written {
+    uint64_t ref;
+    std::string key, row;
+    std::vector<uint64_t> hashes;
+  };
+  Arena arena;
+  std::vector<Written> written;
+  for (size_t n = 0; n < 40'000; ++n) {
+    Written record;
+    record.key = std::string(n % 300, static_cast<char>('a' + n % 26));
+    record.row = std::string(n % 7 == 0 ? 20'000 + n : n % 200, static_cast<char>('A' + n % 26));
+    if (n == 12'345) record.row.assign(Arena::kChunkBytes + 3'000'000, 'z');
+    record.hashes.assign(n % 3 == 0 ? 0 : 4, n * 31);
+    record.ref = arena.Add(record.key, record.hashes, true, record.row);
+    written.push_back(std::move(record));
+  }
+  EXPECT_GT(arena.bytes(), Arena::kChunkBytes * 30);
+  EXPECT_EQ(arena.bytes() % HugeArray<char>::kPageBytes, 0u);
+  for (const Written& record : written) {
+    ASSERT_EQ(arena.Key(record.ref), record.key);
+    if (!record.hashes.empty()) {
+      std::vector<uint64_t> hashes(record.hashes.size());
+      arena.Hashes(record.ref, hashes.size(), hashes.data());
+      ASSERT_EQ(hashes, record.hashes);
+    }
+    ASSERT_EQ(arena.Row(record.ref, record.hashes.size()), record.row);
   }
 }
 

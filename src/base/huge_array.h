@@ -58,6 +58,8 @@ class HugeArray {
 
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
   size_t size() const { return size_; }
 
   // x86-64's transparent huge page size: an array takes whole ones.

@@ -18,6 +18,20 @@ inline void PutVarint64(std::string* dst, uint64_t v) {
   dst->push_back(static_cast<char>(v));
 }
 
+// The bytes PutVarint64 writes for `v`.
+inline size_t VarintLength(uint64_t v) {
+  size_t length = 1;
+  for (; v >= 0x80; v >>= 7) ++length;
+  return length;
+}
+
+// Writes `v` as PutVarint64 does at `dst`; returns the byte after it.
+inline char* EncodeVarint64(char* dst, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *dst++ = static_cast<char>(v | 0x80);
+  *dst++ = static_cast<char>(v);
+  return dst;
+}
+
 inline bool GetVarint64(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {

@@ -25,23 +25,16 @@ bool FullFor(size_t keys, size_t slots) { return (keys + 1) * 100 > slots * kMax
 
 uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                     std::string_view row) {
-  std::string header;
-  PutVarint64(&header, key.size());
-  std::string row_len;
-  if (with_row) PutVarint64(&row_len, row.size());
-  size_t size = header.size() + key.size() + value_hashes.size_bytes() + row_len.size() +
-                (with_row ? row.size() : 0);
-  uint64_t ref = Allocate(size);
-  char* out = chunks_.back().get() + (ref & 0xffffffffu);
-  std::memcpy(out, header.data(), header.size());
-  out += header.size();
+  const size_t size = VarintLength(key.size()) + key.size() + value_hashes.size_bytes() +
+                      (with_row ? VarintLength(row.size()) + row.size() : 0);
+  const uint64_t ref = Allocate(size);
+  char* out = EncodeVarint64(chunks_.back().data() + (ref & 0xffffffffu), key.size());
   std::memcpy(out, key.data(), key.size());
   out += key.size();
   if (!value_hashes.empty()) std::memcpy(out, value_hashes.data(), value_hashes.size_bytes());
   out += value_hashes.size_bytes();
   if (with_row) {
-    std::memcpy(out, row_len.data(), row_len.size());
-    out += row_len.size();
+    out = EncodeVarint64(out, row.size());
     if (!row.empty()) std::memcpy(out, row.data(), row.size());
   }
   return ref;
@@ -50,17 +43,15 @@ uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes
 uint64_t Arena::AddRecord(std::string_view record) {
   uint64_t ref = Allocate(record.size());
   if (!record.empty()) {
-    std::memcpy(chunks_.back().get() + (ref & 0xffffffffu), record.data(), record.size());
+    std::memcpy(chunks_.back().data() + (ref & 0xffffffffu), record.data(), record.size());
   }
   return ref;
 }
 
 uint64_t Arena::Allocate(size_t size) {
-  if (chunks_.empty() || used_ + size > chunk_sizes_.back()) {
-    size_t chunk_size = std::max(kChunkBytes, size);
-    chunks_.push_back(std::make_unique_for_overwrite<char[]>(chunk_size));
-    chunk_sizes_.push_back(chunk_size);
-    bytes_ += chunk_size;
+  if (chunks_.empty() || used_ + size > chunks_.back().size()) {
+    chunks_.emplace_back(std::max(kChunkBytes, size));
+    bytes_ += ChunkBytesFor(size);
     used_ = 0;
   }
   uint64_t ref = (static_cast<uint64_t>(chunks_.size() - 1) << 32) | used_;
@@ -68,7 +59,9 @@ uint64_t Arena::Allocate(size_t size) {
   return ref;
 }
 
-const char* Arena::At(uint64_t ref) const { return chunks_[ref >> 32].get() + (ref & 0xffffffffu); }
+const char* Arena::At(uint64_t ref) const {
+  return chunks_[ref >> 32].data() + (ref & 0xffffffffu);
+}
 
 std::string_view Arena::Key(uint64_t ref) const {
   std::string_view in(At(ref), 20);

@@ -44,7 +44,10 @@ namespace snapdelta {
 // Append-only storage of records in fixed chunks; a ref is (chunk << 32) | offset.
 class Arena {
  public:
-  // Chunks of 4 MiB keep the waste of the last chunk small and allocation rare.
+  // Chunks of 4 MiB keep the waste of the last chunk small and allocation rare. Each is a
+  // HugeArray: two huge pages, so the kernel faults a chunk in with two faults, not 1,024 (the
+  // old side's arena of a 1M-row diff, 72 MB, cost its thread 54 ms of page faults), and the
+  // random reads of records miss the TLB less.
   static constexpr size_t kChunkBytes = 4 << 20;
 
   // Returns the ref of a new record: key, the value hashes, and the row (when with_row).
@@ -64,16 +67,20 @@ class Arena {
   size_t bytes() const { return bytes_; }
   // Bytes a record of `size` would add to bytes(): 0, or a new chunk.
   size_t BytesToAdd(size_t size) const {
-    if (!chunks_.empty() && used_ + size <= chunk_sizes_.back()) return 0;
-    return size > kChunkBytes ? size : kChunkBytes;
+    if (!chunks_.empty() && used_ + size <= chunks_.back().size()) return 0;
+    return ChunkBytesFor(size);
   }
 
  private:
+  // The memory a chunk for a record of `size` takes: whole huge pages.
+  static size_t ChunkBytesFor(size_t size) {
+    constexpr size_t kPage = HugeArray<char>::kPageBytes;
+    return (std::max(kChunkBytes, size) + kPage - 1) / kPage * kPage;
+  }
   // Room for `size` more bytes in the last chunk; returns the ref of where they go.
   uint64_t Allocate(size_t size);
 
-  std::vector<std::unique_ptr<char[]>> chunks_;
-  std::vector<size_t> chunk_sizes_;
+  std::vector<HugeArray<char>> chunks_;
   size_t used_ = 0;  // bytes used in the last chunk
   size_t bytes_ = 0;
 };

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "csv/csv_reader.h"
+#include "diff/coding.h"
 #include "diff/fingerprint.h"
 #include "diff/schema.h"
 #include "snapdelta/source.h"
@@ -59,12 +60,6 @@ class CountingSource final : public ByteSource {
   std::unique_ptr<ByteSource> inner_;
   uint64_t bytes_ = 0;
 };
-
-size_t VarintLength(uint64_t value) {
-  size_t length = 1;
-  for (; value >= 0x80; value >>= 7) ++length;
-  return length;
-}
 
 }  // namespace
 
