@@ -15,7 +15,10 @@
 # (default 3). Reported: median wall time, peak RSS (the highest of the iterations, /usr/bin/time
 # %M), DuckDB's and Polars's time / the tool's, the tool's RSS / DuckDB's, the tool's time / the
 # igzip floor. Every run's INSERT/UPDATE/DELETE counts must equal the generator's truth.json, or
-# the script fails. After the timed iterations, diff and run each run once more under `perf stat`
+# the script fails. First, snapdelta-fresh-memory measures (3 times, 3 s apart, median) how fast
+# the machine faults in fresh memory and memory a process just gave back: a VM whose host takes
+# freed memory back zeroes fresh pages ten times slower, and every table and arena page is one.
+# After the timed iterations, diff and run each run once more under `perf stat`
 # (task-clock, context switches, migrations, page faults, cycles, instructions, cache misses):
 # an extra run, so that perf's own cost is in no timing; on a VM without hardware counters,
 # cycles/instructions/cache-misses read "<not supported>".
@@ -60,8 +63,9 @@ note() { echo "compare.sh: $*" >&2; }
 
 [[ $ITER =~ ^[0-9]+$ && $ITER -ge 1 ]] || die "BENCH_ITER must be a positive integer, not '$ITER'"
 [[ $ITER -ge 3 ]] || note "BENCH_ITER=$ITER: a median of fewer than 3 runs is noise"
-[[ -x $SNAPDELTA && -x $GEN ]] ||
-  die "$SNAPDELTA or $GEN missing: run 'make bench' (it builds first)"
+FRESH=$BUILD_DIR/snapdelta-fresh-memory
+[[ -x $SNAPDELTA && -x $GEN && -x $FRESH ]] ||
+  die "$SNAPDELTA, $GEN or $FRESH missing: run 'make bench' (it builds first)"
 
 apt_install() {
   local sudo_cmd=()
@@ -250,6 +254,25 @@ polars_query_ms=""
 polars_query=""   # the same for Polars
 perf_lines=()     # per size and snapdelta command: its perf stat counters, one extra run each
 
+# fresh_memory: "fresh=GB/s reused=GB/s", the median of 3 probes, each after 3 s idle (so that
+# memory freed by earlier processes is back with the host, as it is for a run started cold).
+fresh_memory() {
+  local fresh=() reused=() line
+  for _ in 1 2 3; do
+    sleep 3
+    line=$("$FRESH") || die "$FRESH failed: $line"
+    fresh+=("$(sed -n 's/.*fresh=\([0-9.]*\).*/\1/p' <<<"$line")")
+    reused+=("$(sed -n 's/.*reused=\([0-9.]*\).*/\1/p' <<<"$line")")
+  done
+  printf 'fresh=%s reused=%s\n' "$(printf '%s\n' "${fresh[@]}" | sort -g | sed -n 2p)" \
+    "$(printf '%s\n' "${reused[@]}" | sort -g | sed -n 2p)"
+}
+note "probing how fast this machine faults in fresh memory"
+memory_probe=$(fresh_memory)
+fresh_gbs=${memory_probe#fresh=}
+fresh_gbs=${fresh_gbs%% *}
+reused_gbs=${memory_probe##*reused=}
+
 for rows in $ROWS_LIST; do
   [[ $rows =~ ^[0-9]+$ ]] || die "BENCH_ROWS holds '$rows', not a row count"
   generate "$rows"
@@ -370,6 +393,9 @@ report=$(
     "Polars $polars_version (nodejs-polars@$POLARS_VERSION, streaming engine, default threads)."
   echo "Median wall time of $ITER alternating runs each, highest peak RSS; export pairs from" \
     "\`snapdelta-gen --rows N --exports 2 --gzip --seed 1\` (5% updated, 2% deleted, 3% inserted)."
+  echo "Fresh memory (\`snapdelta-fresh-memory\`, 256 MiB in huge pages, median of 3): faulted in at" \
+    "$fresh_gbs GB/s after 3 s idle, $reused_gbs GB/s just after a process gave it back" \
+    "($(awk -v g="$fresh_gbs" 'BEGIN {printf "%.1f", (g > 0) ? 1 / g : 0}') ms per MB fresh)."
   for w in "${warnings[@]}"; do echo; echo "**$w**"; done
   echo
   echo "| rows | tool | wall s | peak RSS MB | DuckDB time / tool | Polars time / tool |" \
