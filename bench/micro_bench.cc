@@ -108,7 +108,7 @@ void BM_KeyTable(benchmark::State& state) {
     table.Reserve(count);
     bool inserted = false;
     for (const KeyDigest& digest : state.range(1) ? sorted : digests) {
-      table.entry(table.FindOrInsert(digest, &inserted)).old_ref = 0;
+      table.entry(table.FindOrInsert(digest, &inserted)).Set(KeyEntry::kOldOnly, 0);
     }
     for (size_t i = 0; i < count; ++i) {
       TouchAhead(i, count, [&](size_t j) { return table.HomeOf(digests[j]); });  // as ExportReader

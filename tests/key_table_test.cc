@@ -1,6 +1,7 @@
 // KeyTable's digest-ordered walk at the end of a partition: slices cut at empty slots that
 // together give every picked key once, in digest order, including the keys whose probe run
-// wrapped from the table's end to its start. And the arena's records, in chunks of huge pages.
+// wrapped from the table's end to its start. The sides of an entry and the records its one ref
+// leads to. And the arena's records, in chunks of huge pages.
 #include "diff/key_table.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,7 @@ KeyTable CrowdedTable(std::vector<KeyDigest>* digests) {
     bool inserted = false;
     size_t entry_idx = table.FindOrInsert(digest, &inserted);
     EXPECT_TRUE(inserted);
-    table.entry(entry_idx).new_ref = digest.high & 1;  // picks: the keys with an odd high half
+    table.entry(entry_idx).Set(KeyEntry::kNewOnly, digest.high & 1);  // picks: odd high halves
   }
   return table;
 }
@@ -36,7 +37,7 @@ TEST(KeyTable, SlicesGiveEveryPickedKeyOnceInDigestOrderWrappedKeysLast) {
   ASSERT_EQ(table.capacity(), 4096u);  // not grown: the wrapped run stays where it is
   ASSERT_FALSE(table.entry(0).empty());
   ASSERT_GT(table.entry(0).digest.low, ~uint64_t{0} - 20);  // a wrapped key in slot 0
-  auto pick = [](const KeyEntry& entry) { return entry.new_ref == 1; };
+  auto pick = [](const KeyEntry& entry) { return entry.ref() == 1; };
   std::vector<KeyDigest> expected;
   for (const KeyDigest& digest : digests) {
     if (digest.high & 1) expected.push_back(digest);
@@ -69,6 +70,58 @@ TEST(KeyTable, SlicesGiveEveryPickedKeyOnceInDigestOrderWrappedKeysLast) {
 // Records of every shape read back as written: keys and rows whose lengths take one, two and
 // three varint bytes, with and without value hashes, records that fill chunks to their last
 // byte, and a row larger than a chunk (a chunk of its own, in whole huge pages).
+// Each side's record of a key, through the entry's one ref: the old side's alone, shared by a
+// new side that keeps no row, the new side's alone, and both (the new record linked to the old).
+TEST(KeyTable, EntriesLeadToTheRecordsOfTheirSides) {
+  KeyTable table;
+  const std::vector<uint64_t> hashes = {11, 22, 33};
+  auto add = [&](const std::string& key) -> KeyEntry& {
+    bool inserted = false;
+    KeyEntry& entry = table.entry(table.FindOrInsert(DigestKey(key), &inserted));
+    EXPECT_TRUE(inserted);
+    EXPECT_EQ(entry.sides(), KeyEntry::kNoSide);
+    EXPECT_FALSE(entry.has_old() || entry.has_new());
+    return entry;
+  };
+  uint64_t read_hashes[3] = {};
+
+  KeyEntry& old_only = add("old only");
+  table.SetOld(&old_only, "old only", hashes, true, "old row 1");
+  EXPECT_TRUE(old_only.has_old() && !old_only.has_new());
+  EXPECT_EQ(table.Key(old_only), "old only");
+
+  KeyEntry& shared = add("shared");
+  table.SetOld(&shared, "shared", hashes, true, "old row 2");
+  table.SetNew(&shared, "shared", false, {});
+  EXPECT_TRUE(shared.has_old() && shared.has_new() && shared.new_shares_old());
+  EXPECT_EQ(table.old_arena().Row(table.OldRef(shared), 3), "old row 2");
+  EXPECT_EQ(table.Key(shared), "shared");
+
+  KeyEntry& new_only = add("new only");
+  table.SetNew(&new_only, "new only", true, "new row 3");
+  EXPECT_TRUE(!new_only.has_old() && new_only.has_new() && !new_only.new_shares_old());
+  EXPECT_EQ(table.new_arena().Row(table.NewRef(new_only), 0), "new row 3");
+  EXPECT_EQ(table.Key(new_only), "new only");
+
+  KeyEntry& both = add("both");
+  table.SetOld(&both, "both", hashes, true, "old row 4");
+  table.SetNew(&both, "both", true, "new row 4");
+  EXPECT_EQ(both.sides(), KeyEntry::kBoth);
+  EXPECT_TRUE(both.has_old() && both.has_new() && !both.new_shares_old());
+  EXPECT_EQ(table.old_arena().Row(table.OldRef(both), 3), "old row 4");
+  table.old_arena().Hashes(table.OldRef(both), 3, read_hashes);
+  EXPECT_EQ(std::vector<uint64_t>(read_hashes, read_hashes + 3), hashes);
+  EXPECT_EQ(table.new_arena().Key(table.NewRef(both)), "both");
+  EXPECT_EQ(table.new_arena().Row(table.NewRef(both), 0), "new row 4");
+  EXPECT_EQ(table.Key(both), "both");
+
+  // A record copied with its link (a table spill read back) links as the original did.
+  const uint64_t old_ref = table.old_arena().AddRecord("x");
+  const uint64_t linked = table.new_arena().AddRecordLinked(old_ref, "record");
+  EXPECT_EQ(table.new_arena().Link(linked), old_ref);
+  EXPECT_EQ(std::string_view(table.new_arena().At(linked), 6), "record");
+}
+
 TEST(Arena, RecordsReadBackAcrossChunksOfHugePages) {
   for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 16'383ull, 16'384ull, 1ull << 40, ~0ull}) {
     std::string put;

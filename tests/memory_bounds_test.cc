@@ -46,7 +46,7 @@ TEST(KeyTable, CapsAReservationPastItsLimitAndGrowsWithRealKeys) {
     bool inserted = false;
     size_t entry_idx = table.FindOrInsert(DigestOf(n), &inserted);
     ASSERT_TRUE(inserted);
-    table.entry(entry_idx).new_ref = n;
+    table.entry(entry_idx).Set(KeyEntry::kNewOnly, n);
   }
   EXPECT_GT(table.capacity(), capped);  // real keys grow it past the limit of Reserve
   for (uint64_t n = 0; n < 100'000; ++n) ASSERT_TRUE(table.Contains(DigestOf(n)));
@@ -65,7 +65,7 @@ TEST(KeyTable, ReservesAsAskedWithinItsLimit) {
   EXPECT_LT(reserved, 100'000 * 10 / 8 + kSlotsPerPage);
   for (uint64_t n = 0; n < 100'000; ++n) {
     bool inserted = false;
-    table.entry(table.FindOrInsert(DigestOf(n), &inserted)).new_ref = n;
+    table.entry(table.FindOrInsert(DigestOf(n), &inserted)).Set(KeyEntry::kNewOnly, n);
     ASSERT_TRUE(inserted);
   }
   EXPECT_EQ(table.capacity(), reserved);
@@ -345,7 +345,7 @@ class DifferSplit : public ::testing::TestWithParam<PreviousExport::Kind> {};
 
 TEST_P(DifferSplit, SplitsATableThatOutgrowsItsBudgetWithTheSameEventsAndState) {
   // Without before-images, a key both sides have has no new-side record of its own
-  // (KeyEntry::kOldRecord), and the split writes one for it into the table spill.
+  // (KeyEntry::kShared), and the split writes one for it into the table spill.
   for (bool before_images : {true, false}) {
     SCOPED_TRACE(before_images ? "with before-images" : "without before-images");
     ScratchDir dir;

@@ -269,15 +269,14 @@ class Differ::Impl {
   Status FinishPartition() {
     const bool build_state = request_.build_state;
     auto pick = [build_state](const KeyEntry& entry) {
-      return entry.new_ref != KeyEntry::kNone ? build_state : entry.old_ref != KeyEntry::kNone;
+      return entry.has_new() ? build_state : entry.has_old();
     };
     const bool with_rows = request_.options.before_images;
     auto record_of = [&](const KeyEntry& entry) {  // the arena record that has what is needed
-      if (entry.new_ref == KeyEntry::kNone || entry.new_ref == KeyEntry::kOldRecord ||
-          (!with_rows && entry.old_ref != KeyEntry::kNone)) {
-        return std::pair{&table_.old_arena(), entry.old_ref};
+      if (!entry.has_new() || entry.new_shares_old() || (!with_rows && entry.has_old())) {
+        return std::pair{&table_.old_arena(), table_.OldRef(entry)};
       }
-      return std::pair{&table_.new_arena(), entry.new_ref};
+      return std::pair{&table_.new_arena(), table_.NewRef(entry)};
     };
     struct Slice {
       std::vector<size_t> order;    // the picked entries, in digest order
@@ -301,7 +300,7 @@ class Differ::Impl {
           return arena->At(ref);
         });
         const KeyEntry& entry = table_.entry(order[k]);
-        if (entry.new_ref == KeyEntry::kNone) {
+        if (!entry.has_new()) {
           slice.deletes.push_back(order[k]);
           continue;
         }
@@ -357,7 +356,7 @@ class Differ::Impl {
       bool inserted = false;
       size_t entry_idx = seen.FindOrInsert(pass->key_digest(), &inserted);
       if (inserted) {
-        seen.entry(entry_idx).new_ref = seen.new_arena().Add(pass->key(), {}, false, {});
+        seen.SetNew(&seen.entry(entry_idx), pass->key(), false, {});
       } else {
         last_row_of_key_[std::string(pass->key())] = pass->rows_read();
       }
@@ -382,7 +381,7 @@ class Differ::Impl {
   // True when this row repeats a key already taken and must be skipped (policy first); an
   // error under policy fail.
   StatusOr<bool> IsDuplicateToSkip(const RowSource& rows, const KeyEntry& entry) {
-    if (entry.new_ref == KeyEntry::kNone) return false;
+    if (!entry.has_new()) return false;
     if (request_.options.on_duplicate == DuplicatePolicy::kFail) {
       uint64_t first = FindFirstLineOfKey(request_.new_export.get(), request_.options, rows.key());
       return rows.RowError("duplicate key " + DescribeKey(previous_.key, rows.key()) +
@@ -429,14 +428,11 @@ class Differ::Impl {
         continue;
       }
       KeyEntry& entry = table_.entry(entry_idx);  // re-fetched: FindOrInsert may grow entries
-      const uint64_t ref = entry.old_ref != KeyEntry::kNone && !keep_rows()
-                               ? KeyEntry::kOldRecord
-                               : table_.new_arena().Add(rows->key(), {}, keep_rows(), row);
       const bool changed = entry.fp != rows->fingerprint();
-      entry.new_ref = ref;
+      table_.SetNew(&entry, rows->key(), keep_rows(), row);
       entry.fp = rows->fingerprint();  // the old side's is no longer needed
       ++stats_.new_rows;
-      if (entry.old_ref == KeyEntry::kNone) {
+      if (!entry.has_old()) {
         ++stats_.inserts;
         if (request_.ops.insert) RETURN_IF_ERROR(EmitUpsert(ChangeOp::kInsert, entry));
       } else if (changed) {
@@ -468,7 +464,7 @@ class Differ::Impl {
   // Columns whose value differs, in the new header's order.
   void FillChanged(const KeyEntry& entry) {
     const ExportSchema& schema = reader_.schema();
-    table_.old_arena().Hashes(entry.old_ref, old_hashes_.size(), old_hashes_.data());
+    table_.old_arena().Hashes(table_.OldRef(entry), old_hashes_.size(), old_hashes_.data());
     changed_.clear();
     std::span<const uint64_t> new_hashes = rows_->value_hashes();
     for (size_t column_idx = 0; column_idx < schema.columns.size(); ++column_idx) {
@@ -481,7 +477,7 @@ class Differ::Impl {
   }
 
   void FillBefore(const KeyEntry& entry, ChangeEvent* event) {
-    std::string_view row = table_.old_arena().Row(entry.old_ref, old_hashes_.size());
+    std::string_view row = table_.old_arena().Row(table_.OldRef(entry), old_hashes_.size());
     DecodeRow(row, previous_.columns.size(), &before_text_, &before_nulls_);
     before_values_.resize(before_text_.size());
     for (size_t i = 0; i < before_text_.size(); ++i) {

@@ -63,11 +63,11 @@ Status ExportReader::Next(bool* has_row) {
     raw_bytes_ = batch_->raw_bytes;
   }
   if (prefetch_ != nullptr) {
-    // Both ends of each entry: one of 48 bytes may straddle two cache lines.
+    // Both ends of each entry: one of 40 bytes may straddle two cache lines.
     TouchAhead(batch_pos_, batch_->rows,
                [&](size_t row_idx) { return prefetch_->HomeOf(batch_->digests[row_idx]); });
     TouchAhead(batch_pos_, batch_->rows, [&](size_t row_idx) {
-      return &prefetch_->HomeOf(batch_->digests[row_idx])->new_ref;
+      return &prefetch_->HomeOf(batch_->digests[row_idx])->sides_and_ref;
     });
   }
   SelectRow(batch_pos_++);

@@ -1,17 +1,24 @@
 // KeyTable: the differ's in-memory index of the previous and the new export, keyed by the
-// 128-bit key digest. Each distinct key has one entry; each side that has the key points at a
-// record in that side's arena (the new side may instead share the old side's: kOldRecord).
+// 128-bit key digest. Each distinct key has one entry; each side that has the key has a record
+// in that side's arena (the new side may instead share the old side's record).
 //
 //   entries_: open addressing on the entries themselves, linear probing, load factor <= 85%
 //   (Reserve sizes it for 80%), any slot count (whole huge pages, not a power of two); a key's home
 //   slot is digest.low scaled to the slot count, so slot order is digest order and inserting keys
 //   in digest order (a state file's order) walks memory forward
-//   +--------------------------------------------------------------------+
-//   | digest 128 (high == 0: empty) | fp 128 | old_ref u64 | new_ref u64 |    48 bytes
-//   +--------------------------------------------------------------------+
+//   +-----------------------------------------------------------------------+
+//   | digest 128 (high == 0: empty) | fp 128 | sides 3 bits | ref 61 bits |    40 bytes
+//   +-----------------------------------------------------------------------+
 //   fp is the old side's fingerprint until the new side's row is diffed against it, then the
 //   new side's (what the state records): one fingerprint, not two, took a million keys' table
 //   from 92 MB to 69 MB, and the kernel's zeroing of fresh pages is slow on the VMs measured.
+//   One ref, not one per side, took it to 57 MB: `sides` says whose record it is
+//     kOldOnly  the old side's (a key the new side has not reached, or lacks)
+//     kShared   both sides have the key; the old side's record, which the new side shares (it
+//               keeps no row, and its record would only repeat the key)
+//     kNewOnly  the new side's (a key the old side lacks)
+//     kBoth     both sides, each with a record: the new side's, whose 8 bytes before it hold
+//               the ref of the old side's (only when the new side keeps its rows)
 //
 //   arena record := varint(key length) key  value-hash[n] (n fixed per arena)  [varint(len) row]
 //
@@ -50,9 +57,17 @@ class Arena {
   // random reads of records miss the TLB less.
   static constexpr size_t kChunkBytes = 4 << 20;
 
+  // Refs are below this (KeyEntry keeps one in 61 bits).
+  static constexpr uint64_t kRefLimit = uint64_t{1} << 61;
+
   // Returns the ref of a new record: key, the value hashes, and the row (when with_row).
   uint64_t Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                std::string_view row);
+  // The same, the record preceded by `link` (8 bytes, read back with Link).
+  uint64_t AddLinked(uint64_t link, std::string_view key, bool with_row, std::string_view row);
+  uint64_t AddRecordLinked(uint64_t link, std::string_view record);
+  // The link of a record added by AddLinked or AddRecordLinked.
+  uint64_t Link(uint64_t ref) const;
   std::string_view Key(uint64_t ref) const;
   // The record's first byte (to load it into the cache ahead: base/touch.h).
   const char* At(uint64_t ref) const;
@@ -86,18 +101,23 @@ class Arena {
 };
 
 struct KeyEntry {
-  static constexpr uint64_t kNone = ~uint64_t{0};
-  // new_ref of a key both sides have when the new side keeps no row: its record would only
-  // repeat the old record's key, so it has none (a million keys: 12 MB less).
-  static constexpr uint64_t kOldRecord = kNone - 1;
+  // Which sides have the key, and whose record `ref` is (the table's comment).
+  enum Sides : uint64_t { kNoSide = 0, kOldOnly = 1, kShared = 2, kNewOnly = 3, kBoth = 4 };
+
   KeyDigest digest;  // high == 0: an empty slot
-  Fingerprint fp;    // the old side's until new_ref is set, then the new side's
-  uint64_t old_ref = kNone;
-  uint64_t new_ref = kNone;
+  Fingerprint fp;    // the old side's until the new side's row is diffed, then the new side's
+  uint64_t sides_and_ref = 0;  // sides << 61 | ref
 
   bool empty() const { return digest.high == 0; }
+  Sides sides() const { return static_cast<Sides>(sides_and_ref >> 61); }
+  uint64_t ref() const { return sides_and_ref & (Arena::kRefLimit - 1); }
+  bool has_old() const { return sides() == kOldOnly || sides() == kShared || sides() == kBoth; }
+  bool has_new() const { return sides() >= kShared; }
+  // Whether the new side has the key but no record of its own.
+  bool new_shares_old() const { return sides() == kShared; }
+  void Set(Sides sides, uint64_t ref) { sides_and_ref = static_cast<uint64_t>(sides) << 61 | ref; }
 };
-static_assert(sizeof(KeyEntry) == 48);
+static_assert(sizeof(KeyEntry) == 40);
 
 class KeyTable {
  public:
@@ -121,9 +141,24 @@ class KeyTable {
   // of a new key, with a new-side record of `record_bytes`, may take.
   size_t PeakBytesOfNextInsert(size_t record_bytes) const;
 
-  // Finds the entry for `digest`, or adds one with no refs (*inserted tells which). Returns its
-  // index. REQUIRES: after an insert, the caller sets old_ref or new_ref.
+  // Finds the entry for `digest`, or adds one of no side (*inserted tells which). Returns its
+  // index. REQUIRES: after an insert, the caller gives it a side (SetOld, SetNew).
   size_t FindOrInsert(const KeyDigest& digest, bool* inserted);
+
+  // The old side's record of the entry's key: the key, `value_hashes`, and the row (when
+  // with_row). Replaces an old record the entry had.
+  // REQUIRES: the new side does not have the key yet.
+  void SetOld(KeyEntry* entry, std::string_view key, std::span<const uint64_t> value_hashes,
+              bool with_row, std::string_view row);
+  // The new side has the key: a record of it and the row (with_row), or, without a row, the
+  // old side's record when there is one. REQUIRES: the new side does not have the key yet.
+  void SetNew(KeyEntry* entry, std::string_view key, bool with_row, std::string_view row);
+  // The refs of the entry's records in old_arena() and new_arena().
+  // REQUIRES: has_old(); has_new() and not new_shares_old().
+  uint64_t OldRef(const KeyEntry& entry) const {
+    return entry.sides() == KeyEntry::kBoth ? new_arena_.Link(entry.ref()) : entry.ref();
+  }
+  uint64_t NewRef(const KeyEntry& entry) const { return entry.ref(); }
 
   // Whether an entry for `digest` exists.
   bool Contains(const KeyDigest& digest) const;

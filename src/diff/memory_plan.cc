@@ -121,7 +121,7 @@ ExportSample SampleExport(StoredFile* file, const TableOptions& options) {
 }
 
 uint64_t TableEntryBytes(uint64_t keys) {
-  // An overestimate, kept so that memory-bounded runs partition as they did: entries are 48
+  // An overestimate, kept so that memory-bounded runs partition as they did: entries are 40
   // bytes and tables are sized in huge pages, not to a power of two, now.
   uint64_t slots = std::bit_ceil(std::max(kMinSlots, keys * 10 / 7 + 1));
   return slots * 64;

@@ -76,7 +76,7 @@ Status AddOldRow(const DiffRequest& request, StoredFile* source, std::string_vie
     ++previous->rows;
   }
   KeyEntry& entry = table->entry(entry_idx);
-  entry.old_ref = table->old_arena().Add(key, hashes, with_row, row);
+  table->SetOld(&entry, key, hashes, with_row, row);
   entry.fp = fp;
   return Status::OK();
 }

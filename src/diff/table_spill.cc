@@ -15,8 +15,8 @@ Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter*
   for (size_t entry_idx = 0; entry_idx < table.capacity(); ++entry_idx) {
     const KeyEntry& entry = table.entry(entry_idx);
     if (entry.empty()) continue;
-    const bool has_old = entry.old_ref != KeyEntry::kNone;
-    const bool has_new = entry.new_ref != KeyEntry::kNone;
+    const bool has_old = entry.has_old();
+    const bool has_new = entry.has_new();
     entry_bytes.clear();
     PutFixed64(&entry_bytes, entry.digest.low);
     PutFixed64(&entry_bytes, entry.digest.high);
@@ -24,14 +24,15 @@ Status SpillTable(const KeyTable& table, const ArenaLayout& layout, SpillWriter*
     PutFixed64(&entry_bytes, entry.fp.low);
     PutFixed64(&entry_bytes, entry.fp.high);
     if (has_old) {
-      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(entry.old_ref, layout.old_hashes,
-                                                               layout.old_rows));
+      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(table.OldRef(entry),
+                                                               layout.old_hashes, layout.old_rows));
     }
-    if (entry.new_ref == KeyEntry::kOldRecord) {
+    if (entry.new_shares_old()) {
       // The record it would have had (no row: the new side keeps none) is the old record's key.
-      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(entry.old_ref, 0, false));
+      PutLengthPrefixed(&entry_bytes, table.old_arena().Record(table.OldRef(entry), 0, false));
     } else if (has_new) {
-      PutLengthPrefixed(&entry_bytes, table.new_arena().Record(entry.new_ref, 0, layout.new_rows));
+      PutLengthPrefixed(&entry_bytes,
+                        table.new_arena().Record(table.NewRef(entry), 0, layout.new_rows));
     }
     RETURN_IF_ERROR(writer->AddRecord(entry.digest, entry_bytes));
   }
@@ -62,14 +63,20 @@ Status LoadTableSpill(const std::string& path, KeyTable* table) {
     bool inserted = false;
     size_t entry_idx = table->FindOrInsert(digest, &inserted);
     if (!inserted) return CorruptionError(path + ": key twice in a table spill");
-    uint64_t old_ref =
-        (sides & kOldSide) != 0 ? table->old_arena().AddRecord(old_record) : KeyEntry::kNone;
-    uint64_t new_ref =
-        (sides & kNewSide) != 0 ? table->new_arena().AddRecord(new_record) : KeyEntry::kNone;
     KeyEntry& entry = table->entry(entry_idx);
     entry.fp = fp;
-    entry.old_ref = old_ref;
-    entry.new_ref = new_ref;
+    const bool has_old = (sides & kOldSide) != 0;
+    const bool has_new = (sides & kNewSide) != 0;
+    if (has_old && has_new) {
+      const uint64_t old_ref = table->old_arena().AddRecord(old_record);
+      entry.Set(KeyEntry::kBoth, table->new_arena().AddRecordLinked(old_ref, new_record));
+    } else if (has_old) {
+      entry.Set(KeyEntry::kOldOnly, table->old_arena().AddRecord(old_record));
+    } else if (has_new) {
+      entry.Set(KeyEntry::kNewOnly, table->new_arena().AddRecord(new_record));
+    } else {
+      return CorruptionError(path + ": table spill entry of neither side");
+    }
   }
 }
 
