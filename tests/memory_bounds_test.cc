@@ -17,6 +17,7 @@
 #include "base/huge_array.h"
 #include "csv/csv_reader.h"
 #include "diff/differ.h"
+#include "diff/differ_internal.h"
 #include "diff/export_reader.h"
 #include "diff/key_table.h"
 #include "diff/row_batch.h"
@@ -69,6 +70,21 @@ TEST(KeyTable, ReservesAsAskedWithinItsLimit) {
     ASSERT_TRUE(inserted);
   }
   EXPECT_EQ(table.capacity(), reserved);
+}
+
+// A state's table is reserved for the state's keys and the new export's growth, estimated from
+// the sizes of the two exports (1/32 more for the keys replaced); 1/8 more when the previous
+// export's size is unknown, and no more than 1.5x growth (likelier a change of compression).
+TEST(KeyTable, ReservesForAStateAndTheNewExportsGrowth) {
+  ScratchDir dir;
+  std::shared_ptr<StoredFile> new_export = LocalFile(dir.Write("new.csv", std::string(1100, 'x')));
+  constexpr uint64_t kRows = 320'000;
+  EXPECT_EQ(KeysToReserve(kRows, 0, new_export.get()), kRows + kRows / 8);
+  EXPECT_EQ(KeysToReserve(kRows, 1000, new_export.get()), kRows * 11 / 10 + kRows / 32);
+  EXPECT_EQ(KeysToReserve(kRows, 2200, new_export.get()), kRows + kRows / 32);
+  EXPECT_EQ(KeysToReserve(kRows, 100, new_export.get()), kRows * 3 / 2 + kRows / 32);
+  std::shared_ptr<StoredFile> gone = LocalFile(dir.path() + "/gone.csv");
+  EXPECT_EQ(KeysToReserve(kRows, 1000, gone.get()), kRows + kRows / 8);
 }
 
 // All records of `text` (fields joined by '|', then the line) or the error.

@@ -78,6 +78,10 @@ struct DiffRequest {
   // With no checksum known at all (neither given nor recorded), it is read unverified.
   // Default: none (the removed columns stay in the comparison).
   std::shared_ptr<StoredFile> previous_export;
+  // With a kState previous side: the size in bytes of the export that state was built from (the
+  // registry's record of it), to size the key table for the new export's growth from the ratio
+  // of the two files' sizes. Default: 0, unknown (room is kept for 1/8 more keys).
+  uint64_t previous_export_bytes = 0;
   // Diff only the keys in `part` (a task of a partitioned table): rows of the new export and
   // records of the state outside it are passed over; the events, stats and state are those of
   // the part's keys. The parts' states, concatenated in part order, are the whole state; their

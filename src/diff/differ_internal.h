@@ -84,6 +84,7 @@ class PreviousLoader {
   const ExportSchema& new_schema_;
   PreviousSide* previous_ = nullptr;
   uint64_t estimated_rows_ = 0;
+  uint64_t reserved_keys_ = 0;  // a state's: keys its table is reserved for (KeysToReserve)
   std::unique_ptr<StateReader> state_;
   std::unique_ptr<ExportReader> export_;
   StoredFile* export_file_ = nullptr;  // the old export, when read
@@ -104,6 +105,10 @@ class PreviousLoader {
 
 // Rows of an export estimated from its file size (an overestimate for typical files).
 uint64_t EstimateRows(StoredFile* file);
+// Keys a table diffing `new_export` against a state of `state_rows` keys is reserved for: the
+// state's and the new export's inserts, estimated by the growth of the export's size over
+// `previous_bytes` (the size of the export the state was built from; 0: unknown).
+uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, StoredFile* new_export);
 
 // "(id=5, region=eu)" for messages.
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key);

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <new>
 #include <string_view>
 
@@ -15,6 +16,15 @@ namespace {
 constexpr uint64_t kMinBytesPerRow = 16;
 // After this many rows of an export, its row count is extrapolated to size the table.
 constexpr uint64_t kSizingSampleRows = 1 << 16;
+// A state's table keeps room for this share more keys than the state has when the new export's
+// growth is unknown; with it known, for the growth and kReplacedShare more (the keys one export
+// deletes and the next inserts: the table holds both). The table doubles only past 85% full,
+// so either way about 6% more keys still fit without doubling.
+constexpr double kUnknownGrowthShare = 1.0 / 8;
+constexpr double kReplacedShare = 1.0 / 32;
+// A growth estimated past this factor is taken as this factor (the table doubles if need be): a
+// file half as large again is likelier an export compressed otherwise than a grown table.
+constexpr double kMaxGrowth = 1.5;
 // A state is read ahead in batches of at most this many records or bytes (a batch holds one
 // record at least), a few batches ahead.
 constexpr size_t kStateBatchRecords = 4096;
@@ -138,6 +148,8 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
   previous_->has_hashes = meta.before_images;  // `changed` is given where the old row is at hand
   compared_pos_ = PositionsIn(meta.compared, meta.columns);
   estimated_rows_ = state_->record_count() / std::max<uint32_t>(request_.part.count, 1);
+  reserved_keys_ =
+      KeysToReserve(estimated_rows_, request_.previous_export_bytes, request_.new_export.get());
   return Status::OK();
 }
 
@@ -224,7 +236,7 @@ Status PreviousLoader::LoadRows(RowSource* rows, size_t partitions, KeyTable* ta
 }
 
 Status PreviousLoader::LoadStatePartition(size_t partition, size_t partitions, KeyTable* table) {
-  table->Reserve(estimated_rows_ / partitions + estimated_rows_ / partitions / 8);
+  table->Reserve(reserved_keys_ / partitions);
   if (state_reader_ == nullptr) {
     std::vector<std::unique_ptr<StateBatch>> pool;
     for (size_t i = 0; i < kStateBatchesInFlight; ++i) {
@@ -307,6 +319,18 @@ void PreviousLoader::HashesFromRow(std::string_view row, size_t column_count) {
       row_hashes_[i] = ValueHash(row_values_[column_idx]);
     }
   }
+}
+
+uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, StoredFile* new_export) {
+  const double rows = static_cast<double>(state_rows);
+  StatusOr<uint64_t> new_bytes = new_export != nullptr ? new_export->Size() : 0;
+  if (previous_bytes == 0 || !new_bytes.ok() || *new_bytes == 0) {
+    return static_cast<uint64_t>(std::llround(rows * (1 + kUnknownGrowthShare)));
+  }
+  // Rows scale with the compressed size of exports of one table.
+  const double growth = std::clamp(
+      static_cast<double>(*new_bytes) / static_cast<double>(previous_bytes), 1.0, kMaxGrowth);
+  return static_cast<uint64_t>(std::llround(rows * (growth + kReplacedShare)));
 }
 
 uint64_t EstimateRows(StoredFile* file) {

@@ -149,6 +149,7 @@ class TableDryRun {
     previous_ = std::move(committed.previous);
     previous_export_ = std::move(committed.previous_export);
     previous_identity_ = std::move(committed.previous_identity);
+    previous_export_bytes_ = committed.previous_export_bytes;
     return Status::OK();
   }
 
@@ -164,6 +165,7 @@ class TableDryRun {
     request.previous = previous_;
     request.previous_export = previous_export_;
     request.previous_identity = previous_identity_;
+    request.previous_export_bytes = previous_export_bytes_;
     StatusOr<std::unique_ptr<StoredFile>> new_export =
         OpenImportExport(storage_.landing.get(), record);
     if (!new_export.ok()) {
@@ -205,6 +207,7 @@ class TableDryRun {
     previous_ = {PreviousExport::Kind::kState, OpenLocalFile(state_path)};
     previous_export_ = request.new_export;
     previous_identity_ = {};  // the dry run's own state, written just now
+    previous_export_bytes_ = record.size;
     return entry;
   }
 
@@ -217,6 +220,7 @@ class TableDryRun {
   PreviousExport previous_;                      // kNone before the first commit
   std::shared_ptr<StoredFile> previous_export_;  // the export previous_ was built from
   StateIdentity previous_identity_;              // what the committed state must say it is
+  uint64_t previous_export_bytes_ = 0;           // its size, to size tables (0: unknown)
 };
 
 // Size and modification time of the registry file and its write-ahead log (-1 when missing).

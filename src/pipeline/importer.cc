@@ -191,6 +191,7 @@ Status UseCommittedState(Registry* registry, LandingZone* landing, StateStore* s
   for (const ImportRecord& import : imports) {
     if (import.id != table.import_id) continue;
     request->previous_identity.export_checksum = import.checksum;
+    request->previous_export_bytes = import.size;
     StatusOr<std::unique_ptr<StoredFile>> file = OpenImportExport(landing, import);
     if (file.ok()) request->previous_export = std::move(file).value();  // else: gone or changed
   }
