@@ -50,7 +50,8 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, bool with_landing) {
     command->add_option("--config", flags->config, "TOML file with per-table options")
         ->group("Common options");
     command
-        ->add_option("--workers", flags->workers, "Tables imported in parallel (0: one per core)")
+        ->add_option("--workers", flags->workers,
+                     "Tables imported in parallel (0: one per usable core)")
         ->capture_default_str()
         ->group("Common options");
     command

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/cores.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "pipeline/discovery.h"
@@ -84,8 +85,7 @@ class ImportPool {
   }
 
   Status Execute() {
-    int workers = options_.workers > 0 ? options_.workers
-                                       : static_cast<int>(std::thread::hardware_concurrency());
+    int workers = options_.workers > 0 ? options_.workers : UsableCores();
     workers = std::clamp(workers, 1, std::max<int>(1, static_cast<int>(queue_.size())));
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) threads.emplace_back([this] { Work(); });

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/cores.h"
 #include "base/fs.h"
 #include "pipeline/import_log.h"
 #include "pipeline/importer.h"
@@ -38,8 +39,7 @@ class Publisher {
 
   // Publishes every table of `work`, `threads` at a time.
   void Run(std::vector<TableWork> work) {
-    int threads = options_.threads > 0 ? options_.threads
-                                       : static_cast<int>(std::thread::hardware_concurrency());
+    int threads = options_.threads > 0 ? options_.threads : UsableCores();
     threads = std::clamp(threads, 1, std::max<int>(1, static_cast<int>(work.size())));
     std::atomic<size_t> next{0};
     auto loop = [&] {
