@@ -76,15 +76,12 @@ TEST(KeyTable, ReservesAsAskedWithinItsLimit) {
 // the sizes of the two exports (1/32 more for the keys replaced); 1/8 more when the previous
 // export's size is unknown, and no more than 1.5x growth (likelier a change of compression).
 TEST(KeyTable, ReservesForAStateAndTheNewExportsGrowth) {
-  ScratchDir dir;
-  std::shared_ptr<StoredFile> new_export = LocalFile(dir.Write("new.csv", std::string(1100, 'x')));
   constexpr uint64_t kRows = 320'000;
-  EXPECT_EQ(KeysToReserve(kRows, 0, new_export.get()), kRows + kRows / 8);
-  EXPECT_EQ(KeysToReserve(kRows, 1000, new_export.get()), kRows * 11 / 10 + kRows / 32);
-  EXPECT_EQ(KeysToReserve(kRows, 2200, new_export.get()), kRows + kRows / 32);
-  EXPECT_EQ(KeysToReserve(kRows, 100, new_export.get()), kRows * 3 / 2 + kRows / 32);
-  std::shared_ptr<StoredFile> gone = LocalFile(dir.path() + "/gone.csv");
-  EXPECT_EQ(KeysToReserve(kRows, 1000, gone.get()), kRows + kRows / 8);
+  EXPECT_EQ(KeysToReserve(kRows, 0, 1100), kRows + kRows / 8);
+  EXPECT_EQ(KeysToReserve(kRows, 1000, 1100), kRows * 11 / 10 + kRows / 32);
+  EXPECT_EQ(KeysToReserve(kRows, 2200, 1100), kRows + kRows / 32);
+  EXPECT_EQ(KeysToReserve(kRows, 100, 1100), kRows * 3 / 2 + kRows / 32);
+  EXPECT_EQ(KeysToReserve(kRows, 1000, 0), kRows + kRows / 8);  // the new export's size unknown
 }
 
 // All records of `text` (fields joined by '|', then the line) or the error.

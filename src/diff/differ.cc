@@ -80,7 +80,7 @@ class Differ::Impl {
     sink_ = sink;
     RETURN_IF_ERROR(reader_.Open(request_.new_export.get(), request_.options));
     reader_.SetPart(request_.part);
-    loader_ = std::make_unique<PreviousLoader>(request_, reader_.schema());
+    loader_ = std::make_unique<PreviousLoader>(request_, reader_.schema(), reader_.file_size());
     RETURN_IF_ERROR(loader_->Open(&previous_, &stats_.schema_change));
     stats_.note = previous_.note;
     PrepareEventLayout();

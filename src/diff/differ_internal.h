@@ -50,7 +50,9 @@ struct StateBatch {
 // 1.2 s of the main thread alone.
 class PreviousLoader {
  public:
-  PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema);
+  // `new_export_bytes`: the size of the new export (0: unknown), to size a state's table by.
+  PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema,
+                 uint64_t new_export_bytes);
   ~PreviousLoader();
 
   // Reads the header (state meta or export header), checks it against the new export's schema
@@ -82,6 +84,7 @@ class PreviousLoader {
 
   const DiffRequest& request_;
   const ExportSchema& new_schema_;
+  const uint64_t new_export_bytes_;
   PreviousSide* previous_ = nullptr;
   uint64_t estimated_rows_ = 0;
   uint64_t reserved_keys_ = 0;  // a state's: keys its table is reserved for (KeysToReserve)
@@ -105,10 +108,11 @@ class PreviousLoader {
 
 // Rows of an export estimated from its file size (an overestimate for typical files).
 uint64_t EstimateRows(StoredFile* file);
-// Keys a table diffing `new_export` against a state of `state_rows` keys is reserved for: the
-// state's and the new export's inserts, estimated by the growth of the export's size over
-// `previous_bytes` (the size of the export the state was built from; 0: unknown).
-uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, StoredFile* new_export);
+// Keys a table diffing a new export of `new_bytes` against a state of `state_rows` keys is
+// reserved for: the state's and the new export's inserts, estimated by the growth of the
+// export's size over `previous_bytes` (the size of the export the state was built from). A size
+// of 0 is unknown.
+uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, uint64_t new_bytes);
 
 // "(id=5, region=eu)" for messages.
 std::string DescribeKey(const std::vector<std::string>& names, std::string_view encoded_key);

@@ -57,6 +57,8 @@ class ExportReader : public RowSource {
   // row (base/touch.h: a group of rows at a time). `table` must outlive the reader's use.
   void SetPrefetch(const KeyTable* table) { prefetch_ = table; }
   const std::string& path() const { return path_; }
+  // The export file's size in bytes, read once by Open (0 when it could not be read).
+  uint64_t file_size() const { return file_size_; }
 
   // Reads the next row; *has_row is false at the end.
   Status Next(bool* has_row) override;

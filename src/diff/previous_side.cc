@@ -104,8 +104,9 @@ std::string DescribeKey(const std::vector<std::string>& names, std::string_view 
   return out + ")";
 }
 
-PreviousLoader::PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema)
-    : request_(request), new_schema_(new_schema) {}
+PreviousLoader::PreviousLoader(const DiffRequest& request, const ExportSchema& new_schema,
+                               uint64_t new_export_bytes)
+    : request_(request), new_schema_(new_schema), new_export_bytes_(new_export_bytes) {}
 
 PreviousLoader::~PreviousLoader() = default;
 
@@ -149,7 +150,7 @@ Status PreviousLoader::OpenState(SchemaChange* change) {
   compared_pos_ = PositionsIn(meta.compared, meta.columns);
   estimated_rows_ = state_->record_count() / std::max<uint32_t>(request_.part.count, 1);
   reserved_keys_ =
-      KeysToReserve(estimated_rows_, request_.previous_export_bytes, request_.new_export.get());
+      KeysToReserve(estimated_rows_, request_.previous_export_bytes, new_export_bytes_);
   return Status::OK();
 }
 
@@ -321,15 +322,14 @@ void PreviousLoader::HashesFromRow(std::string_view row, size_t column_count) {
   }
 }
 
-uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, StoredFile* new_export) {
+uint64_t KeysToReserve(uint64_t state_rows, uint64_t previous_bytes, uint64_t new_bytes) {
   const double rows = static_cast<double>(state_rows);
-  StatusOr<uint64_t> new_bytes = new_export != nullptr ? new_export->Size() : 0;
-  if (previous_bytes == 0 || !new_bytes.ok() || *new_bytes == 0) {
+  if (previous_bytes == 0 || new_bytes == 0) {
     return static_cast<uint64_t>(std::llround(rows * (1 + kUnknownGrowthShare)));
   }
   // Rows scale with the compressed size of exports of one table.
   const double growth = std::clamp(
-      static_cast<double>(*new_bytes) / static_cast<double>(previous_bytes), 1.0, kMaxGrowth);
+      static_cast<double>(new_bytes) / static_cast<double>(previous_bytes), 1.0, kMaxGrowth);
   return static_cast<uint64_t>(std::llround(rows * (growth + kReplacedShare)));
 }
 
