@@ -26,10 +26,32 @@ bool FullFor(size_t keys, size_t slots) { return (keys + 1) * 100 > slots * kMax
 
 uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes, bool with_row,
                     std::string_view row) {
+  return Write(nullptr, key, value_hashes, with_row, row);
+}
+
+uint64_t Arena::AddLinked(uint64_t link, std::string_view key, bool with_row,
+                          std::string_view row) {
+  return Write(&link, key, {}, with_row, row);
+}
+
+uint64_t Arena::AddRecord(std::string_view record) { return Copy(nullptr, record); }
+
+uint64_t Arena::AddRecordLinked(uint64_t link, std::string_view record) {
+  return Copy(&link, record);
+}
+
+uint64_t Arena::Link(uint64_t ref) const {
+  uint64_t link = 0;
+  std::memcpy(&link, At(ref) - sizeof(link), sizeof(link));
+  return link;
+}
+
+uint64_t Arena::Write(const uint64_t* link, std::string_view key,
+                      std::span<const uint64_t> value_hashes, bool with_row, std::string_view row) {
   const size_t size = VarintLength(key.size()) + key.size() + value_hashes.size_bytes() +
                       (with_row ? VarintLength(row.size()) + row.size() : 0);
-  const uint64_t ref = Allocate(size);
-  char* out = EncodeVarint64(chunks_.back().data() + (ref & 0xffffffffu), key.size());
+  const uint64_t ref = Place(link, size);
+  char* out = EncodeVarint64(Data(ref), key.size());
   std::memcpy(out, key.data(), key.size());
   out += key.size();
   if (!value_hashes.empty()) std::memcpy(out, value_hashes.data(), value_hashes.size_bytes());
@@ -41,44 +63,20 @@ uint64_t Arena::Add(std::string_view key, std::span<const uint64_t> value_hashes
   return ref;
 }
 
-uint64_t Arena::AddLinked(uint64_t link, std::string_view key, bool with_row,
-                          std::string_view row) {
-  const size_t size = sizeof(link) + VarintLength(key.size()) + key.size() +
-                      (with_row ? VarintLength(row.size()) + row.size() : 0);
-  const uint64_t ref = Allocate(size);
-  char* out = chunks_.back().data() + (ref & 0xffffffffu);
-  std::memcpy(out, &link, sizeof(link));
-  out = EncodeVarint64(out + sizeof(link), key.size());
-  std::memcpy(out, key.data(), key.size());
-  out += key.size();
-  if (with_row) {
-    out = EncodeVarint64(out, row.size());
-    if (!row.empty()) std::memcpy(out, row.data(), row.size());
-  }
-  return ref + sizeof(link);
-}
-
-uint64_t Arena::AddRecordLinked(uint64_t link, std::string_view record) {
-  const uint64_t ref = Allocate(sizeof(link) + record.size());
-  char* out = chunks_.back().data() + (ref & 0xffffffffu);
-  std::memcpy(out, &link, sizeof(link));
-  if (!record.empty()) std::memcpy(out + sizeof(link), record.data(), record.size());
-  return ref + sizeof(link);
-}
-
-uint64_t Arena::Link(uint64_t ref) const {
-  uint64_t link = 0;
-  std::memcpy(&link, At(ref) - sizeof(link), sizeof(link));
-  return link;
-}
-
-uint64_t Arena::AddRecord(std::string_view record) {
-  uint64_t ref = Allocate(record.size());
-  if (!record.empty()) {
-    std::memcpy(chunks_.back().data() + (ref & 0xffffffffu), record.data(), record.size());
-  }
+uint64_t Arena::Copy(const uint64_t* link, std::string_view record) {
+  const uint64_t ref = Place(link, record.size());
+  if (!record.empty()) std::memcpy(Data(ref), record.data(), record.size());
   return ref;
 }
+
+uint64_t Arena::Place(const uint64_t* link, size_t size) {
+  const size_t link_bytes = link != nullptr ? sizeof(*link) : 0;
+  const uint64_t ref = Allocate(link_bytes + size) + link_bytes;
+  if (link != nullptr) std::memcpy(Data(ref) - link_bytes, link, link_bytes);
+  return ref;
+}
+
+char* Arena::Data(uint64_t ref) { return chunks_[ref >> 32].data() + (ref & 0xffffffffu); }
 
 uint64_t Arena::Allocate(size_t size) {
   if (chunks_.empty() || used_ + size > chunks_.back().size()) {

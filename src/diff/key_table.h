@@ -94,6 +94,14 @@ class Arena {
   }
   // Room for `size` more bytes in the last chunk; returns the ref of where they go.
   uint64_t Allocate(size_t size);
+  // Room for a record of `size` bytes, preceded by *link when there is one (written here);
+  // returns the record's ref.
+  uint64_t Place(const uint64_t* link, size_t size);
+  // A record encoded from its parts (Add), or copied whole (AddRecord), after *link if any.
+  uint64_t Write(const uint64_t* link, std::string_view key, std::span<const uint64_t> value_hashes,
+                 bool with_row, std::string_view row);
+  uint64_t Copy(const uint64_t* link, std::string_view record);
+  char* Data(uint64_t ref);
 
   std::vector<HugeArray<char>> chunks_;
   size_t used_ = 0;  // bytes used in the last chunk
