@@ -67,9 +67,6 @@ TEST(KeyTable, SlicesGiveEveryPickedKeyOnceInDigestOrderWrappedKeysLast) {
   }
 }
 
-// Records of every shape read back as written: keys and rows whose lengths take one, two and
-// three varint bytes, with and without value hashes, records that fill chunks to their last
-// byte, and a row larger than a chunk (a chunk of its own, in whole huge pages).
 // Each side's record of a key, through the entry's one ref: the old side's alone, shared by a
 // new side that keeps no row, the new side's alone, and both (the new record linked to the old).
 TEST(KeyTable, EntriesLeadToTheRecordsOfTheirSides) {
@@ -122,6 +119,9 @@ TEST(KeyTable, EntriesLeadToTheRecordsOfTheirSides) {
   EXPECT_EQ(std::string_view(table.new_arena().At(linked), 6), "record");
 }
 
+// Records of every shape read back as written: keys and rows whose lengths take one, two and
+// three varint bytes, with and without value hashes, records that fill chunks to their last
+// byte, and a row larger than a chunk (a chunk of its own, in whole huge pages).
 TEST(Arena, RecordsReadBackAcrossChunksOfHugePages) {
   for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 16'383ull, 16'384ull, 1ull << 40, ~0ull}) {
     std::string put;
